@@ -1,0 +1,131 @@
+#pragma once
+// Effects: named, versioned operations with a typed parameter schema, read by the CLI, the
+// C ABI and Python from one registry.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "artistry/image.hpp"
+
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
+
+using ParamValue = std::variant<bool, std::int64_t, double, std::string>;
+using ParamMap = std::map<std::string, ParamValue>;
+
+enum class ParamType { boolean, integer, number, choice, text };
+const char* param_type_name(ParamType type) noexcept;
+
+struct ParamSpec {
+    std::string name;
+    ParamType type = ParamType::number;
+    ParamValue default_value;
+    double min = 0;  // integer and number: inclusive range
+    double max = 0;
+    std::vector<std::string> choices;  // choice: the allowed values
+    std::string help;                  // one line
+    // text: returns an empty string when the value is acceptable, else what is wrong.
+    std::function<std::string(const std::string&)> check;
+};
+
+// Resolved parameters: every schema parameter present, typed, in range.
+class Params {
+public:
+    Params() = default;
+    explicit Params(ParamMap values) : values_(std::move(values)) {}
+
+    bool flag(const std::string& name) const;
+    std::int64_t integer(const std::string& name) const;
+    double number(const std::string& name) const;
+    const std::string& text(const std::string& name) const;  // choice and text
+    const ParamMap& values() const noexcept { return values_; }
+
+    // One stable text for the same parameters, for cache keys and logs ("a=1;b=x").
+    std::string canonical() const;
+
+private:
+    const ParamValue& at(const std::string& name) const;
+    ParamMap values_;
+};
+
+// How an output pixel depends on the input (DESIGN.md): decides tiling.
+struct Footprint {
+    enum class Kind { point, local, global, sequential };
+    Kind kind = Kind::point;
+    int radius = 0;  // local: the halo a tile needs
+};
+const char* footprint_name(Footprint::Kind kind) noexcept;
+
+// What an effect's implementation is told besides its pixels and parameters.
+struct EffectContext {
+    // The input's place in the whole image. Position-dependent effects (grain, halftone
+    // screens, ordered dither) use absolute coordinates so a tile equals the same crop of a
+    // whole-image run. The whole-image path leaves origin 0,0 and full size = input size.
+    int origin_x = 0;
+    int origin_y = 0;
+    int full_width = 0;   // 0: the input's width
+    int full_height = 0;  // 0: the input's height
+
+    // Progress in units (rows): called with the units done so far and the total.
+    std::function<void(std::int64_t done, std::int64_t total)> progress;
+    const std::atomic<bool>* cancel = nullptr;
+
+    bool cancelled() const noexcept {
+        return cancel != nullptr && cancel->load(std::memory_order_relaxed);
+    }
+    void throw_if_cancelled() const;  // Error(Status::cancelled)
+    void report(std::int64_t done, std::int64_t total) const {
+        if (progress) progress(done, total);
+    }
+};
+
+struct EffectInfo {
+    std::string name;
+    int version = 1;
+    std::string summary;  // one line
+    std::vector<ParamSpec> params;
+    std::function<Footprint(const Params&)> footprint;
+    // Peak bytes the effect needs beyond its input for a width × height image.
+    std::function<std::size_t(int width, int height, const Params&)> memory_estimate;
+    // Implementation. Receives u8 RGB (3) or RGBA (4) pixels; keeps alpha unchanged unless the
+    // effect is about alpha. Must be deterministic: same input, params, seed → same bytes.
+    std::function<Image(const Image&, const Params&, const EffectContext&)> run;
+
+    const ParamSpec* find_param(const std::string& param) const noexcept;
+};
+
+class EffectRegistry {
+public:
+    void add(EffectInfo info);  // Error(invalid_argument) on a duplicate name
+    const EffectInfo& get(const std::string& name) const;  // Error(not_found) names the known ones
+    const EffectInfo* find(const std::string& name) const noexcept;
+    std::vector<std::string> names() const;  // sorted
+
+    // Validates and completes parameters: unknown name, wrong type, out of range or not a
+    // choice → Error(invalid_argument) naming the effect, the parameter and what is allowed.
+    Params resolve(const std::string& effect, const ParamMap& given) const;
+
+    // The registry with every built-in effect.
+    static const EffectRegistry& builtin();
+
+private:
+    std::map<std::string, EffectInfo> effects_;
+};
+
+// Parses a command-line value ("2.5", "true", "nes") into the parameter's type.
+ParamValue parse_param_text(const EffectInfo& effect, const std::string& param,
+                            const std::string& text);
+
+// Runs a built-in effect on any image: gray becomes RGB and f32 becomes u8 on the way in.
+Image apply_effect(const std::string& name, const Image& input, const ParamMap& params = {},
+                   const EffectContext& context = {});
+Image apply_effect(const EffectRegistry& registry, const std::string& name, const Image& input,
+                   const ParamMap& params = {}, const EffectContext& context = {});
+
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

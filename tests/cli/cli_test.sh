@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The artistry command line as a user meets it: outputs, contact sheet, generated docs, and
+# one clear error line (non-zero exit, nothing half-written) for every kind of bad input.
+set -uo pipefail
+cli=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
+}
+# expect_error DESCRIPTION EXPECTED_TEXT ARGS...: non-zero exit, one stderr line containing it.
+expect_error() {
+  local what=$1 text=$2
+  shift 2
+  local rc=0
+  "$cli" "$@" >"$tmp/stdout" 2>"$tmp/stderr" || rc=$?
+  if [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/stderr")" -eq 1 ] && grep -qF -- "$text" "$tmp/stderr"; then
+    echo "ok: $what"
+  else
+    echo "FAILED: $what (exit $rc) stderr:"; cat "$tmp/stderr"; fails=$((fails + 1))
+  fi
+}
+size_of() { identify -format '%wx%h' "$1" 2>/dev/null; }
+
+photo="$src/tests/data/butterfly.jpg"
+effects=$("$cli" effects | grep -E '^[a-z_0-9]+ \(v' | cut -d' ' -f1 | sort | tr '\n' ' ')
+check "six effects are listed" test "$effects" = "color dither enhanced_bw pop_art remove_background retro_8bit "
+
+"$cli" effects --markdown --images images >"$tmp/effects.md"
+check "docs/effects.md is generated from the current schemas (run scripts/make-docs)" \
+  cmp -s "$tmp/effects.md" "$src/docs/effects.md"
+
+check "run all effects with a contact sheet" "$cli" run "$photo" -e all -o "$tmp/out" --contact-sheet --quiet
+want=$(size_of "$photo")
+for e in color dither enhanced_bw pop_art remove_background retro_8bit; do
+  f=$(ls "$tmp/out"/butterfly_"$e".* 2>/dev/null | head -1)
+  check "$e output exists and has the input's size" test -n "$f" -a "$(size_of "$f")" = "$want"
+done
+check "remove_background keeps alpha (PNG with 4 channels)" \
+  test "$(identify -format '%[channels]' "$tmp/out/butterfly_remove_background.png")" = "srgba"
+check "contact sheet is a JPEG" test "$(head -c 3 "$tmp/out/contact_sheet.jpg" | od -An -tx1 | tr -d ' ')" = "ffd8ff"
+
+"$cli" run "$photo" -e dither,retro_8bit -p dither.method=atkinson -p retro_8bit.palette=gameboy \
+  -o "$tmp/p" --quiet
+check "parameters reach the effect (gameboy: at most 4 colours)" \
+  test "$(identify -format '%k' "$tmp/p/butterfly_retro_8bit.png")" -le 4
+"$cli" run "$photo" -e enhanced_bw --cut -o "$tmp/cut" --quiet
+check "--cut writes the cut-out and effects on it" test -f "$tmp/cut/butterfly_remove_background.png" -a -f "$tmp/cut/butterfly_enhanced_bw.png"
+
+expect_error "unknown effect" "unknown effect 'sepia'" run "$photo" -e sepia -o "$tmp/x"
+expect_error "unknown parameter" "effect 'dither': unknown parameter 'metod'" run "$photo" -e dither -p dither.metod=x -o "$tmp/x"
+expect_error "parameter out of range" "effect 'retro_8bit': parameter 'block' must be an integer in" \
+  run "$photo" -e retro_8bit -p retro_8bit.block=0 -o "$tmp/x"
+expect_error "parameter for an effect not run" "effect 'color' is not being run" run "$photo" -e dither -p color.gamma=2 -o "$tmp/x"
+expect_error "malformed -p" "expected effect.param=value" run "$photo" -e dither -p gamma -o "$tmp/x"
+head -c 3000 "$photo" >"$tmp/cut.jpg"
+expect_error "truncated photo" "truncated" run "$tmp/cut.jpg" -e dither -o "$tmp/trunc"
+check "nothing written for a truncated photo" test -z "$(ls -A "$tmp/trunc" 2>/dev/null)"
+: >"$tmp/empty.png"
+expect_error "empty file" "empty file" run "$tmp/empty.png" -e dither -o "$tmp/x"
+expect_error "pixel limit" "over the limit" run "$photo" -e dither --max-megapixels 0 -o "$tmp/x"
+check "no temporary files are left behind" test -z "$(find "$tmp" -name '*.tmp-*')"
+check "info names the version" sh -c "'$cli' info | grep -q '^artistry [0-9]'"
+
+echo "cli_test: $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,1 +1,523 @@
-// under construction
+// Palettes: named retro sets, grey ramps, hex lists, adaptive fitting, Oklab matching.
+
+#include "effects/palette.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "artistry/error.hpp"
+#include "util/parallel.hpp"
+#include "util/rng.hpp"
+
+namespace artistry::effects {
+
+namespace {
+
+constexpr std::size_t lut_cells = std::size_t{1} << 18;  // 64³
+
+int nearest_oklab(const std::vector<util::Oklab>& pal, const util::Oklab& c) {
+    int best = 0;
+    float best_d = std::numeric_limits<float>::max();
+    for (std::size_t i = 0; i < pal.size(); ++i) {
+        const float d = util::oklab_distance2(pal[i], c);
+        if (d < best_d) {
+            best_d = d;
+            best = static_cast<int>(i);
+        }
+    }
+    return best;
+}
+
+std::vector<Rgb8> from_hex(std::initializer_list<std::uint32_t> hex) {
+    std::vector<Rgb8> out;
+    out.reserve(hex.size());
+    for (const std::uint32_t h : hex)
+        out.push_back({static_cast<std::uint8_t>(h >> 16), static_cast<std::uint8_t>(h >> 8),
+                       static_cast<std::uint8_t>(h)});
+    return out;
+}
+
+// NES 2C02 as FCEUX ships it (fceux.pal), in PPU order; the duplicates (nine extra blacks,
+// a second $20/$30 white) are dropped by Palette, leaving the 54 distinct colours.
+std::vector<Rgb8> nes_colors() {
+    return from_hex({
+        0x747474, 0x24188C, 0x0000A8, 0x44009C, 0x8C0074, 0xA80010, 0xA40000, 0x7C0800,
+        0x402C00, 0x004400, 0x005000, 0x003C14, 0x183C5C, 0x000000, 0x000000, 0x000000,
+        0xBCBCBC, 0x0070EC, 0x2038EC, 0x8000F0, 0xBC00BC, 0xE40058, 0xD82800, 0xC84C0C,
+        0x887000, 0x009400, 0x00A800, 0x009038, 0x008088, 0x000000, 0x000000, 0x000000,
+        0xFCFCFC, 0x3CBCFC, 0x5C94FC, 0xCC88FC, 0xF478FC, 0xFC74B4, 0xFC7460, 0xFC9838,
+        0xF0BC3C, 0x80D010, 0x4CDC48, 0x58F898, 0x00E8D8, 0x787878, 0x000000, 0x000000,
+        0xFCFCFC, 0xA8E4FC, 0xC4D4FC, 0xD4C8FC, 0xFCC4FC, 0xFCC4D8, 0xFCBCB0, 0xFCD8A8,
+        0xFCE4A0, 0xE0FCA0, 0xA8F0BC, 0xB0FCCC, 0x9CFCF0, 0xC4C4C4, 0x000000, 0x000000,
+    });
+}
+
+// The 64 EGA colours: each channel is 0xAA × primary bit + 0x55 × secondary bit.
+std::vector<Rgb8> ega_colors() {
+    std::vector<Rgb8> out;
+    for (int i = 0; i < 64; ++i) {
+        const auto ch = [&](int hi_bit, int lo_bit) {
+            return static_cast<std::uint8_t>(0xAA * ((i >> hi_bit) & 1) +
+                                             0x55 * ((i >> lo_bit) & 1));
+        };
+        out.push_back({ch(2, 5), ch(1, 4), ch(0, 3)});
+    }
+    return out;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Splits a hex list into tokens; fills `why` and returns false on the first bad token.
+bool split_hex(const std::string& text, std::vector<Rgb8>& out, std::string& why) {
+    std::size_t i = 0;
+    int index = 0;
+    while (i < text.size()) {
+        while (i < text.size() && (text[i] == ',' || text[i] == ' ' || text[i] == '\t')) ++i;
+        if (i >= text.size()) break;
+        std::size_t j = i;
+        while (j < text.size() && text[j] != ',' && text[j] != ' ' && text[j] != '\t') ++j;
+        std::string tok = text.substr(i, j - i);
+        ++index;
+        const std::string shown = tok;
+        if (!tok.empty() && tok[0] == '#') tok.erase(0, 1);
+        bool ok = tok.size() == 6;
+        for (const char c : tok) ok = ok && hex_digit(c) >= 0;
+        if (!ok) {
+            why = fmt::format(
+                "colour {} '{}' is not a hex colour; expected a list like '#1a2b3c,#ffffff' "
+                "(6 hex digits each, '#' optional, separated by commas or spaces)",
+                index, shown);
+            return false;
+        }
+        const auto byte = [&](int k) {
+            return static_cast<std::uint8_t>(hex_digit(tok[2 * k]) * 16 +
+                                             hex_digit(tok[2 * k + 1]));
+        };
+        out.push_back({byte(0), byte(1), byte(2)});
+        i = j;
+    }
+    if (out.size() < 2) {
+        why = fmt::format("a palette needs at least 2 colours, got {}", out.size());
+        return false;
+    }
+    if (out.size() > 256) {
+        why = fmt::format("a palette holds at most 256 colours, got {}", out.size());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Palette::Palette(std::vector<Rgb8> colors) {
+    for (const Rgb8& c : colors)
+        if (std::find(colors_.begin(), colors_.end(), c) == colors_.end()) colors_.push_back(c);
+    if (colors_.empty())
+        throw Error(Status::invalid_argument, "a palette needs at least one colour");
+    if (colors_.size() > 256)
+        throw Error(Status::invalid_argument,
+                    fmt::format("a palette holds at most 256 colours, got {}", colors_.size()));
+    oklab_.reserve(colors_.size());
+    for (const Rgb8& c : colors_) oklab_.push_back(util::srgb8_to_oklab(c.r, c.g, c.b));
+    lut_ = std::make_shared<Lut>();
+    lut_->cells = std::make_unique<std::atomic<std::uint32_t>[]>(lut_cells);
+}
+
+int Palette::nearest(std::uint8_t r, std::uint8_t g, std::uint8_t b) const {
+    return nearest_oklab(oklab_, util::srgb8_to_oklab(r, g, b));
+}
+
+namespace {
+
+// Oklab in two steps (Ottosson's M1, cube root, M2), so a whole RGB cell can be bounded: each
+// of l', m', s' grows with every channel, so over a cell they span [low corner, high corner].
+std::array<float, 3> lms_cbrt(float r, float g, float b) {
+    return {std::cbrt(0.4122214708f * r + 0.5363325363f * g + 0.0514459929f * b),
+            std::cbrt(0.2119034982f * r + 0.6806995451f * g + 0.1073969566f * b),
+            std::cbrt(0.0883024619f * r + 0.2817188376f * g + 0.6299787005f * b)};
+}
+util::Oklab oklab_of_lms(float l, float m, float s) {
+    return {0.2104542553f * l + 0.7936177850f * m - 0.0040720468f * s,
+            1.9779984951f * l - 2.4285922050f * m + 0.4505937099f * s,
+            0.0259040371f * l + 0.7827717662f * m - 0.8086757660f * s};
+}
+
+}  // namespace
+
+std::uint32_t Palette::fill_cell(std::size_t cell) const {
+    const auto& lin = util::srgb8_to_linear_table();
+    const std::size_t k[3] = {cell >> 12, (cell >> 6) & 63, cell & 63};
+    const auto lo = lms_cbrt(lin[4 * k[0]], lin[4 * k[1]], lin[4 * k[2]]);
+    const auto hi = lms_cbrt(lin[4 * k[0] + 3], lin[4 * k[1] + 3], lin[4 * k[2] + 3]);
+    const util::Oklab centre =
+        oklab_of_lms((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
+    // Every colour of the cell lies within `reach` of the centre: the image of the l'm's' box
+    // is a parallelepiped, farthest from the centre at one of its corners.
+    float reach2 = 0.f;
+    for (int corner = 0; corner < 8; ++corner) {
+        const util::Oklab c =
+            oklab_of_lms((corner & 1) ? hi[0] : lo[0], (corner & 2) ? hi[1] : lo[1],
+                         (corner & 4) ? hi[2] : lo[2]);
+        reach2 = std::max(reach2, util::oklab_distance2(c, centre));
+    }
+    std::vector<float> dist(oklab_.size());
+    float d1 = std::numeric_limits<float>::max();
+    int best = 0;
+    for (std::size_t i = 0; i < oklab_.size(); ++i) {
+        dist[i] = std::sqrt(util::oklab_distance2(oklab_[i], centre));
+        if (dist[i] < d1) {
+            d1 = dist[i];
+            best = static_cast<int>(i);
+        }
+    }
+    // A colour can be nearest somewhere in the cell only if it is within d1 + 2·reach of the
+    // centre (triangle inequality; the margin covers rounding).
+    const float reach = std::sqrt(reach2) * 1.01f + 1e-5f;
+    std::vector<int> candidates;
+    for (std::size_t i = 0; i < dist.size(); ++i)
+        if (dist[i] <= d1 + 2.f * reach) candidates.push_back(static_cast<int>(i));
+    if (candidates.size() == 1) {
+        const auto v = static_cast<std::uint32_t>(best + 1);
+        lut_->cells[cell].store(v, std::memory_order_release);
+        return v;
+    }
+    // Contested: the exact answer for each of the cell's 64 codes (candidates are in index
+    // order, so ties still go to the lowest index, as in nearest()).
+    auto entries = std::make_unique<std::uint8_t[]>(64);
+    for (int sub = 0; sub < 64; ++sub) {
+        const util::Oklab c =
+            util::srgb8_to_oklab(static_cast<std::uint8_t>(4 * k[0] + (sub & 3)),
+                                 static_cast<std::uint8_t>(4 * k[1] + ((sub >> 2) & 3)),
+                                 static_cast<std::uint8_t>(4 * k[2] + (sub >> 4)));
+        int pick = candidates[0];
+        float pick_d = std::numeric_limits<float>::max();
+        for (const int i : candidates) {
+            const float d = util::oklab_distance2(oklab_[static_cast<std::size_t>(i)], c);
+            if (d < pick_d) {
+                pick_d = d;
+                pick = i;
+            }
+        }
+        entries[static_cast<std::size_t>(sub)] = static_cast<std::uint8_t>(pick);
+    }
+    const std::lock_guard<std::mutex> lock(lut_->grow);
+    const std::uint32_t block = lut_->blocks++;
+    if ((block & 63) == 0) {
+        lut_->owned.push_back(std::make_unique<std::uint8_t[]>(64 * 64));
+        lut_->chunks[block >> 6].store(lut_->owned.back().get(), std::memory_order_release);
+    }
+    std::uint8_t* chunk = lut_->owned[block >> 6].get();
+    std::copy_n(entries.get(), 64, chunk + (block & 63) * 64);
+    const std::uint32_t v = 257 + block;
+    lut_->cells[cell].store(v, std::memory_order_release);
+    return v;
+}
+
+bool Palette::is_grey() const noexcept {
+    return std::all_of(colors_.begin(), colors_.end(),
+                       [](const Rgb8& c) { return c.r == c.g && c.g == c.b; });
+}
+
+float Palette::spread(bool linear) const {
+    if (colors_.size() < 2) return 0.f;
+    const auto& to_lin = util::srgb8_to_linear_table();
+    std::vector<std::array<float, 3>> p;
+    p.reserve(colors_.size());
+    for (const Rgb8& c : colors_) {
+        if (linear)
+            p.push_back({to_lin[c.r], to_lin[c.g], to_lin[c.b]});
+        else
+            p.push_back({c.r / 255.f, c.g / 255.f, c.b / 255.f});
+    }
+    const auto d2 = [](const std::array<float, 3>& a, const std::array<float, 3>& b) {
+        const float x = a[0] - b[0], y = a[1] - b[1], z = a[2] - b[2];
+        return x * x + y * y + z * z;
+    };
+    // Largest hole between two colours: the midpoint farthest from every colour.
+    float worst = 0.f;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        for (std::size_t j = i + 1; j < p.size(); ++j) {
+            const std::array<float, 3> m = {(p[i][0] + p[j][0]) / 2, (p[i][1] + p[j][1]) / 2,
+                                            (p[i][2] + p[j][2]) / 2};
+            float nearest = std::numeric_limits<float>::max();
+            for (const auto& q : p) nearest = std::min(nearest, d2(m, q));
+            worst = std::max(worst, nearest);
+        }
+    }
+    return std::min(1.f, 2.f * std::sqrt(worst) / std::sqrt(3.f));
+}
+
+std::vector<std::string> named_palette_names() {
+    return {"nes", "gameboy", "pico8", "c64", "cga", "ega", "mono"};
+}
+
+namespace {
+
+Palette make_named_palette(const std::string& name) {
+    if (name == "nes") return Palette(nes_colors());
+    // The four DMG greens, darkest first.
+    if (name == "gameboy") return Palette(from_hex({0x0F380F, 0x306230, 0x8BAC0F, 0x9BBC0F}));
+    if (name == "pico8")
+        return Palette(from_hex({0x000000, 0x1D2B53, 0x7E2553, 0x008751, 0xAB5236, 0x5F574F,
+                                 0xC2C3C7, 0xFFF1E8, 0xFF004D, 0xFFA300, 0xFFEC27, 0x00E436,
+                                 0x29ADFF, 0x83769C, 0xFF77A8, 0xFFCCAA}));
+    // Commodore 64: Philip "Pepto" Timmermann's PAL palette (the VICE default for years).
+    if (name == "c64")
+        return Palette(from_hex({0x000000, 0xFFFFFF, 0x68372B, 0x70A4B2, 0x6F3D86, 0x588D43,
+                                 0x352879, 0xB8C76F, 0x6F4F25, 0x433900, 0x9A6759, 0x444444,
+                                 0x6C6C6C, 0x9AD284, 0x6C5EB5, 0x959595}));
+    // CGA 16-colour RGBI, with colour 6 as brown (the IBM monitor's dark-yellow fix).
+    if (name == "cga")
+        return Palette(from_hex({0x000000, 0x0000AA, 0x00AA00, 0x00AAAA, 0xAA0000, 0xAA00AA,
+                                 0xAA5500, 0xAAAAAA, 0x555555, 0x5555FF, 0x55FF55, 0x55FFFF,
+                                 0xFF5555, 0xFF55FF, 0xFFFF55, 0xFFFFFF}));
+    if (name == "ega") return Palette(ega_colors());
+    if (name == "mono") return Palette(from_hex({0x000000, 0xFFFFFF}));
+    throw Error(Status::invalid_argument, fmt::format("unknown palette '{}' (known: {})", name,
+                                                      fmt::join(named_palette_names(), ", ")));
+}
+
+}  // namespace
+
+Palette named_palette(const std::string& name) {
+    // Built once per process, so the lazily filled lookup table (shared by copies) carries
+    // over from run to run.
+    static const std::map<std::string, Palette> cache = [] {
+        std::map<std::string, Palette> m;
+        for (const auto& n : named_palette_names()) m.emplace(n, make_named_palette(n));
+        return m;
+    }();
+    const auto it = cache.find(name);
+    if (it != cache.end()) return it->second;
+    return make_named_palette(name);  // throws: unknown name
+}
+
+Palette grey_palette(int levels) {
+    if (levels < 2 || levels > 256)
+        throw Error(Status::invalid_argument,
+                    fmt::format("grey levels must be in [2, 256], got {}", levels));
+    std::vector<Rgb8> out;
+    for (int i = 0; i < levels; ++i) {
+        const auto v = static_cast<std::uint8_t>((i * 255 * 2 + (levels - 1)) / (2 * (levels - 1)));
+        out.push_back({v, v, v});
+    }
+    return Palette(std::move(out));
+}
+
+std::string check_hex_palette(const std::string& text) {
+    std::vector<Rgb8> colors;
+    std::string why;
+    return split_hex(text, colors, why) ? std::string() : why;
+}
+
+Palette parse_hex_palette(const std::string& text) {
+    std::vector<Rgb8> colors;
+    std::string why;
+    if (!split_hex(text, colors, why)) throw Error(Status::invalid_argument, why);
+    return Palette(std::move(colors));
+}
+
+AdaptiveMethod parse_adaptive_method(const std::string& name) {
+    if (name == "median_cut") return AdaptiveMethod::median_cut;
+    if (name == "kmeans") return AdaptiveMethod::kmeans;
+    throw Error(Status::invalid_argument,
+                fmt::format("unknown adaptive method '{}' (known: median_cut, kmeans)", name));
+}
+
+// ---- adaptive palettes ----------------------------------------------------------------
+
+namespace {
+
+struct Bin {
+    std::uint32_t key;  // 5-bit r,g,b
+    std::uint64_t count;
+    std::uint64_t sum[3];
+    int axis(int c) const { return static_cast<int>((key >> (10 - 5 * c)) & 31); }
+};
+
+Palette median_cut(const Image& image, int colors) {
+    std::vector<std::uint64_t> count(32768, 0);
+    std::vector<std::array<std::uint64_t, 3>> sum(32768, {0, 0, 0});
+    const int ch = image.channels();
+    for (int y = 0; y < image.height(); ++y) {
+        const std::uint8_t* p = image.row(y);
+        for (int x = 0; x < image.width(); ++x, p += ch) {
+            if (ch == 4 && p[3] == 0) continue;
+            const std::uint32_t k =
+                (std::uint32_t{p[0]} >> 3 << 10) | (std::uint32_t{p[1]} >> 3 << 5) | (p[2] >> 3);
+            ++count[k];
+            sum[k][0] += p[0];
+            sum[k][1] += p[1];
+            sum[k][2] += p[2];
+        }
+    }
+    std::vector<Bin> bins;
+    for (std::uint32_t k = 0; k < 32768; ++k)
+        if (count[k] != 0) bins.push_back({k, count[k], {sum[k][0], sum[k][1], sum[k][2]}});
+    if (bins.empty()) return Palette({Rgb8{0, 0, 0}});
+
+    struct Box {
+        std::size_t begin, end;  // range in `bins`
+        int range = 0, axis = 0;
+    };
+    const auto measure = [&](Box& b) {
+        b.range = -1;
+        for (int c = 0; c < 3; ++c) {
+            int lo = 31, hi = 0;
+            for (std::size_t i = b.begin; i < b.end; ++i) {
+                lo = std::min(lo, bins[i].axis(c));
+                hi = std::max(hi, bins[i].axis(c));
+            }
+            if (hi - lo > b.range) {
+                b.range = hi - lo;
+                b.axis = c;
+            }
+        }
+    };
+    std::vector<Box> boxes{{0, bins.size()}};
+    measure(boxes[0]);
+    while (static_cast<int>(boxes.size()) < colors) {
+        // The box with the largest range (first one on ties) is split next.
+        std::size_t pick = 0;
+        for (std::size_t i = 1; i < boxes.size(); ++i)
+            if (boxes[i].range > boxes[pick].range) pick = i;
+        Box& b = boxes[pick];
+        if (b.range <= 0) break;  // every box holds a single histogram cell
+        const int axis = b.axis;
+        std::stable_sort(bins.begin() + static_cast<std::ptrdiff_t>(b.begin),
+                         bins.begin() + static_cast<std::ptrdiff_t>(b.end),
+                         [&](const Bin& u, const Bin& v) { return u.axis(axis) < v.axis(axis); });
+        std::uint64_t total = 0;
+        for (std::size_t i = b.begin; i < b.end; ++i) total += bins[i].count;
+        // Weighted median, kept strictly inside so both halves are non-empty.
+        std::uint64_t acc = 0;
+        std::size_t cut = b.begin + 1;
+        for (std::size_t i = b.begin; i + 1 < b.end; ++i) {
+            acc += bins[i].count;
+            cut = i + 1;
+            if (2 * acc >= total) break;
+        }
+        // Never split inside a run of bins with equal coordinate on the axis.
+        while (cut < b.end && bins[cut].axis(axis) == bins[cut - 1].axis(axis)) ++cut;
+        if (cut == b.end) {
+            cut = b.begin + 1;
+            while (bins[cut].axis(axis) == bins[cut - 1].axis(axis)) ++cut;
+        }
+        Box lo{b.begin, cut}, hi{cut, b.end};
+        measure(lo);
+        measure(hi);
+        boxes[pick] = lo;
+        boxes.push_back(hi);
+    }
+    std::vector<Rgb8> out;
+    for (const Box& b : boxes) {
+        std::uint64_t n = 0, s[3] = {0, 0, 0};
+        for (std::size_t i = b.begin; i < b.end; ++i) {
+            n += bins[i].count;
+            for (int c = 0; c < 3; ++c) s[c] += bins[i].sum[c];
+        }
+        const auto mean = [&](int c) { return static_cast<std::uint8_t>((s[c] + n / 2) / n); };
+        out.push_back({mean(0), mean(1), mean(2)});
+    }
+    return Palette(std::move(out));
+}
+
+Rgb8 oklab_to_rgb8(const util::Oklab& c) {
+    const auto lin = util::oklab_to_linear(c);
+    return {util::linear_to_srgb8(lin[0]), util::linear_to_srgb8(lin[1]),
+            util::linear_to_srgb8(lin[2])};
+}
+
+Palette kmeans(const Image& image, int k, std::uint64_t seed) {
+    // A regular grid subsample, so the result does not depend on anything but the pixels.
+    const std::int64_t n_pixels = static_cast<std::int64_t>(image.pixel_count());
+    const int step = std::max<int>(1, static_cast<int>(std::ceil(std::sqrt(n_pixels / 65536.0))));
+    const int ch = image.channels();
+    std::vector<util::Oklab> samples;
+    for (int y = step / 2; y < image.height(); y += step) {
+        const std::uint8_t* row = image.row(y);
+        for (int x = step / 2; x < image.width(); x += step) {
+            const std::uint8_t* p = row + static_cast<std::size_t>(x) * ch;
+            if (ch == 4 && p[3] == 0) continue;
+            samples.push_back(util::srgb8_to_oklab(p[0], p[1], p[2]));
+        }
+    }
+    if (samples.empty()) return Palette({Rgb8{0, 0, 0}});
+
+    // k-means++ starts.
+    util::SplitMix64 rng(seed);
+    std::vector<util::Oklab> centres{samples[rng.below(samples.size())]};
+    std::vector<float> d2(samples.size(), std::numeric_limits<float>::max());
+    while (static_cast<int>(centres.size()) < k) {
+        double total = 0;
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            d2[i] = std::min(d2[i], util::oklab_distance2(samples[i], centres.back()));
+            total += d2[i];
+        }
+        if (total <= 0) break;  // fewer distinct colours than k
+        double r = rng.uniform() * total;
+        std::size_t pick = samples.size() - 1;
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            r -= d2[i];
+            if (r < 0 && d2[i] > 0) {
+                pick = i;
+                break;
+            }
+        }
+        centres.push_back(samples[pick]);
+    }
+
+    std::vector<int> label(samples.size(), 0);
+    constexpr int iterations = 12;
+    for (int it = 0; it < iterations; ++it) {
+        util::parallel_rows(
+            static_cast<int>(samples.size()),
+            [&](int i0, int i1) {
+                for (int i = i0; i < i1; ++i) label[i] = nearest_oklab(centres, samples[i]);
+            },
+            1024);
+        std::vector<double> acc(centres.size() * 4, 0.0);
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            double* a = &acc[static_cast<std::size_t>(label[i]) * 4];
+            a[0] += samples[i].L;
+            a[1] += samples[i].a;
+            a[2] += samples[i].b;
+            a[3] += 1;
+        }
+        for (std::size_t c = 0; c < centres.size(); ++c) {
+            const double* a = &acc[c * 4];
+            if (a[3] > 0)  // an empty cluster keeps its centre
+                centres[c] = {static_cast<float>(a[0] / a[3]), static_cast<float>(a[1] / a[3]),
+                              static_cast<float>(a[2] / a[3])};
+        }
+    }
+    std::vector<Rgb8> out;
+    out.reserve(centres.size());
+    for (const auto& c : centres) out.push_back(oklab_to_rgb8(c));
+    return Palette(std::move(out));
+}
+
+}  // namespace
+
+Palette adaptive_palette(const Image& image, int colors, AdaptiveMethod method,
+                         std::uint64_t seed) {
+    if (image.empty() || image.type() != PixelType::u8 || image.channels() < 3)
+        throw Error(Status::invalid_argument, "adaptive_palette: expects u8 RGB or RGBA pixels");
+    if (colors < 1 || colors > 256)
+        throw Error(Status::invalid_argument,
+                    fmt::format("adaptive_palette: colours must be in [1, 256], got {}", colors));
+    return method == AdaptiveMethod::median_cut ? median_cut(image, colors)
+                                                : kmeans(image, colors, seed);
+}
+
+}  // namespace artistry::effects

@@ -2,11 +2,16 @@
 // Palettes: the fixed retro sets, grey ramps, custom hex lists and adaptive palettes, with
 // perceptual (Oklab) nearest-colour matching. Shared by dither and retro_8bit.
 
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "artistry/image.hpp"
+#include "util/color.hpp"
 
 namespace artistry::effects {
 
@@ -16,19 +21,60 @@ struct Rgb8 {
 };
 
 class Palette {
-public:
+  public:
     Palette() = default;
+    // Duplicates are dropped (first occurrence kept); at most 256 colours.
     explicit Palette(std::vector<Rgb8> colors);
 
     const std::vector<Rgb8>& colors() const noexcept { return colors_; }
     std::size_t size() const noexcept { return colors_.size(); }
+    const std::vector<util::Oklab>& oklab() const noexcept { return oklab_; }
 
-    // Index of the perceptually nearest colour (Oklab distance); deterministic ties.
+    // Index of the perceptually nearest colour (Oklab distance); deterministic ties (lowest
+    // index). Exact; O(size).
     int nearest(std::uint8_t r, std::uint8_t g, std::uint8_t b) const;
 
-private:
+    // The same answer as nearest(), for hot loops: a 64×64×64 table over RGB whose cells
+    // (4×4×4 code values) hold the colour proven nearest for the whole cell by bounding the
+    // cell in Oklab; a cell where two colours compete gets a block of 64 exact answers, one
+    // per code. Filled lazily, so a run pays only for the cells it meets; every entry is a
+    // pure function of the palette, so any thread count or visiting order gives the same.
+    int nearest_fast(std::uint8_t r, std::uint8_t g, std::uint8_t b) const {
+        const std::size_t cell =
+            (std::size_t{r} >> 2 << 12) | (std::size_t{g} >> 2 << 6) | (b >> 2);
+        std::uint32_t v = lut_->cells[cell].load(std::memory_order_acquire);
+        if (v - 1 < 256) return static_cast<int>(v - 1);
+        if (v == 0) v = fill_cell(cell);
+        if (v - 1 < 256) return static_cast<int>(v - 1);
+        const std::uint32_t block = v - 257;
+        const std::uint8_t* chunk = lut_->chunks[block >> 6].load(std::memory_order_acquire);
+        return chunk[(block & 63) * 64 + ((r & 3u) | (g & 3u) << 2 | (b & 3u) << 4)];
+    }
+
+    // True when every colour is a grey (R = G = B).
+    bool is_grey() const noexcept;
+
+    // A per-channel step typical of the palette's gaps, in [0, 1] of full scale, measured in
+    // sRGB (linear == false) or in linear light: how far an ordered-dither threshold must
+    // push a colour to reach its neighbours. Twice the largest distance from the midpoint of
+    // any two colours to the nearest colour, divided by √3 (so black/white gives 1).
+    float spread(bool linear) const;
+
+  private:
+    struct Lut {
+        // 0: not computed yet; 1..256: palette index + 1 for the whole cell; 257 + k: exact
+        // answers in block k (chunk k / 64, 64 blocks of 64 entries per chunk).
+        std::unique_ptr<std::atomic<std::uint32_t>[]> cells;
+        std::array<std::atomic<const std::uint8_t*>, 4096> chunks{};
+        std::mutex grow;  // guards the two below
+        std::vector<std::unique_ptr<std::uint8_t[]>> owned;
+        std::uint32_t blocks = 0;
+    };
+    std::uint32_t fill_cell(std::size_t cell) const;  // the cell's new value
+
     std::vector<Rgb8> colors_;
-    // implementation-defined acceleration state (e.g. a lookup table) may be added here
+    std::vector<util::Oklab> oklab_;
+    std::shared_ptr<Lut> lut_;  // shared by copies: same colours, same answers
 };
 
 // The named retro palettes: nes, gameboy, pico8, c64, cga, ega, mono.
@@ -44,7 +90,14 @@ std::string check_hex_palette(const std::string& text);
 Palette parse_hex_palette(const std::string& text);
 
 enum class AdaptiveMethod { median_cut, kmeans };
+AdaptiveMethod parse_adaptive_method(const std::string& name);  // "median_cut" | "kmeans"
+
 // An N-colour palette fitted to the image (RGB/RGBA u8; alpha-0 pixels ignored), seeded.
+// Median cut: a 5-bit-per-channel histogram; the box with the largest channel range is split
+// at its weighted median along that channel; each box's colour is the mean of its pixels.
+// k-means: in Oklab, on a regular-grid subsample of at most 65536 pixels, k-means++ starts
+// drawn with SplitMix64(seed), a fixed 12 iterations. Both are deterministic; the result may
+// hold fewer than N colours when the image has fewer distinct ones.
 Palette adaptive_palette(const Image& image, int colors, AdaptiveMethod method, std::uint64_t seed);
 
 }  // namespace artistry::effects

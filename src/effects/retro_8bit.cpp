@@ -1,2 +1,288 @@
+// retro_8bit: big pixels in a retro console palette. Each block of the grid anchored at
+// absolute (0, 0) is averaged, the block image is mapped (optionally dithered) to the palette,
+// and scaled back nearest-neighbour.
+
+#include <algorithm>
+
+#include "artistry/error.hpp"
 #include "effects/builtin.hpp"
-namespace artistry::effects { void register_retro_8bit(EffectRegistry&) {} }
+#include "effects/dither.hpp"
+#include "effects/palette.hpp"
+#include "util/color.hpp"
+#include "util/parallel.hpp"
+
+namespace artistry::effects {
+
+namespace {
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+// The block grid as it falls on this input: the first block's absolute index and how many.
+struct BlockGrid {
+    int block;
+    std::int64_t first_x, first_y;  // absolute block index of the input's first column/row
+    int cols, rows;
+
+    BlockGrid(int b, const Image& in, const EffectContext& ctx) : block(b) {
+        first_x = floor_div(ctx.origin_x, b);
+        first_y = floor_div(ctx.origin_y, b);
+        cols = static_cast<int>(floor_div(ctx.origin_x + in.width() - 1, b) - first_x + 1);
+        rows = static_cast<int>(floor_div(ctx.origin_y + in.height() - 1, b) - first_y + 1);
+    }
+    // The input columns [x0, x1) covered by block column i (partial at the edges).
+    void span_x(int i, const EffectContext& ctx, int width, int& x0, int& x1) const {
+        const std::int64_t a = (first_x + i) * block - ctx.origin_x;
+        x0 = static_cast<int>(std::max<std::int64_t>(0, a));
+        x1 = static_cast<int>(std::min<std::int64_t>(width, a + block));
+    }
+    void span_y(int j, const EffectContext& ctx, int height, int& y0, int& y1) const {
+        const std::int64_t a = (first_y + j) * block - ctx.origin_y;
+        y0 = static_cast<int>(std::max<std::int64_t>(0, a));
+        y1 = static_cast<int>(std::min<std::int64_t>(height, a + block));
+    }
+};
+
+// Area average of every block: in linear light or in sRGB codes, weighted by alpha so a
+// cut-out's transparent background does not tint its edge blocks. A block's alpha in the
+// small image is its largest alpha (0 only when the whole block is transparent).
+Image average_blocks(const Image& in, const BlockGrid& grid, bool linear,
+                     const EffectContext& ctx) {
+    const int ch = in.channels();
+    Image small = Image::allocate(grid.cols, grid.rows, ch);
+    const auto& to_lin = util::srgb8_to_linear_table();
+    util::parallel_rows(
+        grid.rows,
+        [&](int j0, int j1) {
+            std::vector<double> acc(static_cast<std::size_t>(grid.cols) * 5);
+            for (int j = j0; j < j1; ++j) {
+                std::fill(acc.begin(), acc.end(), 0.0);
+                int y0 = 0, y1 = 0;
+                grid.span_y(j, ctx, in.height(), y0, y1);
+                std::vector<std::uint8_t> max_alpha(static_cast<std::size_t>(grid.cols), 0);
+                for (int y = y0; y < y1; ++y) {
+                    const std::uint8_t* p = in.row(y);
+                    for (int i = 0; i < grid.cols; ++i) {
+                        int x0 = 0, x1 = 0;
+                        grid.span_x(i, ctx, in.width(), x0, x1);
+                        double* a = &acc[static_cast<std::size_t>(i) * 5];
+                        for (int x = x0; x < x1; ++x) {
+                            const std::uint8_t* q = p + static_cast<std::size_t>(x) * ch;
+                            const double wgt = ch == 4 ? q[3] : 1.0;
+                            for (int c = 0; c < 3; ++c)
+                                a[c] += wgt * (linear ? static_cast<double>(to_lin[q[c]]) : q[c]);
+                            a[3] += wgt;
+                            a[4] += 1.0;
+                            if (ch == 4)
+                                max_alpha[static_cast<std::size_t>(i)] =
+                                    std::max(max_alpha[static_cast<std::size_t>(i)], q[3]);
+                        }
+                    }
+                }
+                std::uint8_t* o = small.row(j);
+                for (int i = 0; i < grid.cols; ++i) {
+                    const double* a = &acc[static_cast<std::size_t>(i) * 5];
+                    std::uint8_t* q = o + static_cast<std::size_t>(i) * ch;
+                    // All transparent: fall back to the plain average so the colour is defined.
+                    double sum[3] = {a[0], a[1], a[2]}, wsum = a[3];
+                    if (wsum <= 0) {
+                        int x0 = 0, x1 = 0;
+                        grid.span_x(i, ctx, in.width(), x0, x1);
+                        sum[0] = sum[1] = sum[2] = 0;
+                        for (int y = y0; y < y1; ++y)
+                            for (int x = x0; x < x1; ++x)
+                                for (int c = 0; c < 3; ++c) {
+                                    const std::uint8_t v =
+                                        in.row(y)[static_cast<std::size_t>(x) * ch + c];
+                                    sum[c] += linear ? static_cast<double>(to_lin[v]) : v;
+                                }
+                        wsum = a[4];
+                    }
+                    for (int c = 0; c < 3; ++c) {
+                        const double m = sum[c] / wsum;
+                        q[c] = linear ? util::linear_to_srgb8(static_cast<float>(m))
+                                      : util::clamp_u8(static_cast<float>(m));
+                    }
+                    if (ch == 4) q[3] = max_alpha[static_cast<std::size_t>(i)];
+                }
+            }
+        },
+        1);
+    return small;
+}
+
+std::vector<std::string> retro_dither_choices() {
+    std::vector<std::string> c = {"none"};
+    for (auto& n : dither_method_names())
+        if (n != "none") c.push_back(n);
+    return c;
+}
+
+std::vector<std::string> retro_palette_choices() {
+    auto c = named_palette_names();
+    c.push_back("adaptive");
+    return c;
+}
+
+}  // namespace
+
+void register_retro_8bit(EffectRegistry& registry) {
+    EffectInfo e;
+    e.name = "retro_8bit";
+    e.version = 1;
+    e.summary =
+        "Big pixels in a retro console palette (NES, Game Boy, PICO-8, C64, CGA, EGA) "
+        "or an adaptive one, optionally dithered";
+    e.params = {
+        {"block",
+         ParamType::integer,
+         std::int64_t{8},
+         1,
+         256,
+         {},
+         "pixel size: each block x block square (grid anchored at the top-left) becomes one colour",
+         {}},
+        {"palette",
+         ParamType::choice,
+         std::string("nes"),
+         0,
+         0,
+         retro_palette_choices(),
+         "the colour set, matched in Oklab; adaptive fits `colors` colours to the image",
+         {}},
+        {"colors",
+         ParamType::integer,
+         std::int64_t{16},
+         2,
+         256,
+         {},
+         "palette=adaptive: how many colours",
+         {}},
+        {"adaptive_method",
+         ParamType::choice,
+         std::string("median_cut"),
+         0,
+         0,
+         {"median_cut", "kmeans"},
+         "palette=adaptive: median cut, or k-means in Oklab (seeded)",
+         {}},
+        {"seed",
+         ParamType::integer,
+         std::int64_t{0},
+         0,
+         2147483647.0,
+         {},
+         "adaptive kmeans starting colours; blue_noise dither mask",
+         {}},
+        {"dither",
+         ParamType::choice,
+         std::string("none"),
+         0,
+         0,
+         retro_dither_choices(),
+         "dither the block image to the palette (any `dither` method), or none",
+         {}},
+        {"dither_strength",
+         ParamType::number,
+         1.0,
+         0,
+         1,
+         {},
+         "error fraction passed on / ordered threshold spread",
+         {}},
+        {"linear",
+         ParamType::boolean,
+         true,
+         0,
+         0,
+         {},
+         "average blocks and dither in linear light (true) or in sRGB codes (false)",
+         {}},
+    };
+    e.footprint = [](const Params& p) {
+        if (p.text("palette") == "adaptive") return Footprint{Footprint::Kind::global, 0};
+        const std::string& d = p.text("dither");
+        if (d != "none" && is_error_diffusion(parse_dither_method(d)))
+            return Footprint{Footprint::Kind::sequential, 0};
+        // A tile needs the whole of every block it touches.
+        return Footprint{Footprint::Kind::local, static_cast<int>(p.integer("block")) - 1};
+    };
+    e.memory_estimate = [](int w, int h, const Params& p) -> std::size_t {
+        const auto b = static_cast<std::size_t>(p.integer("block"));
+        const auto W = static_cast<std::size_t>(std::max(w, 0)),
+                   H = static_cast<std::size_t>(std::max(h, 0));
+        const std::size_t small = (W / b + 2) * (H / b + 2) * 4;
+        return W * H * 4 + 2 * small + (W / b + 2) * 5 * sizeof(double) * 2 +
+               (std::size_t{4} << 20) +
+               (p.text("palette") == "adaptive" ? std::size_t{2} << 20 : 0);
+    };
+    e.run = [](const Image& in, const Params& p, const EffectContext& ctx) {
+        const int b = static_cast<int>(p.integer("block"));
+        const bool linear = p.flag("linear");
+        const int w = in.width(), h = in.height(), ch = in.channels();
+        const int total = 2 * h;
+        ctx.report(0, total);
+
+        const BlockGrid grid(b, in, ctx);
+        const Image small = average_blocks(in, grid, linear, ctx);
+        ctx.throw_if_cancelled();
+        ctx.report(h / 2, total);
+
+        const std::string& pal = p.text("palette");
+        const std::uint64_t seed = static_cast<std::uint64_t>(p.integer("seed"));
+        const Palette palette =
+            pal == "adaptive"
+                ? adaptive_palette(small, static_cast<int>(p.integer("colors")),
+                                   parse_adaptive_method(p.text("adaptive_method")), seed)
+                : named_palette(pal);
+
+        DitherSpec spec;
+        spec.method = parse_dither_method(p.text("dither"));
+        spec.strength = static_cast<float>(p.number("dither_strength"));
+        spec.linear = linear;
+        spec.seed = seed;
+        EffectContext small_ctx;  // the block image's place: absolute block indices
+        small_ctx.origin_x = static_cast<int>(grid.first_x);
+        small_ctx.origin_y = static_cast<int>(grid.first_y);
+        small_ctx.cancel = ctx.cancel;
+        const Image mapped = dither_to_palette(small, palette, spec, small_ctx);
+        ctx.throw_if_cancelled();
+        ctx.report(h, total);
+
+        // Scale back, nearest neighbour; alpha stays the input's, pixel by pixel.
+        Image out = Image::allocate(w, h, ch);
+        std::vector<std::size_t> src_offset(static_cast<std::size_t>(w));  // column → block pixel
+        for (int x = 0; x < w; ++x)
+            src_offset[static_cast<std::size_t>(x)] =
+                static_cast<std::size_t>(floor_div(ctx.origin_x + x, b) - grid.first_x) *
+                static_cast<std::size_t>(ch);
+        constexpr int band = 256;
+        for (int y0 = 0; y0 < h; y0 += band) {
+            ctx.throw_if_cancelled();
+            ctx.report(h + y0, total);
+            const int y1 = std::min(h, y0 + band);
+            util::parallel_rows(y1 - y0, [&](int a, int z) {
+                for (int y = y0 + a; y < y0 + z; ++y) {
+                    const auto j = static_cast<int>(floor_div(ctx.origin_y + y, b) - grid.first_y);
+                    const std::uint8_t* src = mapped.row(j);
+                    const std::uint8_t* ip = in.row(y);
+                    std::uint8_t* o = out.row(y);
+                    for (int x = 0; x < w; ++x) {
+                        std::uint8_t* q = o + static_cast<std::size_t>(x) * ch;
+                        const std::uint8_t* s = src + src_offset[static_cast<std::size_t>(x)];
+                        q[0] = s[0];
+                        q[1] = s[1];
+                        q[2] = s[2];
+                        if (ch == 4) q[3] = ip[static_cast<std::size_t>(x) * 4 + 3];
+                    }
+                }
+            });
+        }
+        ctx.report(total, total);
+        return out;
+    };
+    registry.add(std::move(e));
+}
+
+}  // namespace artistry::effects

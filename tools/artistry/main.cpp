@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 
 #include "artistry/artistry.hpp"
+#include "artistry/engine.hpp"
+#include "artistry/graph.hpp"
 #include "progress_bar.hpp"
 
 namespace fs = std::filesystem;
@@ -102,41 +104,40 @@ void print_effects_markdown(const EffectRegistry& registry, const std::string& i
 struct RunArgs {
     std::vector<std::string> images;
     std::string effects = "all";
+    std::string graph_file;
     std::string out_dir = "out";
     std::vector<std::string> params;
     bool contact_sheet = false;
     bool cut = false;
     std::string format = "auto";
     int quality = 92;
+    int max_parallel = 0;
     std::uint64_t max_megapixels = default_max_pixels / 1'000'000;
     bool quiet = false;
 };
 
-// Lossless where pixels are crisp or transparent, JPEG for photographic looks.
-std::string output_extension(const std::string& format, const Image& image, const std::string& effect) {
+// Lossless where pixels are crisp, transparent or a matte; JPEG for photographic looks.
+std::string output_extension(const std::string& format, const Image& image, const std::string& op) {
     if (format != "auto") return format == "jpeg" ? "jpg" : format;
-    if (image.channels() == 4 || effect == "dither" || effect == "retro_8bit") return "png";
+    if (image.channels() != 3 || op == "dither" || op == "retro_8bit") return "png";
     return "jpg";
 }
 
-int run_command(const RunArgs& args) {
-    const EffectRegistry& registry = EffectRegistry::builtin();
+// The graph `-e` describes: every effect reads the input, or with --cut one shared
+// remove_background node that every other effect reads.
+Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry) {
     std::vector<std::string> effects =
         args.effects == "all" ? registry.names() : split(args.effects, ',');
     if (effects.empty()) throw Error(Status::invalid_argument, "no effect given (-e EFFECT[,EFFECT...])");
     for (const auto& e : effects) registry.get(e);  // unknown effect → error before any work
-    if (args.cut) {
-        // The cut is computed once per image and feeds every other effect.
-        effects.erase(std::remove(effects.begin(), effects.end(), "remove_background"), effects.end());
-    }
+    if (args.cut) effects.erase(std::remove(effects.begin(), effects.end(), "remove_background"), effects.end());
 
     std::map<std::string, ParamMap> params;
     for (const auto& item : args.params) {
         const auto dot = item.find('.');
         const auto eq = item.find('=');
         if (dot == std::string::npos || eq == std::string::npos || dot > eq)
-            throw Error(Status::invalid_argument,
-                        fmt::format("-p '{}': expected effect.param=value", item));
+            throw Error(Status::invalid_argument, fmt::format("-p '{}': expected effect.param=value", item));
         const std::string effect = item.substr(0, dot);
         const std::string name = item.substr(dot + 1, eq - dot - 1);
         const bool used = std::find(effects.begin(), effects.end(), effect) != effects.end() ||
@@ -146,7 +147,29 @@ int run_command(const RunArgs& args) {
                         fmt::format("-p '{}': effect '{}' is not being run (-e {})", item, effect, args.effects));
         params[effect][name] = parse_param_text(registry.get(effect), name, item.substr(eq + 1));
     }
-    for (const auto& [effect, map] : params) registry.resolve(effect, map);  // validate up front
+
+    Graph::Builder builder;
+    std::vector<std::string> from;
+    if (args.cut) {
+        builder.node("remove_background", "remove_background", {}, params["remove_background"]);
+        builder.output("remove_background");
+        from = {"remove_background"};
+    }
+    for (const auto& e : effects) {
+        builder.node(e, e, from, params[e]);
+        builder.output(e);
+    }
+    return builder.build(registry);
+}
+
+int run_command(const RunArgs& args) {
+    Engine engine;
+    const EffectRegistry& registry = engine.registry();
+    if (!args.graph_file.empty() && (!args.params.empty() || args.cut || args.effects != "all"))
+        throw Error(Status::invalid_argument, "--graph takes its effects and parameters from the spec; "
+                                              "drop -e, -p and --cut");
+    const Graph graph = args.graph_file.empty() ? graph_from_effects(args, registry)
+                                                : Graph::from_json_file(args.graph_file, registry);
 
     std::error_code ec;
     fs::create_directories(args.out_dir, ec);
@@ -158,40 +181,42 @@ int run_command(const RunArgs& args) {
     save.jpeg_quality = save.webp_quality = args.quality;
 
     cli::ProgressBar bar(!args.quiet && ::isatty(STDERR_FILENO));
-    const double steps = static_cast<double>(args.images.size() * (effects.size() + (args.cut ? 1 : 0)));
-    double step = 0;
     std::vector<std::string> written;
-    for (const auto& path : args.images) {
+    std::vector<std::string> failures;
+    const double images = static_cast<double>(args.images.size());
+    for (std::size_t i = 0; i < args.images.size(); ++i) {
+        const std::string& path = args.images[i];
         const Image input = load_image(path, load);
         const std::string stem = fs::path(path).stem().string();
+
+        RunOptions options;
+        options.max_parallel = args.max_parallel;
+        options.progress = [&](const ProgressEvent& ev) {
+            bar.update((static_cast<double>(i) + ev.fraction) / images, ev.eta_seconds,
+                       ev.node.empty() ? stem : fmt::format("{}: {}", stem, ev.node));
+        };
+        const Result result = engine.run(graph, input, options);
+
         std::vector<Image> sheet_images{input};
         std::vector<std::string> sheet_labels{"original"};
-
-        const auto run_one = [&](const std::string& effect, const Image& source) {
-            EffectContext ctx;
-            ctx.progress = [&](std::int64_t done, std::int64_t total) {
-                const double f = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0;
-                bar.update((step + f) / steps, fmt::format("{}: {}", stem, effect));
-            };
-            bar.update(step / steps, fmt::format("{}: {}", stem, effect));
-            const auto it = params.find(effect);
-            Image out = apply_effect(registry, effect, source, it == params.end() ? ParamMap{} : it->second, ctx);
-            step += 1;
-            const std::string file = (fs::path(args.out_dir) /
-                                      fmt::format("{}_{}.{}", stem, effect, output_extension(args.format, out, effect)))
-                                         .string();
-            save_image(out, file, save);
-            bar.update(step / steps, fmt::format("{}: {}", stem, effect));
+        for (const auto& id : graph.outputs()) {
+            const auto it = result.outputs.find(id);
+            if (it == result.outputs.end()) continue;
+            const std::string file =
+                (fs::path(args.out_dir) /
+                 fmt::format("{}_{}.{}", stem, id, output_extension(args.format, it->second, graph.node(id).op)))
+                    .string();
+            save_image(it->second, file, save);
             written.push_back(file);
-            sheet_images.push_back(out);
-            sheet_labels.push_back(effect);
-            return out;
-        };
+            sheet_images.push_back(it->second);
+            sheet_labels.push_back(id);
+        }
+        for (const auto& node : result.nodes)
+            if (node.status == NodeStatus::failed && node.cause.empty())
+                failures.push_back(fmt::format("{}: node '{}': {}", path, node.id, node.error));
+        if (result.status == RunStatus::cancelled) throw Error(Status::cancelled, "cancelled");
 
-        const Image source = args.cut ? run_one("remove_background", input) : input;
-        for (const auto& effect : effects) run_one(effect, source);
-
-        if (args.contact_sheet) {
+        if (args.contact_sheet && sheet_images.size() > 1) {
             const std::string name =
                 args.images.size() == 1 ? "contact_sheet.jpg" : fmt::format("{}_contact_sheet.jpg", stem);
             const std::string file = (fs::path(args.out_dir) / name).string();
@@ -202,6 +227,21 @@ int run_command(const RunArgs& args) {
     bar.finish();
     if (!args.quiet)
         for (const auto& file : written) fmt::print("wrote {}\n", file);
+    if (!failures.empty()) {
+        // Independent outputs were still written; the failures are the one error line.
+        throw Error(Status::internal, fmt::format("{}", fmt::join(failures, "; ")));
+    }
+    return 0;
+}
+
+int graph_command(const std::string& spec, bool validate) {
+    const Graph graph = Graph::from_json_file(spec);
+    if (validate) {
+        fmt::print("{}: valid, {} nodes, outputs: {}\n", spec, graph.nodes().size(),
+                   fmt::join(graph.outputs(), ", "));
+    } else {
+        fmt::print("{}\n", graph.to_json(2));
+    }
     return 0;
 }
 
@@ -226,6 +266,11 @@ int main(int argc, char** argv) {
     run->add_option("images", run_args.images, "Input images")->required()->check(CLI::ExistingFile);
     run->add_option("-e,--effects", run_args.effects,
                     "Comma-separated effects, or 'all' (see `artistry effects`)")->capture_default_str();
+    run->add_option("--graph", run_args.graph_file, "Run a graph spec (JSON) instead of -e")
+        ->check(CLI::ExistingFile);
+    run->add_option("-j,--max-parallel", run_args.max_parallel,
+                    "Effects run at once (0: the engine's default, PARALLEL_BATCH_SIZE)")
+        ->check(CLI::Range(0, 256));
     run->add_option("-o,--out", run_args.out_dir, "Output folder (created if missing)")->capture_default_str();
     run->add_option("-p,--param", run_args.params, "Effect parameter, effect.param=value (repeatable)");
     run->add_flag("--contact-sheet", run_args.contact_sheet,
@@ -247,6 +292,12 @@ int main(int argc, char** argv) {
 
     auto* info = app.add_subcommand("info", "Version, devices and build options");
 
+    std::string graph_spec;
+    bool validate = false;
+    auto* graph = app.add_subcommand("graph", "Check a graph spec, or print it normalised");
+    graph->add_option("spec", graph_spec, "Graph spec (JSON)")->required();
+    graph->add_flag("--validate", validate, "Only say whether it is valid");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -259,6 +310,7 @@ int main(int argc, char** argv) {
             else print_effects_text(EffectRegistry::builtin());
         }
         if (info->parsed()) print_info();
+        if (graph->parsed()) return graph_command(graph_spec, validate);
     } catch (const Error& e) {
         fmt::print(stderr, "artistry: error: {}\n", e.what());
         return 1;

@@ -7,11 +7,11 @@
 
 namespace artistry::cli {
 
-ProgressBar::ProgressBar(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+ProgressBar::ProgressBar(bool enabled) : enabled_(enabled) {}
 
 ProgressBar::~ProgressBar() { finish(); }
 
-void ProgressBar::update(double fraction, const std::string& label) {
+void ProgressBar::update(double fraction, double eta_seconds, const std::string& label) {
     if (!enabled_) return;
     std::lock_guard lock(mutex_);
     fraction = std::clamp(std::max(fraction, last_fraction_), 0.0, 1.0);  // never goes back
@@ -19,9 +19,7 @@ void ProgressBar::update(double fraction, const std::string& label) {
     const auto now = std::chrono::steady_clock::now();
     if (drawn_ && fraction < 1.0 && now - last_draw_ < std::chrono::milliseconds(80)) return;
     last_draw_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const std::string eta =
-        fraction > 0.02 ? fmt::format("ETA {:.1f}s", elapsed * (1 - fraction) / fraction) : "ETA --";
+    const std::string eta = eta_seconds >= 0 ? fmt::format("ETA {:.1f}s", eta_seconds) : "ETA --";
     constexpr int width = 30;
     const int filled = static_cast<int>(fraction * width);
     std::string bar(static_cast<std::size_t>(filled), '#');

@@ -11,15 +11,15 @@ class ProgressBar {
 public:
     explicit ProgressBar(bool enabled);
     ~ProgressBar();
-    // fraction in [0, 1]; label says what is being worked on.
-    void update(double fraction, const std::string& label);
+    // fraction in [0, 1]; eta_seconds from the engine's learned throughput (< 0: unknown);
+    // label says what is being worked on.
+    void update(double fraction, double eta_seconds, const std::string& label);
     void finish();
 
 private:
     bool enabled_;
     bool drawn_ = false;
     double last_fraction_ = 0;
-    std::chrono::steady_clock::time_point start_;
     std::chrono::steady_clock::time_point last_draw_{};
     std::mutex mutex_;
 };

@@ -1,0 +1,162 @@
+#pragma once
+// The engine: runs effect graphs, many at once, on one shared pool of worker threads.
+//
+// Each node runs once per run however many nodes read it; independent nodes run at the same
+// time, at most max_parallel of one run in flight. Nodes report progress (fraction of the
+// run, ETA from per-op throughput the engine learns as it runs), can be cancelled at the next
+// row band, and a failing node fails only the nodes that read it.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "artistry/effect.hpp"
+#include "artistry/error.hpp"
+#include "artistry/graph.hpp"
+#include "artistry/image.hpp"
+
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
+
+namespace detail {
+struct RunState;
+}
+
+// How one node ended.
+//   ok: it ran; cached: its result came from the cache (not run);
+//   failed: it threw, or a node it reads failed (cause says which);
+//   cancelled: the run was cancelled before it finished;
+//   skipped: no requested output needs it, so it was not run.
+enum class NodeStatus : std::uint8_t { ok, cached, failed, cancelled, skipped };
+// ok: every output; partial: some outputs, others failed; failed: no output; cancelled.
+enum class RunStatus : std::uint8_t { ok, partial, failed, cancelled };
+enum class Phase : std::uint8_t { queued, running, done, cached, failed, cancelled };
+
+const char* node_status_name(NodeStatus status) noexcept;
+const char* run_status_name(RunStatus status) noexcept;
+const char* phase_name(Phase phase) noexcept;
+
+struct ProgressEvent {
+    std::uint64_t run_id = 0;
+    std::string node;  // empty in the run's last event
+    std::string op;
+    Phase phase = Phase::queued;
+    std::int64_t units_done = 0;   // the node's units (rows, tiles) as its effect reports them
+    std::int64_t units_total = 0;  // 0: the effect has not said
+    double fraction = 0;     // the whole run, in [0, 1]; never decreases; the last event is 1.0
+    double eta_seconds = 0;  // remaining time: learned MP/s per op × remaining megapixels
+    double rate_mps = 0;     // megapixels per second: this node's measured rate, else learned
+    std::string message;     // failed / cancelled: why
+};
+// Called on worker threads (and on the thread that submits), one event at a time per run, in
+// order. Keep it short, do not throw (exceptions are dropped) and do not wait for the run
+// from inside it.
+using ProgressCallback = std::function<void(const ProgressEvent&)>;
+
+struct RunOptions {
+    int max_parallel = 0;  // nodes of this run in flight at once; 0: the engine's default
+    ProgressCallback progress;
+    // Set to true to cancel; may be shared by several runs. Null: the run makes its own
+    // (RunHandle::cancel and Engine::cancel set it either way).
+    std::shared_ptr<std::atomic<bool>> cancel;
+};
+
+struct EngineOptions {
+    const EffectRegistry* registry = nullptr;  // null: EffectRegistry::builtin(); must outlive
+    // Worker threads shared by all runs and by the effects' own row loops. 0: ARTISTRY_THREADS,
+    // else one per core.
+    int threads = 0;
+    // Default per-run limit on nodes in flight. 0: from the environment — ARTISTRY_MAX_PARALLEL,
+    // else 1 when ENABLE_PARALLEL_PROCESSING=false, else PARALLEL_BATCH_SIZE, else threads.
+    int max_parallel = 0;
+    bool use_environment = true;  // false: ignore the variables above
+    // ETA for an op the engine has not timed yet, in megapixels per second.
+    double default_throughput_mps = 20.0;
+};
+
+struct NodeResult {
+    std::string id;
+    std::string op;
+    NodeStatus status = NodeStatus::skipped;
+    double seconds = 0;        // in the effect (0 when it did not run)
+    double start_seconds = 0;  // since the run started
+    double end_seconds = 0;
+    std::string error;  // failed / cancelled: the message
+    Status error_status = Status::ok;
+    std::string cause;  // failed because of an input: the node that failed first
+};
+
+struct Result {
+    std::uint64_t run_id = 0;
+    RunStatus status = RunStatus::ok;
+    std::map<std::string, Image> outputs;  // the requested outputs that finished
+    std::vector<NodeResult> nodes;         // in spec order
+    double wall_seconds = 0;
+    std::string error;  // the first failure ("node 'x': ..."), empty when none
+
+    bool ok() const noexcept { return status == RunStatus::ok; }
+    const NodeResult& node(const std::string& id) const;  // Error(not_found)
+    // Error(not_found) when the node is no output or did not finish (its error is named).
+    const Image& output(const std::string& id) const;
+};
+
+// An asynchronous run. Copies refer to the same run; it goes on if every handle is dropped.
+class RunHandle {
+  public:
+    RunHandle();
+    ~RunHandle();
+    RunHandle(const RunHandle&);
+    RunHandle& operator=(const RunHandle&);
+    RunHandle(RunHandle&&) noexcept;
+    RunHandle& operator=(RunHandle&&) noexcept;
+
+    bool valid() const noexcept;
+    std::uint64_t id() const;
+    bool done() const;  // poll
+    void wait() const;
+    bool wait_for(double seconds) const;  // true when done
+    void cancel() const;                  // no effect once done
+    const Result& result() const;         // waits
+
+  private:
+    explicit RunHandle(std::shared_ptr<detail::RunState> state);
+    std::shared_ptr<detail::RunState> state_;
+    friend class Engine;
+};
+
+class Engine {
+  public:
+    explicit Engine(EngineOptions options = {});
+    // Cancels the runs still going and waits for them.
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Runs a graph on an image and waits. Node failures come back in the Result; only bad
+    // arguments throw (Error(invalid_argument): empty image, graph invalid for this registry).
+    // Do not call from inside an effect or a progress callback.
+    Result run(const Graph& graph, const Image& input, const RunOptions& options = {});
+    RunHandle submit(const Graph& graph, const Image& input, RunOptions options = {});
+    bool cancel(std::uint64_t run_id);  // false when no such run is going
+
+    // Prometheus text exposition: artistry_processing_duration_seconds (histogram by op),
+    // artistry_run_duration_seconds, artistry_runs_total{status}, artistry_nodes_total{op,status},
+    // artistry_parallel_time_saved_seconds.
+    std::string metrics_text() const;
+
+    int threads() const noexcept;
+    int max_parallel() const noexcept;
+    const EffectRegistry& registry() const noexcept;
+    double throughput_mps(const std::string& op) const;  // learned, or the default
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

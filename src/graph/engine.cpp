@@ -1,0 +1,180 @@
+// The public face of the engine: Engine, RunHandle and Result over the executor.
+
+#include "artistry/engine.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "artistry/error.hpp"
+#include "graph/engine_config.hpp"
+#include "graph/executor.hpp"
+
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
+
+const char* node_status_name(NodeStatus status) noexcept {
+    switch (status) {
+        case NodeStatus::ok:
+            return "ok";
+        case NodeStatus::cached:
+            return "cached";
+        case NodeStatus::failed:
+            return "failed";
+        case NodeStatus::cancelled:
+            return "cancelled";
+        case NodeStatus::skipped:
+            return "skipped";
+    }
+    return "?";
+}
+
+const char* run_status_name(RunStatus status) noexcept {
+    switch (status) {
+        case RunStatus::ok:
+            return "ok";
+        case RunStatus::partial:
+            return "partial";
+        case RunStatus::failed:
+            return "failed";
+        case RunStatus::cancelled:
+            return "cancelled";
+    }
+    return "?";
+}
+
+const char* phase_name(Phase phase) noexcept {
+    switch (phase) {
+        case Phase::queued:
+            return "queued";
+        case Phase::running:
+            return "running";
+        case Phase::done:
+            return "done";
+        case Phase::cached:
+            return "cached";
+        case Phase::failed:
+            return "failed";
+        case Phase::cancelled:
+            return "cancelled";
+    }
+    return "?";
+}
+
+const NodeResult& Result::node(const std::string& id) const {
+    for (const auto& n : nodes)
+        if (n.id == id) return n;
+    throw Error(Status::not_found, fmt::format("run {} has no node '{}'", run_id, id));
+}
+
+const Image& Result::output(const std::string& id) const {
+    const auto it = outputs.find(id);
+    if (it != outputs.end()) return it->second;
+    const NodeResult& n = node(id);
+    if (n.status == NodeStatus::failed || n.status == NodeStatus::cancelled)
+        throw Error(Status::not_found, fmt::format("node '{}' has no output: {}: {}", id,
+                                                   node_status_name(n.status), n.error));
+    throw Error(Status::not_found, fmt::format("node '{}' is not an output of the graph", id));
+}
+
+// ---- RunHandle
+
+RunHandle::RunHandle() = default;
+RunHandle::~RunHandle() = default;
+RunHandle::RunHandle(const RunHandle&) = default;
+RunHandle& RunHandle::operator=(const RunHandle&) = default;
+RunHandle::RunHandle(RunHandle&&) noexcept = default;
+RunHandle& RunHandle::operator=(RunHandle&&) noexcept = default;
+RunHandle::RunHandle(std::shared_ptr<detail::RunState> state) : state_(std::move(state)) {}
+
+namespace {
+
+detail::RunState& checked(const std::shared_ptr<detail::RunState>& state) {
+    if (!state) throw Error(Status::invalid_argument, "RunHandle: no run (default-constructed)");
+    return *state;
+}
+
+}  // namespace
+
+bool RunHandle::valid() const noexcept {
+    return state_ != nullptr;
+}
+
+std::uint64_t RunHandle::id() const {
+    return checked(state_).id;
+}
+
+bool RunHandle::done() const {
+    auto& s = checked(state_);
+    std::lock_guard lock(s.mutex);
+    return s.finished;
+}
+
+void RunHandle::wait() const {
+    auto& s = checked(state_);
+    std::unique_lock lock(s.mutex);
+    s.finished_cv.wait(lock, [&] { return s.finished; });
+}
+
+bool RunHandle::wait_for(double seconds) const {
+    auto& s = checked(state_);
+    std::unique_lock lock(s.mutex);
+    return s.finished_cv.wait_for(lock, std::chrono::duration<double>(seconds),
+                                  [&] { return s.finished; });
+}
+
+void RunHandle::cancel() const {
+    checked(state_).cancel->store(true);
+}
+
+const Result& RunHandle::result() const {
+    wait();
+    return state_->result;  // immutable once finished
+}
+
+// ---- Engine
+
+struct Engine::Impl {
+    detail::Executor executor;
+    Impl(const EffectRegistry& registry, const graph::EngineConfig& config, double default_mps)
+        : executor(registry, config.threads, config.max_parallel, default_mps) {}
+};
+
+Engine::Engine(EngineOptions options) {
+    const auto config = graph::resolve_engine_config(options);
+    const EffectRegistry& registry =
+        options.registry != nullptr ? *options.registry : EffectRegistry::builtin();
+    impl_ = std::make_unique<Impl>(registry, config, options.default_throughput_mps);
+}
+
+Engine::~Engine() = default;
+
+Result Engine::run(const Graph& graph, const Image& input, const RunOptions& options) {
+    return RunHandle(impl_->executor.submit(graph, input, options)).result();
+}
+
+RunHandle Engine::submit(const Graph& graph, const Image& input, RunOptions options) {
+    return RunHandle(impl_->executor.submit(graph, input, std::move(options)));
+}
+
+bool Engine::cancel(std::uint64_t run_id) {
+    return impl_->executor.cancel(run_id);
+}
+std::string Engine::metrics_text() const {
+    return impl_->executor.metrics_text();
+}
+int Engine::threads() const noexcept {
+    return impl_->executor.threads();
+}
+int Engine::max_parallel() const noexcept {
+    return impl_->executor.max_parallel();
+}
+const EffectRegistry& Engine::registry() const noexcept {
+    return impl_->executor.registry();
+}
+double Engine::throughput_mps(const std::string& op) const {
+    return impl_->executor.throughput_mps(op);
+}
+
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

@@ -24,6 +24,7 @@
 #include "effects/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
+#include "util/row_progress.hpp"
 
 namespace artistry::effects {
 
@@ -258,27 +259,11 @@ std::shared_ptr<const std::vector<float>> baked_grade(const std::vector<Grade>& 
     return table;
 }
 
-// Rows done across parallel bands, reported one call at a time, in increasing order.
-class RowProgress {
-  public:
-    RowProgress(const EffectContext& ctx, std::int64_t total) : ctx_(ctx), total_(total) {}
-    void add(std::int64_t rows) {
-        const std::lock_guard lock(mutex_);
-        done_ += rows;
-        ctx_.report(done_, total_);
-    }
-
-  private:
-    const EffectContext& ctx_;
-    std::int64_t total_;
-    std::int64_t done_ = 0;
-    std::mutex mutex_;
-};
 
 // Runs body(in_row, out_row) over every row in parallel bands, with progress and cancel.
 template <class Body>
 void for_each_row(const Image& in, Image& out, const EffectContext& ctx, Body&& body) {
-    RowProgress progress(ctx, in.height());
+    util::RowProgress progress(ctx, in.height());
     util::parallel_rows(in.height(), [&](int y0, int y1) {
         ctx.throw_if_cancelled();
         for (int y = y0; y < y1; ++y) body(in.row(y), out.row(y));

@@ -19,6 +19,7 @@
 #include "effects/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
+#include "util/row_progress.hpp"
 #include "util/rng.hpp"
 
 namespace artistry::effects {
@@ -84,22 +85,6 @@ Settings read_settings(const Params& p) {
     return s;
 }
 
-// Rows done across parallel bands, reported one call at a time, in increasing order.
-class RowProgress {
-  public:
-    RowProgress(const EffectContext& ctx, std::int64_t total) : ctx_(ctx), total_(total) {}
-    void add(std::int64_t rows) {
-        const std::lock_guard lock(mutex_);
-        done_ += rows;
-        ctx_.report(done_, total_);
-    }
-
-  private:
-    const EffectContext& ctx_;
-    std::int64_t total_;
-    std::int64_t done_ = 0;
-    std::mutex mutex_;
-};
 
 // Contrast then brightness, on sRGB-encoded [0, 1]; both keep pure black and white.
 double tone(double v, const Settings& s) {
@@ -239,7 +224,7 @@ Image run(const Image& in, const Params& params, const EffectContext& ctx) {
     Image out = Image::allocate(w, h, ch);
     if (!s.clahe) {
         const auto encode = encode_table(s, true);
-        RowProgress progress(ctx, h);
+        util::RowProgress progress(ctx, h);
         util::parallel_rows(h, [&](int y0, int y1) {
             ctx.throw_if_cancelled();
             std::vector<std::uint8_t> gray(static_cast<std::size_t>(w));
@@ -257,7 +242,7 @@ Image run(const Image& in, const Params& params, const EffectContext& ctx) {
     const auto encode = encode_table(s, false);
     std::array<std::uint8_t, 256> tone_table{};
     for (int v = 0; v < 256; ++v) tone_table[v] = to_u8(tone(v / 255.0, s));
-    RowProgress progress(ctx, 2 * static_cast<std::int64_t>(h));
+    util::RowProgress progress(ctx, 2 * static_cast<std::int64_t>(h));
     cv::Mat gray(h, w, CV_8UC1);
     util::parallel_rows(h, [&](int y0, int y1) {
         ctx.throw_if_cancelled();

@@ -30,7 +30,7 @@ photo="$src/tests/data/butterfly.jpg"
 effects=$("$cli" effects | grep -E '^[a-z_0-9]+ \(v' | cut -d' ' -f1 | sort | tr '\n' ' ')
 check "six effects are listed" test "$effects" = "color dither enhanced_bw pop_art remove_background retro_8bit "
 
-"$cli" effects --markdown --images images >"$tmp/effects.md"
+"$src/scripts/effects-md" "$cli" >"$tmp/effects.md"
 check "docs/effects.md is generated from the current schemas (run scripts/make-docs)" \
   cmp -s "$tmp/effects.md" "$src/docs/effects.md"
 
@@ -50,6 +50,24 @@ check "parameters reach the effect (gameboy: at most 4 colours)" \
   test "$(identify -format '%k' "$tmp/p/butterfly_retro_8bit.png")" -le 4
 "$cli" run "$photo" -e enhanced_bw --cut -o "$tmp/cut" --quiet
 check "--cut writes the cut-out and effects on it" test -f "$tmp/cut/butterfly_remove_background.png" -a -f "$tmp/cut/butterfly_enhanced_bw.png"
+
+cat >"$tmp/spec.json" <<'JSON'
+{"nodes": [
+   {"id": "cut",  "op": "remove_background"},
+   {"id": "bw",   "op": "enhanced_bw", "in": ["cut"], "params": {"clahe_clip": 2.0}},
+   {"id": "bits", "op": "retro_8bit",  "in": ["cut"], "params": {"palette": "nes"}}],
+ "outputs": ["bw", "bits"]}
+JSON
+check "graph --validate accepts a valid spec" sh -c "'$cli' graph --validate '$tmp/spec.json' | grep -q 'valid, 3 nodes'"
+"$cli" run "$photo" --graph "$tmp/spec.json" -o "$tmp/g" --quiet
+check "--graph writes one file per output node, named by node id" \
+  test "$(ls "$tmp/g" | sort | tr '\n' ' ')" = "butterfly_bits.png butterfly_bw.png "
+printf '{"nodes": [\n {"id": "a", "op": "dither", "params": {"levels": 1}}\n]}' >"$tmp/bad.json"
+expect_error "graph --validate names node and parameter" "node 'a': effect 'dither': parameter 'levels'" \
+  graph --validate "$tmp/bad.json"
+printf '{"nodes": [\n {"id": "a" "op": "dither"}]}' >"$tmp/bad2.json"
+expect_error "malformed JSON gives line and column" "line 2, column" graph --validate "$tmp/bad2.json"
+expect_error "--graph with -e is refused" "drop -e" run "$photo" --graph "$tmp/spec.json" -e dither -o "$tmp/x"
 
 expect_error "unknown effect" "unknown effect 'sepia'" run "$photo" -e sepia -o "$tmp/x"
 expect_error "unknown parameter" "effect 'dither': unknown parameter 'metod'" run "$photo" -e dither -p dither.metod=x -o "$tmp/x"

@@ -27,18 +27,9 @@ using artistry::test::TempDir;
 
 namespace {
 
-const EffectRegistry& registry() {
-    static const EffectRegistry r = [] {
-        EffectRegistry reg;
-        effects::register_color(reg);
-        return reg;
-    }();
-    return r;
-}
+const test::EffectUnderTest grade("color", effects::register_color);
 
-Image grade(const Image& img, const ParamMap& params, const EffectContext& ctx = {}) {
-    return apply_effect(registry(), "color", img, params, ctx);
-}
+const EffectRegistry& registry() { return grade.registry(); }
 
 using Rgb = std::array<float, 3>;
 

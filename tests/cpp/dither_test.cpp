@@ -27,18 +27,9 @@ using namespace artistry::effects;
 
 namespace {
 
-const EffectRegistry& registry() {
-    static const EffectRegistry r = [] {
-        EffectRegistry reg;
-        register_dither(reg);
-        return reg;
-    }();
-    return r;
-}
+const test::EffectUnderTest dither("dither", effects::register_dither);
 
-Image dither(const Image& img, const ParamMap& params, const EffectContext& ctx = {}) {
-    return apply_effect(registry(), "dither", img, params, ctx);
-}
+const EffectRegistry& registry() { return dither.registry(); }
 
 using Key = std::tuple<int, int, int>;
 

@@ -17,18 +17,9 @@ using artistry::test::load_data;
 
 namespace {
 
-const EffectRegistry& registry() {
-    static const EffectRegistry r = [] {
-        EffectRegistry reg;
-        effects::register_enhanced_bw(reg);
-        return reg;
-    }();
-    return r;
-}
+const test::EffectUnderTest bw("enhanced_bw", effects::register_enhanced_bw);
 
-Image bw(const Image& img, const ParamMap& params, const EffectContext& ctx = {}) {
-    return apply_effect(registry(), "enhanced_bw", img, params, ctx);
-}
+const EffectRegistry& registry() { return bw.registry(); }
 
 // Grey value of the output at (x, y).
 int grey_at(const Image& img, int x, int y) {

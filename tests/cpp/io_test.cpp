@@ -10,17 +10,10 @@
 using namespace artistry;
 namespace fs = std::filesystem;
 
+using test::file_bytes;
+using test::write_bytes;
+
 namespace {
-
-std::vector<std::uint8_t> file_bytes(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), {}};
-}
-
-void write_bytes(const std::string& path, const std::vector<std::uint8_t>& b) {
-    std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
 
 Image gradient(int w, int h, int channels) {
     Image img = Image::allocate(w, h, channels);

@@ -20,18 +20,9 @@ using effects::PopColor;
 
 namespace {
 
-const EffectRegistry& registry() {
-    static const EffectRegistry r = [] {
-        EffectRegistry reg;
-        effects::register_pop_art(reg);
-        return reg;
-    }();
-    return r;
-}
+const test::EffectUnderTest pop("pop_art", effects::register_pop_art);
 
-Image pop(const Image& in, const ParamMap& params = {}, const EffectContext& ctx = {}) {
-    return apply_effect(registry(), "pop_art", in, params, ctx);
-}
+const EffectRegistry& registry() { return pop.registry(); }
 
 PopColor at(const Image& img, int x, int y) {
     const std::uint8_t* p = img.row(y) + std::size_t(x) * std::size_t(img.channels());

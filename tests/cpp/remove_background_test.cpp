@@ -19,18 +19,9 @@ using namespace artistry;
 
 namespace {
 
-const EffectRegistry& registry() {
-    static const EffectRegistry r = [] {
-        EffectRegistry reg;
-        effects::register_remove_background(reg);
-        return reg;
-    }();
-    return r;
-}
+const test::EffectUnderTest cut("remove_background", effects::register_remove_background);
 
-Image cut(const Image& in, const ParamMap& params = {}, const EffectContext& ctx = {}) {
-    return apply_effect(registry(), "remove_background", in, params, ctx);
-}
+const EffectRegistry& registry() { return cut.registry(); }
 
 std::uint8_t clamp8(int v) {
     return static_cast<std::uint8_t>(std::clamp(v, 0, 255));

@@ -17,18 +17,9 @@ using namespace artistry::effects;
 
 namespace {
 
-const EffectRegistry& registry() {
-    static const EffectRegistry r = [] {
-        EffectRegistry reg;
-        register_retro_8bit(reg);
-        return reg;
-    }();
-    return r;
-}
+const test::EffectUnderTest retro("retro_8bit", effects::register_retro_8bit);
 
-Image retro(const Image& img, const ParamMap& params, const EffectContext& ctx = {}) {
-    return apply_effect(registry(), "retro_8bit", img, params, ctx);
-}
+const EffectRegistry& registry() { return retro.registry(); }
 
 using Key = std::tuple<int, int, int>;
 

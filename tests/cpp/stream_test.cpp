@@ -25,17 +25,10 @@
 using namespace artistry;
 namespace fs = std::filesystem;
 
+using test::file_bytes;
+using test::write_bytes;
+
 namespace {
-
-std::vector<std::uint8_t> file_bytes(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), {}};
-}
-
-void write_bytes(const std::string& path, const std::vector<std::uint8_t>& b) {
-    std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
 
 // The whole file read through the streaming reader in bands of `band` rows, each band written
 // into a view with a stride wider than its rows (the destination sits inside a wider image).

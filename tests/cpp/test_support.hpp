@@ -3,10 +3,15 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <vector>
+#include <mutex>
 #include <string>
 #include <unistd.h>
 
+#include "artistry/effect.hpp"
 #include "artistry/error.hpp"
 #include "artistry/image.hpp"
 #include "artistry/io.hpp"
@@ -29,6 +34,40 @@ inline std::string shared_fixture(const std::string& name) {
     const auto p = dir / name;
     return std::filesystem::exists(p) ? p.string() : std::string();
 }
+
+inline std::vector<std::uint8_t> file_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), {}};
+}
+
+inline void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// One effect family registered in a registry of its own (an effect's test links only its
+// module), callable like the effect: fx(image, params, ctx).
+class EffectUnderTest {
+public:
+    // Registration happens on first use, so namespace-scope instances do not depend on the
+    // effect module's own statics being initialised first.
+    EffectUnderTest(std::string name, void (*register_family)(EffectRegistry&))
+        : name_(std::move(name)), register_family_(register_family) {}
+    Image operator()(const Image& image, const ParamMap& params = {},
+                     const EffectContext& ctx = {}) const {
+        return apply_effect(registry(), name_, image, params, ctx);
+    }
+    const EffectRegistry& registry() const {
+        std::call_once(once_, [this] { register_family_(registry_); });
+        return registry_;
+    }
+
+private:
+    std::string name_;
+    void (*register_family_)(EffectRegistry&);
+    mutable std::once_flag once_;
+    mutable EffectRegistry registry_;
+};
 
 // The error a call throws, or Error(Status::ok, "no error") when it throws none.
 inline Error error_of(const std::function<void()>& call) {

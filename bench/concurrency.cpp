@@ -158,6 +158,7 @@ int main(int argc, char** argv) {
     }
     EngineOptions eo;
     eo.use_environment = false;
+    eo.cache_options.enabled = false;  // measure the effects, not cache hits
     Engine engine(eo);
     const bool half = mode == "bounded";
     const std::uint64_t budget = half ? bounded : unbounded;

@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
     EngineOptions eo;
     eo.threads = threads;
     eo.use_environment = false;
+    eo.cache_options.enabled = false;  // measure the effects, not cache hits
     Engine engine(eo);
     eo.threads = 1;
     Engine one_core(eo);  // the classic baseline: one node at a time, every loop on one thread

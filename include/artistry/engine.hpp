@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "artistry/cache.hpp"
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
 #include "artistry/graph.hpp"
 #include "artistry/image.hpp"
+#include "artistry/memory.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
@@ -76,6 +78,18 @@ struct EngineOptions {
     bool use_environment = true;  // false: ignore the variables above
     // ETA for an op the engine has not timed yet, in megapixels per second.
     double default_throughput_mps = 20.0;
+
+    // Node results by content key (input pixels + op + version + canonical params). Null: the
+    // engine makes its own from cache_options (ARTISTRY_CACHE=off turns it off). Pass one cache
+    // to several engines to share it.
+    std::shared_ptr<ResultCache> cache;
+    CacheOptions cache_options;
+    // Byte budgets: every node reserves its memory estimate before it runs. Null: the engine
+    // makes its own from memory_options (ARTISTRY_MEMORY_BUDGET ...).
+    std::shared_ptr<MemoryManager> memory;
+    MemoryOptions memory_options;
+    // How long a node waits for its reservation before it fails with Status::timeout.
+    double memory_wait_seconds = 600;
 };
 
 struct NodeResult {

@@ -135,16 +135,35 @@ const Result& RunHandle::result() const {
 // ---- Engine
 
 struct Engine::Impl {
+    std::shared_ptr<MemoryManager> memory;  // before the cache: L1 is charged to it
+    std::shared_ptr<ResultCache> cache;
     detail::Executor executor;
-    Impl(const EffectRegistry& registry, const graph::EngineConfig& config, double default_mps)
-        : executor(registry, config.threads, config.max_parallel, default_mps) {}
+    Impl(const EffectRegistry& registry, const graph::EngineConfig& config, EngineOptions& o)
+        : memory(o.memory ? o.memory : std::make_shared<MemoryManager>(memory_options(o))),
+          cache(make_cache(o, memory.get())),
+          executor(registry, config.threads, config.max_parallel, o.default_throughput_mps,
+                   cache.get(), memory.get(), o.memory_wait_seconds) {}
+
+    static MemoryOptions memory_options(const EngineOptions& o) {
+        MemoryOptions m = o.memory_options;
+        if (!o.use_environment) m.use_environment = false;
+        return m;
+    }
+
+    static std::shared_ptr<ResultCache> make_cache(EngineOptions& o, MemoryManager* memory) {
+        if (o.cache) return o.cache;
+        if (!o.use_environment) o.cache_options.use_environment = false;
+        if (o.cache_options.memory_manager == nullptr) o.cache_options.memory_manager = memory;
+        auto cache = std::make_shared<ResultCache>(o.cache_options);
+        return cache->enabled() ? cache : nullptr;
+    }
 };
 
 Engine::Engine(EngineOptions options) {
     const auto config = graph::resolve_engine_config(options);
     const EffectRegistry& registry =
         options.registry != nullptr ? *options.registry : EffectRegistry::builtin();
-    impl_ = std::make_unique<Impl>(registry, config, options.default_throughput_mps);
+    impl_ = std::make_unique<Impl>(registry, config, options);
 }
 
 Engine::~Engine() = default;

@@ -52,11 +52,32 @@ struct Executor::Settled {
 };
 
 Executor::Executor(const EffectRegistry& registry, int threads, int max_parallel,
-                   double default_mps)
+                   double default_mps, ResultCache* cache, MemoryManager* memory,
+                   double memory_wait_seconds)
     : registry_(&registry),
       max_parallel_(max_parallel),
+      cache_(cache),
+      memory_(memory),
+      memory_wait_seconds_(memory_wait_seconds),
       throughput_(default_mps),
       arena_(threads) {}
+
+std::string Executor::metrics_text() const {
+    std::string text = metrics_.text();
+    if (memory_ != nullptr) text += memory_->metrics_text();
+    if (cache_ != nullptr) text += cache_->metrics_text();
+    return text;
+}
+
+std::optional<Reservation> Executor::reserve_for(const RunState& run, int n, const Image& input) {
+    if (memory_ == nullptr) return std::nullopt;
+    const EffectInfo& info = *run.g->effects[n];
+    const std::uint64_t output = static_cast<std::uint64_t>(input.pixel_count()) * 4;
+    const std::uint64_t work =
+        info.memory_estimate ? info.memory_estimate(input.width(), input.height(), run.g->params[n]) : 0;
+    const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(memory_wait_seconds_ * 1000));
+    return memory_->reserve(Device::cpu(), work + output, wait, run.cancel.get());
+}
 
 Executor::~Executor() {
     Lock lock(mutex_);
@@ -86,8 +107,9 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
     }
 
     const auto& g = *run->g;
-    // Until the cache lands, no two runs share an input identity, so no node key repeats.
-    const auto plan = graph::plan_run(g, fmt::format("run:{}", run->id));
+    // Without a cache keys only need to be distinct, so the input's pixels are not hashed.
+    const CacheKey input_key = cache_ != nullptr ? content_hash(input) : CacheKey{0, run->id};
+    const auto plan = graph::plan_run(g, input_key, cache_);
     Settled settled;
     {
         Lock lock(run->mutex);
@@ -106,13 +128,18 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
             rate[i] = throughput_.get(g.nodes[i].op);
         }
         for (int o : g.output_nodes) run->nodes[o].is_output = true;
-        // The result cache plugs in here: a needed node whose key it holds finishes as
-        // `cached` (finish_node) with its stored image, before anything is launched.
         run->progress.emplace(g.inputs, g.order, std::move(needed), std::move(mp), std::move(rate),
                               std::min(run->max_parallel, threads()));
         for (int n : g.order)
-            if (run->nodes[n].needed && run->nodes[n].waiting_inputs == 0) run->ready.push_back(n);
+            if (run->nodes[n].needed && !plan[n].cached && run->nodes[n].waiting_inputs == 0)
+                run->ready.push_back(n);
         run->start = Clock::now();
+        // Cache hits finish before anything is launched; their readers become ready.
+        for (int n : g.order)
+            if (plan[n].cached) {
+                run->nodes[n].output = *plan[n].cached;
+                finish_node(*run, n, NodeStatus::cached, {}, Status::ok, {});
+            }
         settled = settle(*run);
     }
     launch(run, settled.launches);
@@ -173,6 +200,7 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
         };
         graph::run_isolated([&] {
             try {
+                const auto reservation = reserve_for(run, n, input);
                 out = apply_effect(*registry_, spec.op, input, spec.params, ctx);
                 status = NodeStatus::ok;
                 error.clear();
@@ -197,6 +225,7 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
             }
         });
         input = Image();
+        if (status == NodeStatus::ok && cache_ != nullptr) cache_->put(run.nodes[n].key, out);
     }
 
     Settled settled;

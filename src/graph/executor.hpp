@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "artistry/engine.hpp"
@@ -21,7 +22,9 @@ namespace detail {
 
 class Executor {
   public:
-    Executor(const EffectRegistry& registry, int threads, int max_parallel, double default_mps);
+    // cache and memory may be null (no caching, no reservations); both must outlive this.
+    Executor(const EffectRegistry& registry, int threads, int max_parallel, double default_mps,
+             ResultCache* cache, MemoryManager* memory, double memory_wait_seconds);
     ~Executor();  // cancels the runs still going and waits for them
 
     std::shared_ptr<RunState> submit(const Graph& graph, const Image& input, RunOptions options);
@@ -31,7 +34,7 @@ class Executor {
     int threads() const noexcept { return arena_.threads(); }
     int max_parallel() const noexcept { return max_parallel_; }
     double throughput_mps(const std::string& op) const { return throughput_.get(op); }
-    std::string metrics_text() const { return metrics_.text(); }
+    std::string metrics_text() const;
 
   private:
     using Lock = std::unique_lock<std::mutex>;
@@ -54,8 +57,14 @@ class Executor {
     void complete(RunState& run);
     void task_done();
 
+    // The node's reservation: its effect's memory estimate plus its output.
+    std::optional<Reservation> reserve_for(const RunState& run, int node, const Image& input);
+
     const EffectRegistry* registry_;
     int max_parallel_;
+    ResultCache* cache_;
+    MemoryManager* memory_;
+    double memory_wait_seconds_;
     graph::ThroughputTable throughput_;
     graph::EngineMetrics metrics_;
 

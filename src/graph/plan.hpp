@@ -1,23 +1,26 @@
 #pragma once
-// What one run will do: which nodes its outputs need, and each node's identity key.
+// What one run will do: each node's result-cache key, which nodes the cache already holds,
+// and which nodes the outputs still need computed.
 
-#include <string>
+#include <optional>
 #include <vector>
 
+#include "artistry/cache.hpp"
 #include "graph/graph_impl.hpp"
 
 namespace artistry::graph {
 
 struct PlannedNode {
-    bool needed = false;  // some requested output depends on it
-    // Identity of the node's result: its op, op version and canonical parameters over its
-    // inputs' keys, down to the run input's identity. The result cache looks nodes up by this
-    // (hashing it with the input's content hash); a hit finishes the node as `cached`.
-    std::string key;
+    // xxh3-128 over the inputs' keys (the run input's content hash for a node without
+    // inputs), the op, its version and the canonical parameters (DESIGN.md).
+    CacheKey key;
+    bool needed = false;          // an output depends on it and no cached reader covers it
+    std::optional<Image> cached;  // needed and found in the cache: it finishes as `cached`
 };
 
-// input_identity: what identifies the run's input (a content hash once the cache lands).
-std::vector<PlannedNode> plan_run(const detail::GraphData& graph,
-                                  const std::string& input_identity);
+// cache may be null: nothing is looked up. Readers are decided before their inputs, so the
+// inputs of a cached node are not computed unless another needed node reads them.
+std::vector<PlannedNode> plan_run(const detail::GraphData& graph, const CacheKey& input_key,
+                                  ResultCache* cache);
 
 }  // namespace artistry::graph

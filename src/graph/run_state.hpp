@@ -32,7 +32,7 @@ struct NodeRun {
     NodeStatus status = NodeStatus::skipped;
     std::size_t waiting_inputs = 0;  // inputs not finished yet
     std::size_t readers_left = 0;    // needed readers that have not taken the output yet
-    std::string key;                 // plan.hpp: where the result cache plugs in
+    CacheKey key;                    // plan.hpp: the node's result-cache key
     Image output;                    // kept while a reader or the result needs it
     Clock::time_point start{};
     Clock::time_point end{};

@@ -46,6 +46,7 @@ EngineOptions options(const EffectRegistry& registry, int threads, int max_paral
     eo.threads = threads;
     eo.max_parallel = max_parallel;
     eo.use_environment = false;
+    eo.cache_options.enabled = false;  // every run must really run its nodes
     return eo;
 }
 

@@ -30,6 +30,7 @@ struct Fixture {
         o.threads = 2;
         o.max_parallel = max_parallel;
         o.use_environment = false;
+        o.cache_options.enabled = false;  // fake effects count their calls: compute every run
         return o;
     }
 };

@@ -116,6 +116,7 @@ struct RunArgs {
     int max_parallel = 0;
     std::uint64_t max_megapixels = default_max_pixels / 1'000'000;
     bool quiet = false;
+    bool no_cache = false;
 };
 
 // Lossless where pixels are crisp, transparent or a matte; JPEG for photographic looks.
@@ -165,7 +166,9 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry) {
 }
 
 int run_command(const RunArgs& args) {
-    Engine engine;
+    EngineOptions engine_options;
+    if (args.no_cache) engine_options.cache_options.enabled = false;
+    Engine engine(engine_options);
     const EffectRegistry& registry = engine.registry();
     if (!args.graph_file.empty() && (!args.params.empty() || args.cut || args.effects != "all"))
         throw Error(Status::invalid_argument, "--graph takes its effects and parameters from the spec; "
@@ -285,6 +288,9 @@ int main(int argc, char** argv) {
     run->add_option("--max-megapixels", run_args.max_megapixels,
                     "Refuse larger inputs (decompression-bomb guard)")->capture_default_str();
     run->add_flag("--quiet", run_args.quiet, "No progress output");
+    run->add_flag("--no-cache", run_args.no_cache,
+                  "Compute every node; by default results are cached by content "
+                  "(ARTISTRY_CACHE, ARTISTRY_CACHE_DIR, ARTISTRY_REDIS_URL)");
 
     bool markdown = false;
     std::string images_dir;

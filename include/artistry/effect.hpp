@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -84,6 +85,16 @@ struct EffectContext {
     }
 };
 
+// Sequential effects (error diffusion) in row bands: one processor per run keeps the state
+// carried from band to band (the error rows), so bands fed in raster order give the bytes of a
+// whole-image run. Bands are full width; y0 is the band's first absolute row.
+class BandProcessor {
+public:
+    virtual ~BandProcessor() = default;
+    // band_out: allocated by the caller with band_in's size and channels.
+    virtual void process(const Image& band_in, Image& band_out, int y0) = 0;
+};
+
 struct EffectInfo {
     std::string name;
     int version = 1;
@@ -95,6 +106,10 @@ struct EffectInfo {
     // Implementation. Receives u8 RGB (3) or RGBA (4) pixels; keeps alpha unchanged unless the
     // effect is about alpha. Must be deterministic: same input, params, seed → same bytes.
     std::function<Image(const Image&, const Params&, const EffectContext&)> run;
+    // Optional, for footprint `sequential`: a band processor for an image of this full size.
+    // Empty, or returning nullptr for these params: the tiled path runs the effect whole.
+    std::function<std::unique_ptr<BandProcessor>(const Params&, int full_width, int full_height)>
+        begin_bands;
 
     const ParamSpec* find_param(const std::string& param) const noexcept;
 };

@@ -280,63 +280,120 @@ void diffuse_colour_row(const std::uint8_t* in, int channels, ErrorRows& err, in
     }
 }
 
+// Error diffusion as a band processor: the error rows live across calls, so bands fed in raster
+// order equal one whole-image pass. The whole-image path is one band covering every row, so
+// both paths run this same code.
+template <const auto& K>
+class Diffuser final : public BandProcessor {
+  public:
+    Diffuser(const Palette& palette, const DitherSpec& spec, int width)
+        : palette_(palette),
+          spec_(spec),
+          ws_(WorkSpace::get(spec.linear)),
+          width_(width),
+          idx_(static_cast<std::size_t>(width)) {
+        if (spec.luminance) {
+            levels_ = std::make_unique<GreyLevels>(palette_, ws_, spec.linear);
+            lum_.resize(static_cast<std::size_t>(width));
+            err_ = std::make_unique<ErrorRows>(width, 1);
+        } else {
+            target_ = std::make_unique<ColourTarget>(palette_, ws_);
+            err_ = std::make_unique<ErrorRows>(width, 3);
+        }
+    }
+
+    void process(const Image& in, Image& out, int y0) override { rows(in, out, y0, nullptr); }
+
+    // Rows of `in` are absolute rows y0 … y0 + height − 1 (serpentine parity is absolute).
+    void rows(const Image& in, Image& out, int y0, const EffectContext* ctx) {
+        if (in.width() != width_)
+            throw Error(Status::invalid_argument, "dither: a band's width differs from the image's");
+        const int w = width_, h = in.height(), ch = in.channels();
+        for (int y = 0; y < h; ++y) {
+            if (ctx && y % band_rows == 0) {
+                ctx->throw_if_cancelled();
+                ctx->report(y, h);
+            }
+            const bool reverse = spec_.serpentine && ((y0 + y) & 1) != 0;
+            std::uint8_t* o = out.row(y);
+            if (levels_) {
+                grey_row(in.row(y), ch, reverse);
+                for (int x = 0; x < w; ++x)
+                    write_grey(o, ch, x, levels_->code[idx_[static_cast<std::size_t>(x)]]);
+            } else {
+                if (reverse)
+                    diffuse_colour_row<K, -1>(in.row(y), ch, *err_, w, spec_.strength, *target_,
+                                              idx_.data());
+                else
+                    diffuse_colour_row<K, +1>(in.row(y), ch, *err_, w, spec_.strength, *target_,
+                                              idx_.data());
+                for (int x = 0; x < w; ++x)
+                    write_colour(o, ch, x, palette_.colors()[idx_[static_cast<std::size_t>(x)]]);
+            }
+            if (ch == 4) copy_alpha(in.row(y), o, w);
+            err_->advance();
+        }
+        if (ctx) ctx->report(h, h);
+    }
+
+  private:
+    void grey_row(const std::uint8_t* p, int ch, bool reverse) {
+        const GreyLevels& levels = *levels_;
+        levels.luminance_row(p, ch, width_, lum_.data());
+        const bool binary = levels.size() == 2;
+        const float s = spec_.strength;
+        if (reverse && binary)
+            diffuse_grey_row<K, -1, true>(lum_.data(), *err_, width_, s, levels, idx_.data());
+        else if (reverse)
+            diffuse_grey_row<K, -1, false>(lum_.data(), *err_, width_, s, levels, idx_.data());
+        else if (binary)
+            diffuse_grey_row<K, +1, true>(lum_.data(), *err_, width_, s, levels, idx_.data());
+        else
+            diffuse_grey_row<K, +1, false>(lum_.data(), *err_, width_, s, levels, idx_.data());
+    }
+
+    Palette palette_;
+    DitherSpec spec_;
+    const WorkSpace& ws_;
+    int width_;
+    std::vector<std::uint8_t> idx_;
+    std::vector<float> lum_;
+    std::unique_ptr<GreyLevels> levels_;
+    std::unique_ptr<ColourTarget> target_;
+    std::unique_ptr<ErrorRows> err_;
+};
+
+std::unique_ptr<BandProcessor> make_diffuser(const Palette& palette, const DitherSpec& spec,
+                                             int width) {
+    switch (spec.method) {
+        case DitherMethod::floyd_steinberg:
+            return std::make_unique<Diffuser<k_floyd_steinberg>>(palette, spec, width);
+        case DitherMethod::false_floyd_steinberg:
+            return std::make_unique<Diffuser<k_false_fs>>(palette, spec, width);
+        case DitherMethod::jarvis_judice_ninke:
+            return std::make_unique<Diffuser<k_jjn>>(palette, spec, width);
+        case DitherMethod::stucki:
+            return std::make_unique<Diffuser<k_stucki>>(palette, spec, width);
+        case DitherMethod::burkes:
+            return std::make_unique<Diffuser<k_burkes>>(palette, spec, width);
+        case DitherMethod::sierra3:
+            return std::make_unique<Diffuser<k_sierra3>>(palette, spec, width);
+        case DitherMethod::sierra2:
+            return std::make_unique<Diffuser<k_sierra2>>(palette, spec, width);
+        case DitherMethod::sierra_lite:
+            return std::make_unique<Diffuser<k_sierra_lite>>(palette, spec, width);
+        case DitherMethod::atkinson:
+            return std::make_unique<Diffuser<k_atkinson>>(palette, spec, width);
+        default:
+            return nullptr;
+    }
+}
+
+// One whole-image pass of a diffuser, with progress and cancellation.
 template <const auto& K>
 void diffuse(const Image& in, Image& out, const Palette& palette, const DitherSpec& spec,
              const EffectContext& ctx) {
-    const int w = in.width(), h = in.height(), ch = in.channels();
-    const WorkSpace& ws = WorkSpace::get(spec.linear);
-    std::vector<std::uint8_t> idx(static_cast<std::size_t>(w));
-    if (spec.luminance) {
-        const GreyLevels levels(palette, ws, spec.linear);
-        ErrorRows err(w, 1);
-        std::vector<float> lum(static_cast<std::size_t>(w));
-        for (int y = 0; y < h; ++y) {
-            if (y % band_rows == 0) {
-                ctx.throw_if_cancelled();
-                ctx.report(y, h);
-            }
-            levels.luminance_row(in.row(y), ch, w, lum.data());
-            const bool reverse = spec.serpentine && ((ctx.origin_y + y) & 1) != 0;
-            const bool binary = levels.size() == 2;
-            if (reverse && binary)
-                diffuse_grey_row<K, -1, true>(lum.data(), err, w, spec.strength, levels,
-                                              idx.data());
-            else if (reverse)
-                diffuse_grey_row<K, -1, false>(lum.data(), err, w, spec.strength, levels,
-                                               idx.data());
-            else if (binary)
-                diffuse_grey_row<K, +1, true>(lum.data(), err, w, spec.strength, levels,
-                                              idx.data());
-            else
-                diffuse_grey_row<K, +1, false>(lum.data(), err, w, spec.strength, levels,
-                                               idx.data());
-            std::uint8_t* o = out.row(y);
-            for (int x = 0; x < w; ++x)
-                write_grey(o, ch, x, levels.code[idx[static_cast<std::size_t>(x)]]);
-            if (ch == 4) copy_alpha(in.row(y), o, w);
-            err.advance();
-        }
-    } else {
-        const ColourTarget target(palette, ws);
-        ErrorRows err(w, 3);
-        for (int y = 0; y < h; ++y) {
-            if (y % band_rows == 0) {
-                ctx.throw_if_cancelled();
-                ctx.report(y, h);
-            }
-            const bool reverse = spec.serpentine && ((ctx.origin_y + y) & 1) != 0;
-            if (reverse)
-                diffuse_colour_row<K, -1>(in.row(y), ch, err, w, spec.strength, target, idx.data());
-            else
-                diffuse_colour_row<K, +1>(in.row(y), ch, err, w, spec.strength, target, idx.data());
-            std::uint8_t* o = out.row(y);
-            for (int x = 0; x < w; ++x)
-                write_colour(o, ch, x, palette.colors()[idx[static_cast<std::size_t>(x)]]);
-            if (ch == 4) copy_alpha(in.row(y), o, w);
-            err.advance();
-        }
-    }
-    ctx.report(h, h);
+    Diffuser<K>(palette, spec, in.width()).rows(in, out, ctx.origin_y, &ctx);
 }
 
 // ---- ordered thresholds -------------------------------------------------------------------
@@ -455,6 +512,14 @@ void ordered(const Image& in, Image& out, const Palette& palette, const DitherSp
 }  // namespace
 
 // ---- public helpers -------------------------------------------------------------------------
+
+std::unique_ptr<BandProcessor> dither_bands(const Palette& palette, const DitherSpec& spec,
+                                            int width) {
+    if (palette.size() == 0) throw Error(Status::invalid_argument, "dither: the palette is empty");
+    if (spec.luminance && !palette.is_grey())
+        throw Error(Status::invalid_argument, "dither: luminance matching needs a grey palette");
+    return make_diffuser(palette, spec, width);
+}
 
 std::vector<std::string> dither_method_names() {
     return {std::begin(method_names), std::end(method_names)};
@@ -578,6 +643,16 @@ Palette dither_palette(const Image& in, const Params& p, bool& luminance) {
     return named_palette(name);
 }
 
+DitherSpec dither_spec(const Params& p) {
+    DitherSpec spec;
+    spec.method = parse_dither_method(p.text("method"));
+    spec.serpentine = p.flag("serpentine");
+    spec.strength = static_cast<float>(p.number("strength"));
+    spec.linear = p.flag("linear");
+    spec.seed = static_cast<std::uint64_t>(p.integer("seed"));
+    return spec;
+}
+
 }  // namespace
 
 void register_dither(EffectRegistry& registry) {
@@ -690,14 +765,15 @@ void register_dither(EffectRegistry& registry) {
         return bytes;
     };
     e.run = [](const Image& in, const Params& p, const EffectContext& ctx) {
-        DitherSpec spec;
-        spec.method = parse_dither_method(p.text("method"));
-        spec.serpentine = p.flag("serpentine");
-        spec.strength = static_cast<float>(p.number("strength"));
-        spec.linear = p.flag("linear");
-        spec.seed = static_cast<std::uint64_t>(p.integer("seed"));
+        DitherSpec spec = dither_spec(p);
         const Palette palette = dither_palette(in, p, spec.luminance);
         return dither_to_palette(in, palette, spec, ctx);
+    };
+    e.begin_bands = [](const Params& p, int width, int) -> std::unique_ptr<BandProcessor> {
+        if (p.text("palette") == "adaptive") return nullptr;  // global: needs the whole image
+        DitherSpec spec = dither_spec(p);
+        const Palette palette = dither_palette(Image(), p, spec.luminance);
+        return dither_bands(palette, spec, width);
     };
     registry.add(std::move(e));
 }

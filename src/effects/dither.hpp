@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,10 @@ struct DitherSpec {
 // progress and checks cancellation every band of rows.
 Image dither_to_palette(const Image& input, const Palette& palette, const DitherSpec& spec,
                         const EffectContext& ctx);
+
+// Error diffusion in row bands of `width` columns fed in raster order (the same code as
+// dither_to_palette's whole-image pass); nullptr when spec.method is not error diffusion.
+std::unique_ptr<BandProcessor> dither_bands(const Palette& palette, const DitherSpec& spec,
+                                            int width);
 
 }  // namespace artistry::effects

@@ -134,7 +134,10 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
             if (run->nodes[n].needed && !plan[n].cached && run->nodes[n].waiting_inputs == 0)
                 run->ready.push_back(n);
         run->start = Clock::now();
-        // Cache hits finish before anything is launched; their readers become ready.
+        // Cache hits finish before anything is launched; their readers become ready. They
+        // count as launched first, so that a cached reader of a cached node is never queued.
+        for (int n : g.order)
+            if (plan[n].cached) run->nodes[n].launched = true;
         for (int n : g.order)
             if (plan[n].cached) {
                 run->nodes[n].output = *plan[n].cached;
@@ -325,6 +328,7 @@ void Executor::finish_node(RunState& run, int n, NodeStatus status, const std::s
         auto& reader = run.nodes[r];
         if (!reader.needed || reader.finished) continue;
         if (status == NodeStatus::ok || status == NodeStatus::cached) {
+            if (reader.launched) continue;  // a cached reader, finished on its own
             if (--reader.waiting_inputs == 0) run.ready.push_back(r);
         } else if (status == NodeStatus::cancelled) {
             finish_node(run, r, NodeStatus::cancelled, cancelled_message, Status::cancelled, {});

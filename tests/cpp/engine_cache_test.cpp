@@ -96,6 +96,28 @@ TEST_CASE("the cache key follows pixels and parameters, not the image object") {
     CHECK(f.probe->calls("cut") == 2);
 }
 
+TEST_CASE("a cached reader and a computed reader of the same cached node") {
+    Fixture f;
+    Engine engine(f.options());
+    const Image img = pattern(24, 20, 5);
+    REQUIRE(engine.run(cut_and_two(f.registry), img).ok());
+    // "a" is in the cache, "b" has new parameters: b must still receive the cut's pixels.
+    const Graph g = Graph::Builder()
+                        .node("cut", "copy", {}, {{"tag", std::string("cut")}})
+                        .node("a", "copy", {"cut"}, {{"tag", std::string("a")}})
+                        .node("b", "copy", {"cut"}, {{"tag", std::string("b2")}})
+                        .output("a")
+                        .output("b")
+                        .build(f.registry);
+    const Result r = engine.run(g, img);
+    REQUIRE(r.ok());
+    CHECK(r.node("cut").status == NodeStatus::cached);
+    CHECK(r.node("a").status == NodeStatus::cached);
+    CHECK(r.node("b").status == NodeStatus::ok);
+    CHECK(r.output("b").same_pixels(img));
+    CHECK(f.probe->calls("a") == 1);
+}
+
 TEST_CASE("ARTISTRY_CACHE-style switch: a disabled cache computes every run") {
     Fixture f;
     EngineOptions o = f.options();

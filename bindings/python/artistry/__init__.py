@@ -1,0 +1,150 @@
+"""artistry: an embeddable image-effects engine.
+
+    import artistry, numpy as np
+    engine = artistry.Engine()
+    result = engine.run(["dither", "pop_art"], image)      # image: H×W×C uint8 numpy array
+    result.outputs["dither"]                                # numpy array, no copy
+
+    result = await engine.run_async(graph, image)           # asyncio: the engine does the work
+
+Arrays go in without a copy (the array is kept alive and must not change during the run) and
+come out without one (the array's base owns the pixels). The GIL is released while the engine
+works; progress callbacks take it only for the call.
+"""
+
+import asyncio as _asyncio
+
+from . import _artistry
+from ._artistry import (  # noqa: F401  (the public API)
+    Engine,
+    Graph,
+    Image,
+    PixelType,
+    Result,
+    Run,
+    apply_effect,
+    build_info,
+    effect,
+    effects,
+    load_image,
+    save_image,
+    status_name,
+)
+
+__version__ = _artistry.__version__
+
+
+class ArtistryError(Exception):
+    """Base of every error the engine raises; `status` is the C ABI's code, `message` the text."""
+
+    def __init__(self, message="", status=10):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class InvalidArgumentError(ArtistryError, ValueError):
+    """A parameter, spec or option is wrong (status 1)."""
+
+
+class NotFoundError(ArtistryError, LookupError):
+    """A file, effect, node or output that does not exist (status 2)."""
+
+
+class IOFailedError(ArtistryError, OSError):
+    """Reading or writing failed (status 3)."""
+
+    def __init__(self, message="", status=3):
+        ArtistryError.__init__(self, message, status)
+        self.args = (message,)
+
+
+class DecodeError(ArtistryError, ValueError):
+    """A file is truncated, corrupt or not an image (status 4)."""
+
+
+class UnsupportedError(ArtistryError, NotImplementedError):
+    """A format, pixel type or feature this build cannot handle (status 5)."""
+
+
+class LimitExceededError(ArtistryError, ValueError):
+    """A size limit refused the request (status 6)."""
+
+
+class OutOfMemoryError(ArtistryError, MemoryError):
+    """Status 7."""
+
+
+class CancelledError(ArtistryError):
+    """The run was cancelled (status 8)."""
+
+
+class TimeoutError(ArtistryError, TimeoutError):  # noqa: A001  (also a builtin TimeoutError)
+    """Status 9."""
+
+
+class InternalError(ArtistryError, RuntimeError):
+    """A bug or an unexpected failure inside the engine (status 10)."""
+
+
+_artistry._set_error_classes({
+    1: InvalidArgumentError, 2: NotFoundError, 3: IOFailedError, 4: DecodeError,
+    5: UnsupportedError, 6: LimitExceededError, 7: OutOfMemoryError, 8: CancelledError,
+    9: TimeoutError, 10: InternalError,
+})
+
+
+async def _run_async(self, graph, image, *, params=None, max_parallel=0, progress=None):
+    """Awaitable Engine.run: the run goes on in the engine's threads (no Python thread); its
+    completion resolves the future through loop.call_soon_threadsafe. Cancelling the task
+    cancels the run."""
+    loop = _asyncio.get_running_loop()
+    future = loop.create_future()
+    run = None
+
+    def resolve():
+        if future.done():
+            return
+        try:
+            future.set_result(run.result())  # already finished or about to: waits briefly
+        except BaseException as error:  # noqa: BLE001  (handed to the awaiting task)
+            future.set_exception(error)
+
+    def on_done():
+        try:
+            loop.call_soon_threadsafe(resolve)
+        except RuntimeError:
+            pass  # the loop is closed: nobody awaits any more
+
+    run = self.submit(graph, image, params=params, max_parallel=max_parallel,
+                      progress=progress, on_done=on_done)
+    if run.done():
+        resolve()
+    try:
+        return await future
+    except _asyncio.CancelledError:
+        run.cancel()
+        raise
+
+
+Engine.run_async = _run_async
+
+_default_engine = None
+
+
+def default_engine():
+    """One process-wide Engine (threads and limits from the environment), made on first use."""
+    global _default_engine
+    if _default_engine is None:
+        _default_engine = Engine()
+    return _default_engine
+
+
+def run(graph, image, **options):
+    """default_engine().run(...)."""
+    return default_engine().run(graph, image, **options)
+
+
+async def run_async(graph, image, **options):
+    """default_engine().run_async(...)."""
+    return await default_engine().run_async(graph, image, **options)

@@ -1,0 +1,81 @@
+#pragma once
+// Tiled large-image processing: a chain of effects run over an image in bands and tiles with
+// halos, in memory or streamed from file to file, with bytes identical to the whole-image run.
+//
+// How each footprint is made exact:
+//  - point / local(r): a run of them is one segment whose halo is the sum of their radii; each
+//    tile is extended by the halo (clipped at the image edge, so edges see the real edge), run
+//    with ctx.origin = the extended tile's absolute position and ctx.full_* = the whole image,
+//    then cropped. Tiles of a band run in parallel.
+//  - sequential with EffectInfo::begin_bands: full-width row bands in raster order through one
+//    BandProcessor that carries its state (error rows) from band to band.
+//  - global, and sequential without begin_bands: the effect runs on the whole image (its input
+//    gathered in memory). run_tiled_file does so only when that fits the memory budget and
+//    refuses otherwise with Error(unsupported) naming the effect.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "artistry/effect.hpp"
+#include "artistry/image.hpp"
+#include "artistry/io.hpp"
+#include "artistry/stream.hpp"
+
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
+
+// One effect of a chain: its name in the registry and its parameters (completed by resolve).
+struct ChainStep {
+    std::string effect;
+    ParamMap params;
+};
+using EffectChain = std::vector<ChainStep>;
+
+struct TileOptions {
+    // Rows per band (and the edge of a tile when tile_width is 0 … see below); 0: the largest
+    // that fits memory_budget_bytes (tile_size_for_budget).
+    int tile_size = 0;
+    // Columns per tile inside a band; 0: the whole width (one tile per band: the effects then
+    // parallelise the band's rows themselves and pay their per-call setup once per band).
+    int tile_width = 0;
+    std::uint64_t memory_budget_bytes = std::uint64_t{256} << 20;
+    int queue_depth = 2;  // bands waiting between the reader, the workers and the writer
+    const EffectRegistry* registry = nullptr;  // nullptr: EffectRegistry::builtin()
+    LoadOptions load;                          // run_tiled_file: max_pixels is raised to 2^40
+    StreamReadOptions stream_read;
+    SaveOptions save;
+    StreamWriteOptions stream_write;
+};
+
+// What a file run did.
+struct TiledRunStats {
+    int tile_size = 0;                // rows per band used
+    int bands = 0;                    // bands read
+    std::uint64_t planned_bytes = 0;  // the working set tile_size_for_budget planned for
+    bool whole_image_stage = false;   // some effect ran on the whole image (global fallback)
+};
+
+// The chain on an in-memory u8 RGB/RGBA image, tiled; equals running the effects one after the
+// other on the whole image.
+Image run_tiled(const EffectChain& chain, const Image& input, const TileOptions& options = {});
+
+// Streams input_path (JPEG/PNG/TIFF) through the chain into output_path (format from its
+// extension): a reader thread, the workers and a writer thread joined by bounded queues.
+// Memory is bounded by the band size × the chain, not by the image. The output appears only
+// when the whole run succeeds (a truncated input throws Error(decode_error) and leaves nothing).
+TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_path,
+                             const std::string& output_path, const TileOptions& options = {});
+
+// The working set in bytes of running `chain` over a width × height × channels image in bands
+// of `tile_size` rows (tiles of options.tile_width columns, or whole width).
+std::uint64_t tiled_working_set(const EffectChain& chain, int width, int height, int channels,
+                                int tile_size, const TileOptions& options = {});
+
+// The largest band height whose working set fits `budget_bytes` (at least 8 rows). The one
+// place a budget becomes a tile size: the memory manager's largest_fit can stand in here.
+int tile_size_for_budget(const EffectChain& chain, int width, int height, int channels,
+                         std::uint64_t budget_bytes, const TileOptions& options = {});
+
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

@@ -1,0 +1,319 @@
+// The band pipeline: stages that turn full-width row bands in raster order into finished rows.
+
+#include "tiling/pipeline.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+
+#include "artistry/error.hpp"
+
+namespace artistry::tiling {
+
+namespace {
+
+bool is_halo_kind(const Footprint& f) {
+    return f.kind == Footprint::Kind::point || f.kind == Footprint::Kind::local;
+}
+
+std::unique_ptr<BandProcessor> band_processor(const ResolvedStep& s, int width, int height) {
+    if (s.footprint.kind != Footprint::Kind::sequential || !s.info->begin_bands) return nullptr;
+    return s.info->begin_bands(s.params, width, height);
+}
+
+void copy_rows(const Image& src, const Image& dst, int dst_x, int dst_y) {
+    const std::size_t n = src.row_bytes(),
+                      off = static_cast<std::size_t>(dst_x) * dst.pixel_bytes();
+    for (int y = 0; y < src.height(); ++y) std::memcpy(dst.row(dst_y + y) + off, src.row(y), n);
+}
+
+EffectContext context_at(int x, int y, const PipelineShape& shape) {
+    EffectContext ctx;
+    ctx.origin_x = x;
+    ctx.origin_y = y;
+    ctx.full_width = shape.width;
+    ctx.full_height = shape.height;
+    return ctx;
+}
+
+// Point and local effects in a row: halo = the sum of their radii. Keeps a window of input rows
+// and emits the rows whose halo it has seen, tile by tile.
+class HaloStage final : public Stage {
+  public:
+    HaloStage(std::vector<const ResolvedStep*> steps, const PipelineShape& shape, BandSink sink)
+        : steps_(std::move(steps)), shape_(shape), sink_(std::move(sink)) {
+        for (const auto* s : steps_)
+            halo_ += s->footprint.kind == Footprint::Kind::local ? s->footprint.radius : 0;
+    }
+
+    void push(const Image& band, int y0) override {
+        if (y0 != window_y0_ + window_.height() && !window_.empty())
+            throw Error(Status::internal, "tiling: bands out of order");
+        if (window_.empty()) {
+            window_ = band;  // no copy: a view of the caller's band is enough until trimmed
+            window_y0_ = y0;
+            borrowed_ = true;
+        } else {
+            Image joined =
+                Image::allocate(shape_.width, window_.height() + band.height(), band.channels());
+            copy_rows(window_, joined, 0, 0);
+            copy_rows(band, joined, 0, window_.height());
+            window_ = std::move(joined);
+        }
+        emit(false);
+    }
+
+    void finish() override { emit(true); }
+
+  private:
+    void emit(bool last) {
+        const int window_end = window_y0_ + window_.height();
+        const int ready = (last || window_end >= shape_.height) ? window_end : window_end - halo_;
+        if (ready <= emitted_) {
+            if (borrowed_) window_ = window_.clone();
+            borrowed_ = false;
+            return;
+        }
+        run_tiles(emitted_, ready);
+        emitted_ = ready;
+        // Keep the rows the next output rows still need as their upper halo.
+        const int keep_from = std::max(window_y0_, emitted_ - halo_);
+        if (keep_from >= window_end) {
+            window_ = Image();
+            window_y0_ = window_end;
+        } else if (keep_from > window_y0_) {
+            window_ =
+                window_.view({0, keep_from - window_y0_, shape_.width, window_end - keep_from})
+                    .clone();
+            window_y0_ = keep_from;
+        } else if (borrowed_) {
+            window_ = window_.clone();  // the caller may reuse its band once push returns
+        }
+        borrowed_ = false;
+    }
+
+    Image run_steps(Image img, int x, int y) const {
+        const EffectContext ctx = context_at(x, y, shape_);
+        for (const auto* s : steps_) img = s->info->run(img, s->params, ctx);
+        return img;
+    }
+
+    void run_tiles(int y0, int y1) {
+        const int w = shape_.width, h = shape_.height;
+        const int tw = shape_.tile_width > 0 ? std::min(shape_.tile_width, w) : w;
+        const int th = std::max(1, shape_.tile_rows);
+        const int cols = (w + tw - 1) / tw, rows = (y1 - y0 + th - 1) / th;
+        const auto ext = [&](int tx, int ty, Rect& tile, Rect& e) {
+            tile = {tx * tw, y0 + ty * th, std::min(tw, w - tx * tw),
+                    std::min(th, y1 - y0 - ty * th)};
+            e.x = std::max(0, tile.x - halo_);
+            e.y = std::max(0, tile.y - halo_);
+            e.width = std::min(w, tile.x + tile.width + halo_) - e.x;
+            e.height = std::min(h, tile.y + tile.height + halo_) - e.y;
+        };
+        const auto input = [&](const Rect& e) {
+            return window_.view({e.x, e.y - window_y0_, e.width, e.height});
+        };
+        if (cols == 1 && rows == 1) {
+            Rect tile, e;
+            ext(0, 0, tile, e);
+            Image out = run_steps(input(e), e.x, e.y);
+            sink_(out.view({tile.x - e.x, tile.y - e.y, tile.width, tile.height}), y0);
+            return;
+        }
+        // Point and local effects keep the channel count (alpha is kept, never added).
+        Image out = Image::allocate(w, y1 - y0, window_.channels());
+        tbb::parallel_for(0, cols * rows, [&](int i) {
+            Rect tile, e;
+            ext(i % cols, i / cols, tile, e);
+            const Image r = run_steps(input(e), e.x, e.y);
+            copy_rows(r.view({tile.x - e.x, tile.y - e.y, tile.width, tile.height}), out, tile.x,
+                      tile.y - y0);
+        });
+        sink_(out, y0);
+    }
+
+    std::vector<const ResolvedStep*> steps_;
+    PipelineShape shape_;
+    BandSink sink_;
+    int halo_ = 0;
+    Image window_;  // input rows window_y0_ … window_y0_ + height − 1
+    int window_y0_ = 0;
+    bool borrowed_ = false;
+    int emitted_ = 0;
+};
+
+// Error diffusion and other sequential effects: one band processor, bands in order.
+class BandStage final : public Stage {
+  public:
+    BandStage(std::unique_ptr<BandProcessor> processor, BandSink sink)
+        : processor_(std::move(processor)), sink_(std::move(sink)) {}
+    void push(const Image& band, int y0) override {
+        Image out = Image::allocate(band.width(), band.height(), band.channels());
+        processor_->process(band, out, y0);
+        sink_(out, y0);
+    }
+    void finish() override {}
+
+  private:
+    std::unique_ptr<BandProcessor> processor_;
+    BandSink sink_;
+};
+
+// Gathers the whole image and runs the effect once: global effects without a streamed pass.
+class WholeStage final : public Stage {
+  public:
+    WholeStage(const ResolvedStep& step, const PipelineShape& shape, BandSink sink)
+        : step_(step), shape_(shape), sink_(std::move(sink)) {}
+    void push(const Image& band, int y0) override {
+        if (full_.empty()) full_ = Image::allocate(shape_.width, shape_.height, band.channels());
+        copy_rows(band, full_, 0, y0);
+    }
+    void finish() override {
+        const Image out = step_.info->run(full_, step_.params, context_at(0, 0, shape_));
+        full_ = Image();
+        const int t = std::max(1, shape_.tile_rows);
+        for (int y = 0; y < out.height(); y += t)
+            sink_(out.view({0, y, out.width(), std::min(t, out.height() - y)}), y);
+    }
+
+  private:
+    const ResolvedStep& step_;
+    PipelineShape shape_;
+    BandSink sink_;
+    Image full_;
+};
+
+class Chain final : public Stage {
+  public:
+    explicit Chain(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {}
+    void push(const Image& band, int y0) override { stages_.front()->push(band, y0); }
+    void finish() override {
+        for (auto& s : stages_) s->finish();
+    }
+
+  private:
+    std::vector<std::unique_ptr<Stage>> stages_;
+};
+
+class PassStage final : public Stage {
+  public:
+    explicit PassStage(BandSink sink) : sink_(std::move(sink)) {}
+    void push(const Image& band, int y0) override { sink_(band, y0); }
+    void finish() override {}
+
+  private:
+    BandSink sink_;
+};
+
+}  // namespace
+
+std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOptions& options) {
+    const EffectRegistry& reg = options.registry ? *options.registry : EffectRegistry::builtin();
+    std::vector<ResolvedStep> steps;
+    for (const auto& c : chain) {
+        ResolvedStep s;
+        s.info = &reg.get(c.effect);
+        s.params = reg.resolve(c.effect, c.params);
+        s.footprint = s.info->footprint ? s.info->footprint(s.params) : Footprint{};
+        steps.push_back(std::move(s));
+    }
+    return steps;
+}
+
+std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
+                                      const PipelineShape& shape, BandSink sink,
+                                      bool* whole_image) {
+    if (whole_image) *whole_image = false;
+    // Group the steps: runs of point/local, then one stage per other step. Built back to front
+    // so each stage's sink is the next stage.
+    struct Group {
+        std::vector<const ResolvedStep*> steps;
+        bool halo = false;
+    };
+    std::vector<Group> groups;
+    for (const auto& s : steps) {
+        const bool halo = is_halo_kind(s.footprint);
+        if (halo && !groups.empty() && groups.back().halo)
+            groups.back().steps.push_back(&s);
+        else
+            groups.push_back({{&s}, halo});
+    }
+    if (groups.empty()) return std::make_unique<PassStage>(std::move(sink));
+
+    std::vector<std::unique_ptr<Stage>> stages(groups.size());
+    for (std::size_t i = groups.size(); i-- > 0;) {
+        BandSink next =
+            i + 1 < groups.size()
+                ? BandSink([s = stages[i + 1].get()](const Image& b, int y) { s->push(b, y); })
+                : sink;
+        const Group& g = groups[i];
+        if (g.halo) {
+            stages[i] = std::make_unique<HaloStage>(g.steps, shape, std::move(next));
+        } else if (auto p = band_processor(*g.steps[0], shape.width, shape.height)) {
+            stages[i] = std::make_unique<BandStage>(std::move(p), std::move(next));
+        } else {
+            if (whole_image) *whole_image = true;
+            stages[i] = std::make_unique<WholeStage>(*g.steps[0], shape, std::move(next));
+        }
+    }
+    return std::make_unique<Chain>(std::move(stages));
+}
+
+std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& steps, int width,
+                                             int height) {
+    std::vector<std::string> names;
+    for (const auto& s : steps)
+        if (!is_halo_kind(s.footprint) && !band_processor(s, width, height))
+            names.push_back(s.info->name);
+    return names;
+}
+
+std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
+                          int queue_depth) {
+    using u64 = std::uint64_t;
+    const u64 W = static_cast<u64>(shape.width), H = static_cast<u64>(shape.height);
+    const u64 ch = static_cast<u64>(shape.channels), t = static_cast<u64>(shape.tile_rows);
+    const u64 row = W * ch;
+    const auto estimate = [](const ResolvedStep& s, u64 w, u64 h) -> u64 {
+        return s.info->memory_estimate
+                   ? s.info->memory_estimate(static_cast<int>(w), static_cast<int>(h), s.params)
+                   : 4 * w * h;
+    };
+    // Bands in the two queues, plus the one being read and the one being written.
+    u64 bytes = 2 * static_cast<u64>(queue_depth + 1) * t * row;
+    std::size_t i = 0;
+    while (i < steps.size()) {
+        if (is_halo_kind(steps[i].footprint)) {
+            u64 halo = 0, worst = 0;
+            std::size_t j = i;
+            for (; j < steps.size() && is_halo_kind(steps[j].footprint); ++j)
+                halo += steps[j].footprint.kind == Footprint::Kind::local
+                            ? static_cast<u64>(steps[j].footprint.radius)
+                            : 0;
+            const u64 tw =
+                shape.tile_width > 0 ? std::min<u64>(static_cast<u64>(shape.tile_width), W) : W;
+            const u64 ew = std::min(W, tw + 2 * halo), eh = std::min(H, t + 2 * halo);
+            for (std::size_t k = i; k < j; ++k) worst = std::max(worst, estimate(steps[k], ew, eh));
+            const u64 in_flight =
+                shape.tile_width > 0
+                    ? std::min<u64>(static_cast<u64>(std::max(1, tbb::info::default_concurrency())),
+                                    (W + tw - 1) / tw)
+                    : 1;
+            bytes += (2 * t + 2 * halo) * row + t * row + in_flight * (2 * ew * eh * ch + worst);
+            i = j;
+        } else if (band_processor(steps[i], shape.width, shape.height)) {
+            bytes += t * row + estimate(steps[i], W, t);
+            ++i;
+        } else {
+            bytes += 2 * H * row + estimate(steps[i], W, H);
+            ++i;
+        }
+    }
+    return bytes;
+}
+
+}  // namespace artistry::tiling

@@ -1,0 +1,52 @@
+#pragma once
+// The band pipeline behind run_tiled and run_tiled_file: a chain split into stages (a segment of
+// point/local effects with its halo, a sequential band processor, or a whole-image stage), each
+// taking full-width row bands in raster order and passing its finished rows to the next.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "artistry/tiling.hpp"
+
+namespace artistry::tiling {
+
+struct ResolvedStep {
+    const EffectInfo* info = nullptr;
+    Params params;
+    Footprint footprint;
+};
+
+std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOptions& options);
+
+// Receives finished rows: band (full width) holds absolute rows y0 … y0 + height − 1.
+using BandSink = std::function<void(const Image& band, int y0)>;
+
+class Stage {
+  public:
+    virtual ~Stage() = default;
+    virtual void push(const Image& band, int y0) = 0;  // rows in raster order, no gaps
+    virtual void finish() = 0;                         // after the last row
+};
+
+struct PipelineShape {
+    int width = 0, height = 0, channels = 0;
+    int tile_rows = 0;   // rows per band
+    int tile_width = 0;  // columns per tile; 0: whole width
+};
+
+// The stages for `steps`, the last one feeding `sink`. whole_image is set when a stage gathers
+// the whole image (a global effect, or a sequential one without band processing).
+std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
+                                      const PipelineShape& shape, BandSink sink,
+                                      bool* whole_image = nullptr);
+
+// The effects of steps that the pipeline must run whole (names), for refusals.
+std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& steps, int width,
+                                             int height);
+
+std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
+                          int queue_depth);
+
+}  // namespace artistry::tiling

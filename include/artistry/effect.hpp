@@ -95,6 +95,17 @@ public:
     virtual void process(const Image& band_in, Image& band_out, int y0) = 0;
 };
 
+// Global effects in two passes (tiling): an analyzer sees every row of the whole image once, in
+// raster order, as full-width bands; finish() returns the statistics (opaque to the caller) that
+// EffectInfo::apply then needs to turn any tile into its final pixels. Bands hold the effect's
+// input (u8 RGB or RGBA); y0 is the band's first absolute row.
+class Analyzer {
+public:
+    virtual ~Analyzer() = default;
+    virtual void add_rows(const Image& band, int y0) = 0;
+    virtual std::shared_ptr<const void> finish() = 0;  // once, after the last row
+};
+
 struct EffectInfo {
     std::string name;
     int version = 1;
@@ -110,6 +121,16 @@ struct EffectInfo {
     // Empty, or returning nullptr for these params: the tiled path runs the effect whole.
     std::function<std::unique_ptr<BandProcessor>(const Params&, int full_width, int full_height)>
         begin_bands;
+    // Optional, for footprint `global`: a streamed statistics pass, then a per-tile apply. Both
+    // set, and begin_analysis not returning nullptr for these params: the tiled path feeds
+    // every band to the analyzer, then calls apply on each tile with ctx.origin_* and
+    // ctx.full_* set (a point footprint given the state). Apply on the whole image with the
+    // whole image's state must equal run, byte for byte.
+    std::function<std::unique_ptr<Analyzer>(const Params&, int full_width, int full_height)>
+        begin_analysis;
+    std::function<Image(const Image& tile, const Params&, const EffectContext&,
+                        const std::shared_ptr<const void>& state)>
+        apply;
 
     const ParamSpec* find_param(const std::string& param) const noexcept;
 };

@@ -19,7 +19,10 @@
 #include "artistry/error.hpp"
 #include "artistry/graph.hpp"
 #include "artistry/image.hpp"
+#include "artistry/io.hpp"
 #include "artistry/memory.hpp"
+#include "artistry/stream.hpp"
+#include "artistry/tiling.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
@@ -118,6 +121,53 @@ struct Result {
     const Image& output(const std::string& id) const;
 };
 
+// ---- Runs from a file to files (Engine::run_file)
+
+struct FileRunOptions {
+    // Rows per band when streamed; 0: the largest that fits the budget. Above 0 it also forces
+    // streaming.
+    int tile_size = 0;
+    // The budget the streamed run plans its bands for and the in-memory run must fit. 0: what
+    // fits under the engine's MemoryManager CPU pressure threshold (largest_fit, threshold).
+    std::uint64_t memory_budget_bytes = 0;
+    // Stream when the input's pixels × 4 bytes exceed this. 0: min(budget / 4, 512 MiB).
+    std::uint64_t streaming_threshold_bytes = 0;
+    bool force_streaming = false;  // stream whatever the size (a non-chain graph is refused)
+    LoadOptions load;              // the in-memory path's load (the streamed one lifts max_pixels)
+    SaveOptions save;
+    StreamWriteOptions stream_write;
+    // progress, cancel and max_parallel. A streamed run reports a start event (fraction 0),
+    // one per band written and a last one (node empty, fraction 1); it checks cancel between
+    // bands. Engine::cancel(run_id) does not reach a streamed run: use RunOptions::cancel.
+    RunOptions run;
+};
+
+// How run_file will run a graph on a file (Engine::plan_file), decided from the header alone.
+struct FilePlan {
+    bool stream = false;  // streamed band by band (run_tiled_file per output), else in memory
+    bool chain = false;   // every output is a chain of one-input nodes from the input
+    int width = 0, height = 0, channels = 0;  // the input as stored
+    std::uint64_t budget_bytes = 0;
+    std::uint64_t threshold_bytes = 0;
+    std::string reason;  // why streamed or not, for logs
+    // For each output (in graph.outputs() order): its chain, input first.
+    std::map<std::string, EffectChain> chains;
+};
+
+struct FileRunResult {
+    FilePlan plan;
+    // In memory: the engine's Result (failed nodes are reported there, as with run; outputs
+    // hold the images written). Streamed: status ok, one NodeResult per output, no images.
+    Result result;
+    std::map<std::string, TiledRunStats> tiled;  // streamed: by output id
+    std::map<std::string, std::string> written;  // output id → the file written
+};
+
+// Writes an image as run_file does: JPEG, PNG and TIFF through the streaming writers (so an
+// in-memory and a streamed run write the same bytes), WebP and BMP through save_image.
+void save_run_output(const Image& image, const std::string& path, const SaveOptions& save = {},
+                     const StreamWriteOptions& stream = {});
+
 // An asynchronous run. Copies refer to the same run; it goes on if every handle is dropped.
 class RunHandle {
   public:
@@ -156,6 +206,21 @@ class Engine {
     Result run(const Graph& graph, const Image& input, const RunOptions& options = {});
     RunHandle submit(const Graph& graph, const Image& input, RunOptions options = {});
     bool cancel(std::uint64_t run_id);  // false when no such run is going
+
+    // Runs a graph on an image file and writes the outputs named in output_paths (node id →
+    // file; format from the extension). Large inputs (FileRunOptions::streaming_threshold_bytes)
+    // or a forced run are streamed: each output's chain goes through run_tiled_file band by
+    // band (JPEG, PNG, TIFF only), memory bounded by the band, a failure throws and leaves that
+    // output unwritten. Otherwise the image is loaded and run with run() and each finished
+    // output saved. A graph whose outputs are not chains runs in memory when it fits the budget
+    // (2 × the input's bytes), else Error(unsupported); forced streaming refuses it.
+    // Error(invalid_argument): an output path for a node that is not an output, or none given.
+    FileRunResult run_file(const Graph& graph, const std::string& input_path,
+                           const std::map<std::string, std::string>& output_paths,
+                           const FileRunOptions& options = {});
+    // What run_file would do, from the file's header. Error(unsupported) as run_file.
+    FilePlan plan_file(const Graph& graph, const std::string& input_path,
+                       const FileRunOptions& options = {}) const;
 
     // Prometheus text exposition: artistry_processing_duration_seconds (histogram by op),
     // artistry_run_duration_seconds, artistry_runs_total{status}, artistry_nodes_total{op,status},

@@ -9,11 +9,17 @@
 //    then cropped. Tiles of a band run in parallel.
 //  - sequential with EffectInfo::begin_bands: full-width row bands in raster order through one
 //    BandProcessor that carries its state (error rows) from band to band.
-//  - global, and sequential without begin_bands: the effect runs on the whole image (its input
-//    gathered in memory). run_tiled_file does so only when that fits the memory budget and
-//    refuses otherwise with Error(unsupported) naming the effect.
+//  - global with EffectInfo::begin_analysis and apply: a streamed statistics pass first (the
+//    input, through the steps before it, band by band into the effect's Analyzer; a file is
+//    read once more for each such step), then the effect's apply per tile with its state and
+//    ctx.origin as a point step.
+//  - global without them, and sequential without begin_bands: the effect runs on the whole
+//    image (its input gathered in memory). run_tiled_file does so only when that fits the
+//    memory budget and refuses otherwise with Error(unsupported) naming the effect.
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,6 +52,12 @@ struct TileOptions {
     StreamReadOptions stream_read;
     SaveOptions save;
     StreamWriteOptions stream_write;
+    // run_tiled_file: called on the writer thread after each band is written, with the rows
+    // written so far and the image's height. Keep it short; exceptions from it fail the run.
+    std::function<void(int rows_done, int rows_total)> progress;
+    // run_tiled_file: checked between bands; once true the run stops with Error(cancelled) and
+    // leaves no output.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // What a file run did.

@@ -7,20 +7,20 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
-#include <opencv2/imgproc.hpp>
-
 #include "artistry/error.hpp"
-#include "artistry/opencv.hpp"
 #include "effects/builtin.hpp"
 #include "effects/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
-#include "util/row_progress.hpp"
 #include "util/rng.hpp"
+#include "util/row_progress.hpp"
 
 namespace artistry::effects {
 
@@ -85,7 +85,6 @@ Settings read_settings(const Params& p) {
     return s;
 }
 
-
 // Contrast then brightness, on sRGB-encoded [0, 1]; both keep pure black and white.
 double tone(double v, const Settings& s) {
     v = s_curve(v, s.contrast);
@@ -117,14 +116,199 @@ std::vector<std::uint8_t> encode_table(const Settings& s, bool with_tone) {
     return t;
 }
 
-// Contrast-limited adaptive histogram equalisation of an 8-bit grey plane. Kept alone: the
-// tiling issue replaces it with one whose tile histograms are gathered as global statistics.
-cv::Mat local_contrast(const cv::Mat& gray, double clip, int grid) {
-    const int gx = std::clamp(grid, 1, gray.cols), gy = std::clamp(grid, 1, gray.rows);
-    cv::Mat out;
-    cv::createCLAHE(clip, cv::Size(gx, gy))->apply(gray, out);
-    return out;
-}
+// Contrast-limited adaptive histogram equalisation (CLAHE), after OpenCV's, split into an
+// analysis (per-cell histograms of the whole image, gathered band by band in any order) and an
+// apply (each pixel from its absolute coordinates and the cells' tables), so a tile gives the
+// bytes of the same crop of a whole-image run. As in OpenCV: clahe_grid × clahe_grid cells over
+// the image, which is first extended by reflection (BORDER_REFLECT_101) to a multiple of the
+// grid when it is not one; histograms clipped at clip × cell area / 256 with the excess spread
+// evenly; bilinear interpolation between the four nearest cells. Unlike OpenCV, the
+// interpolation weights are 11-bit fixed point (integer arithmetic: the same bytes whatever
+// the compiler's floating-point contraction), which moves a few pixels by one level.
+class ClaheGrid {
+  public:
+    ClaheGrid(int width, int height, int grid, double clip)
+        : w_(width), h_(height), gx_(std::clamp(grid, 1, width)), gy_(std::clamp(grid, 1, height)) {
+        pw_ = w_, ph_ = h_;
+        if (w_ % gx_ != 0 || h_ % gy_ != 0) pw_ += gx_ - w_ % gx_, ph_ += gy_ - h_ % gy_;
+        cw_ = pw_ / gx_, ch_ = ph_ / gy_;
+        const std::int64_t area = std::int64_t{cw_} * ch_;
+        lut_scale_ = 255.f / static_cast<float>(area);
+        if (clip > 0)
+            clip_ = std::max<std::int64_t>(
+                static_cast<std::int64_t>(clip * static_cast<double>(area) / 256), 1);
+        for (int p = h_; p < ph_; ++p) pad_rows_.push_back({reflect(p, h_), p});
+        col_cell_.resize(static_cast<std::size_t>(pw_));
+        col_src_.resize(static_cast<std::size_t>(pw_));
+        for (int p = 0; p < pw_; ++p) {
+            col_cell_[p] = static_cast<std::uint32_t>(p / cw_) * 256;
+            col_src_[p] = p < w_ ? p : reflect(p, w_);
+        }
+    }
+
+    int width() const { return w_; }
+    int height() const { return h_; }
+    int cells() const { return gx_ * gy_; }
+
+    // The cell rows that rows y0 … y1 − 1 (and their reflections) fall in: [first, last].
+    std::pair<int, int> cell_rows(int y0, int y1) const {
+        int lo = y0 / ch_, hi = (y1 - 1) / ch_;
+        for (const auto& [src, p] : pad_rows_)
+            if (src >= y0 && src < y1) lo = std::min(lo, p / ch_), hi = std::max(hi, p / ch_);
+        return {lo, hi};
+    }
+
+    // Counts grey row y into hist, whose first cell row is `first` (gx cells × 256 bins each).
+    void count_row(const std::uint8_t* gray, int y, int first, std::uint32_t* hist) const {
+        const auto count = [&](int p) {
+            std::uint32_t* h = hist + static_cast<std::size_t>(p / ch_ - first) * gx_ * 256;
+            int x = 0;
+            for (; x < w_; ++x) ++h[col_cell_[x] + gray[x]];
+            for (; x < pw_; ++x) ++h[col_cell_[x] + gray[col_src_[x]]];
+        };
+        count(y);
+        for (const auto& [src, p] : pad_rows_)
+            if (src == y) count(p);
+    }
+
+    // Clipped, redistributed and accumulated histograms → one 256-entry table per cell.
+    std::vector<std::uint8_t> tables(const std::vector<std::uint64_t>& hist) const {
+        std::vector<std::uint8_t> lut(hist.size());
+        std::vector<std::int64_t> bins(256);
+        for (std::size_t c = 0; c < static_cast<std::size_t>(cells()); ++c) {
+            for (int i = 0; i < 256; ++i) bins[i] = static_cast<std::int64_t>(hist[c * 256 + i]);
+            if (clip_ > 0) {
+                std::int64_t clipped = 0;
+                for (auto& b : bins)
+                    if (b > clip_) clipped += b - clip_, b = clip_;
+                const std::int64_t batch = clipped / 256;
+                std::int64_t residual = clipped - batch * 256;
+                for (auto& b : bins) b += batch;
+                if (residual != 0) {
+                    const std::int64_t step = std::max<std::int64_t>(256 / residual, 1);
+                    for (std::int64_t i = 0; i < 256 && residual > 0; i += step, --residual)
+                        ++bins[static_cast<std::size_t>(i)];
+                }
+            }
+            std::int64_t sum = 0;
+            for (int i = 0; i < 256; ++i) {
+                sum += bins[i];
+                const float v = static_cast<float>(sum) * lut_scale_;
+                lut[c * 256 + i] = static_cast<std::uint8_t>(std::clamp(std::lrint(v), 0L, 255L));
+            }
+        }
+        return lut;
+    }
+
+    // Interpolation weights, 11-bit: the cell before and after coordinate v (on a grid of
+    // `cells` cells of `size` pixels) and the weight of the one after, as OpenCV's
+    // v / size − 0.5, exactly rounded.
+    static constexpr int wbits = 11, wone = 1 << wbits;
+    struct Weight {
+        int lo, hi, w;
+    };
+    static Weight weight(std::int64_t v, int size, int cells) {
+        const std::int64_t d = 2 * std::int64_t{size}, q = 2 * v - size;
+        const std::int64_t t = q >= 0 ? q / d : -((-q + d - 1) / d);  // floor(q / d)
+        const std::int64_t frac = q - t * d;                          // [0, d)
+        Weight r;
+        r.lo = static_cast<int>(std::max<std::int64_t>(t, 0));
+        r.hi = static_cast<int>(std::min<std::int64_t>(t + 1, cells - 1));
+        r.w = static_cast<int>((frac * wone + d / 2) / d);
+        return r;
+    }
+    Weight column(std::int64_t x) const { return weight(x, cw_, gx_); }
+    Weight row(std::int64_t y) const { return weight(y, ch_, gy_); }
+    int grid_x() const { return gx_; }
+
+  private:
+    static int reflect(int p, int n) {
+        if (n == 1) return 0;
+        while (p < 0 || p >= n) p = p < 0 ? -p : 2 * (n - 1) - p;
+        return p;
+    }
+
+    int w_, h_, gx_, gy_, pw_ = 0, ph_ = 0, cw_ = 0, ch_ = 0;
+    std::int64_t clip_ = 0;
+    float lut_scale_ = 0;
+    std::vector<std::pair<int, int>> pad_rows_;  // (source row, padded row) below the image
+    std::vector<std::uint32_t> col_cell_;        // padded column → its cell's first bin
+    std::vector<int> col_src_;                   // padded column → source column
+};
+
+// The analysis's result: the grid and a table per cell.
+struct ClaheState {
+    ClaheGrid grid;
+    std::vector<std::uint8_t> luts;
+};
+
+// Accumulates the cell histograms of grey rows, bands in parallel, merged under a lock.
+class ClaheCounter {
+  public:
+    explicit ClaheCounter(const ClaheGrid& grid)
+        : grid_(grid), hist_(static_cast<std::size_t>(grid.cells()) * 256) {}
+    const ClaheGrid& grid() const { return grid_; }
+
+    // Rows y0 … y0 + n − 1; gray(y, buffer) gives row y's grey values (buffer: scratch of
+    // the full width it may fill and return).
+    template <class Gray>
+    void add(int y0, int n, const Gray& gray, const EffectContext& ctx) {
+        const std::size_t cell_row = static_cast<std::size_t>(grid_.grid_x()) * 256;
+        util::parallel_rows(
+            n,
+            [&](int r0, int r1) {
+                ctx.throw_if_cancelled();
+                const auto [first, last] = grid_.cell_rows(y0 + r0, y0 + r1);
+                std::vector<std::uint32_t> local(static_cast<std::size_t>(last - first + 1) *
+                                                 cell_row);
+                std::vector<std::uint8_t> buffer(static_cast<std::size_t>(grid_.width()));
+                for (int y = y0 + r0; y < y0 + r1; ++y)
+                    grid_.count_row(gray(y, buffer), y, first, local.data());
+                const std::lock_guard lock(mutex_);
+                std::uint64_t* h = hist_.data() + static_cast<std::size_t>(first) * cell_row;
+                for (std::size_t i = 0; i < local.size(); ++i) h[i] += local[i];
+            },
+            64);
+    }
+
+    std::shared_ptr<const ClaheState> finish() const {
+        return std::make_shared<const ClaheState>(ClaheState{grid_, grid_.tables(hist_)});
+    }
+
+  private:
+    ClaheGrid grid_;
+    std::vector<std::uint64_t> hist_;
+    std::mutex mutex_;
+};
+
+// Equalises grey values of absolute row y, columns x0 … x0 + n − 1, in place.
+class ClaheRows {
+  public:
+    ClaheRows(const ClaheState& state, std::int64_t x0, int n) : state_(state) {
+        cols_.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) cols_.push_back(state.grid.column(x0 + i));
+    }
+    void apply(std::uint8_t* gray, std::int64_t y) const {
+        const auto r = state_.grid.row(y);
+        const int gx = state_.grid.grid_x();
+        const std::uint8_t* top = state_.luts.data() + static_cast<std::size_t>(r.lo) * gx * 256;
+        const std::uint8_t* bottom = state_.luts.data() + static_cast<std::size_t>(r.hi) * gx * 256;
+        const int wy = r.w, wy1 = ClaheGrid::wone - r.w;
+        constexpr int shift = 2 * ClaheGrid::wbits;
+        for (std::size_t i = 0; i < cols_.size(); ++i) {
+            const auto& c = cols_[i];
+            const int v = gray[i], a = c.lo * 256 + v, b = c.hi * 256 + v;
+            const int wx = c.w, wx1 = ClaheGrid::wone - c.w;
+            const int res =
+                (top[a] * wx1 + top[b] * wx) * wy1 + (bottom[a] * wx1 + bottom[b] * wx) * wy;
+            gray[i] = static_cast<std::uint8_t>((res + (1 << (shift - 1))) >> shift);
+        }
+    }
+
+  private:
+    const ClaheState& state_;
+    std::vector<ClaheGrid::Weight> cols_;
+};
 
 // Film grain: roughly Gaussian noise, a pure function of (seed, absolute x, y), strongest in
 // the midtones. grain_size > 1 interpolates a coarser lattice (value noise), rescaled so the
@@ -200,69 +384,135 @@ void write_row(const std::uint8_t* gray, const std::uint8_t* in, std::uint8_t* o
     }
 }
 
-Image run(const Image& in, const Params& params, const EffectContext& ctx) {
-    const Settings s = read_settings(params);
-    const int w = in.width(), h = in.height(), ch = in.channels();
-    const auto mix = mix_tables(s);
-    const Grain grain(s);
-    const bool with_grain = s.grain > 0;
-
-    // Linear-light mix of one input row into 8-bit values through `encode`.
-    const auto mix_row = [&](int y, const std::vector<std::uint8_t>& encode, std::uint8_t* gray) {
-        const std::uint8_t* p = in.row(y);
-        for (int x = 0; x < w; ++x, p += ch) {
-            const std::int32_t sum = mix[0][p[0]] + mix[1][p[1]] + mix[2][p[2]];
-            gray[x] = encode[std::clamp(sum, 0, mix_one)];
+// The linear-light channel mix of RGB(A) rows into 8-bit values through an encode table.
+class Mixer {
+  public:
+    Mixer(const Settings& s, bool with_tone)
+        : mix_(mix_tables(s)), encode_(encode_table(s, with_tone)) {}
+    void row(const std::uint8_t* p, int width, int channels, std::uint8_t* gray) const {
+        for (int x = 0; x < width; ++x, p += channels) {
+            const std::int32_t sum = mix_[0][p[0]] + mix_[1][p[1]] + mix_[2][p[2]];
+            gray[x] = encode_[static_cast<std::size_t>(std::clamp(sum, 0, mix_one))];
         }
-    };
-    const auto finish_row = [&](int y, std::uint8_t* gray, Image& out,
-                                std::vector<float>& scratch) {
-        if (with_grain) grain.apply(gray, w, ctx.origin_x, std::int64_t{ctx.origin_y} + y, scratch);
-        write_row(gray, in.row(y), out.row(y), w, ch);
-    };
-
-    Image out = Image::allocate(w, h, ch);
-    if (!s.clahe) {
-        const auto encode = encode_table(s, true);
-        util::RowProgress progress(ctx, h);
-        util::parallel_rows(h, [&](int y0, int y1) {
-            ctx.throw_if_cancelled();
-            std::vector<std::uint8_t> gray(static_cast<std::size_t>(w));
-            std::vector<float> scratch;
-            for (int y = y0; y < y1; ++y) {
-                mix_row(y, encode, gray.data());
-                finish_row(y, gray.data(), out, scratch);
-            }
-            progress.add(y1 - y0);
-        });
-        return out;
     }
 
-    // With CLAHE: mix into a grey plane, equalise it, then tone, grain and expand.
-    const auto encode = encode_table(s, false);
+  private:
+    std::array<std::array<std::int32_t, 256>, 3> mix_;
+    std::vector<std::uint8_t> encode_;
+};
+
+// What the analysis hands to every tile: CLAHE's tables, and the mixer it used (built once:
+// its encode table is 65537 entries).
+struct BwState {
+    std::shared_ptr<const ClaheState> clahe;
+    Mixer mixer;
+};
+
+// CLAHE's analysis: the cell histograms of the mixed grey values (before the tone curve).
+class BwAnalyzer final : public Analyzer {
+  public:
+    BwAnalyzer(const Settings& s, int full_width, int full_height)
+        : mixer_(s, false),
+          counter_(ClaheGrid(full_width, full_height, s.clahe_grid, s.clahe_clip)) {}
+
+    // Rows of band (absolute y0 …); with `keep`, their grey values are also stored there
+    // (keep->row(y0 + i) for band row i), so a whole-image run need not mix twice.
+    void add(const Image& band, int y0, const EffectContext& ctx, util::RowProgress* progress,
+             Image* keep = nullptr) {
+        if (band.width() != counter_.grid().width() || y0 < 0 ||
+            y0 + band.height() > counter_.grid().height())
+            throw Error(Status::internal,
+                        fmt::format("effect '{}': analysis band outside the image", effect_name));
+        counter_.add(
+            y0, band.height(),
+            [&](int y, std::vector<std::uint8_t>& buffer) {
+                std::uint8_t* gray = keep ? keep->row(y) : buffer.data();
+                mixer_.row(band.row(y - y0), band.width(), band.channels(), gray);
+                if (progress) progress->add(1);
+                return static_cast<const std::uint8_t*>(gray);
+            },
+            ctx);
+    }
+    void add_rows(const Image& band, int y0) override { add(band, y0, {}, nullptr); }
+    std::shared_ptr<const void> finish() override { return state(); }
+    std::shared_ptr<const BwState> state() const {
+        return std::make_shared<const BwState>(BwState{counter_.finish(), mixer_});
+    }
+
+  private:
+    Mixer mixer_;
+    ClaheCounter counter_;
+};
+
+// The effect on `in` given CLAHE's state (nullptr: no CLAHE). CLAHE and grain use absolute
+// coordinates: the input's place is (x0, y0) in the CLAHE grid and ctx.origin for grain.
+// `mixed`: in's grey values (before the tone curve) when already computed.
+Image render(const Image& in, const Settings& s, const BwState* state, std::int64_t x0,
+             std::int64_t y0, const EffectContext& ctx, util::RowProgress& progress,
+             const Image* mixed = nullptr) {
+    const int w = in.width(), h = in.height(), ch = in.channels();
+    const ClaheState* clahe = state ? state->clahe.get() : nullptr;
+    std::optional<Mixer> own_mixer;
+    if (!state) own_mixer.emplace(s, true);
+    const Mixer& mixer = state ? state->mixer : *own_mixer;
+    const Grain grain(s);
+    const bool with_grain = s.grain > 0;
     std::array<std::uint8_t, 256> tone_table{};
     for (int v = 0; v < 256; ++v) tone_table[v] = to_u8(tone(v / 255.0, s));
-    util::RowProgress progress(ctx, 2 * static_cast<std::int64_t>(h));
-    cv::Mat gray(h, w, CV_8UC1);
-    util::parallel_rows(h, [&](int y0, int y1) {
+    std::optional<ClaheRows> equalise;
+    if (clahe) equalise.emplace(*clahe, x0, w);
+
+    Image out = Image::allocate(w, h, ch);
+    util::parallel_rows(h, [&](int r0, int r1) {
         ctx.throw_if_cancelled();
-        for (int y = y0; y < y1; ++y) mix_row(y, encode, gray.ptr<std::uint8_t>(y));
-        progress.add(y1 - y0);
-    });
-    ctx.throw_if_cancelled();
-    cv::Mat equalised = local_contrast(gray, s.clahe_clip, s.clahe_grid);
-    util::parallel_rows(h, [&](int y0, int y1) {
-        ctx.throw_if_cancelled();
-        std::vector<std::uint8_t> row(static_cast<std::size_t>(w));
+        std::vector<std::uint8_t> gray(static_cast<std::size_t>(w));
         std::vector<float> scratch;
-        for (int y = y0; y < y1; ++y) {
-            const std::uint8_t* e = equalised.ptr<std::uint8_t>(y);
-            for (int x = 0; x < w; ++x) row[x] = tone_table[e[x]];
-            finish_row(y, row.data(), out, scratch);
+        for (int y = r0; y < r1; ++y) {
+            if (mixed)
+                std::memcpy(gray.data(), mixed->row(y), static_cast<std::size_t>(w));
+            else
+                mixer.row(in.row(y), w, ch, gray.data());
+            if (equalise) {
+                equalise->apply(gray.data(), y0 + y);
+                for (auto& g : gray) g = tone_table[g];
+            }
+            if (with_grain)
+                grain.apply(gray.data(), w, ctx.origin_x, std::int64_t{ctx.origin_y} + y, scratch);
+            write_row(gray.data(), in.row(y), out.row(y), w, ch);
         }
-        progress.add(y1 - y0);
+        progress.add(r1 - r0);
     });
     return out;
+}
+
+Image run(const Image& in, const Params& params, const EffectContext& ctx) {
+    const Settings s = read_settings(params);
+    const int h = in.height();
+    if (!s.clahe) {
+        util::RowProgress progress(ctx, h);
+        return render(in, s, nullptr, 0, 0, ctx, progress);
+    }
+    // CLAHE on this image as a whole: the analysis of all its rows, then the apply.
+    util::RowProgress progress(ctx, 2 * static_cast<std::int64_t>(h));
+    // The same code as the tiled path; the grey values are kept from the analysis.
+    BwAnalyzer analyzer(s, in.width(), h);
+    Image mixed = Image::allocate(in.width(), h, 1);
+    analyzer.add(in, 0, ctx, &progress, &mixed);
+    ctx.throw_if_cancelled();
+    const auto state = analyzer.state();
+    return render(in, s, state.get(), 0, 0, ctx, progress, &mixed);
+}
+
+// Tiled CLAHE: the analysis over the whole image, then this per tile.
+Image apply(const Image& tile, const Params& params, const EffectContext& ctx,
+            const std::shared_ptr<const void>& state) {
+    const Settings s = read_settings(params);
+    const auto* clahe = s.clahe ? static_cast<const BwState*>(state.get()) : nullptr;
+    if (s.clahe && !clahe)
+        throw Error(Status::internal,
+                    fmt::format("effect '{}': apply without its analysis", effect_name));
+    util::RowProgress progress(ctx, tile.height());
+    return render(tile, s, clahe, ctx.origin_x, ctx.origin_y, ctx, progress);
 }
 
 }  // namespace
@@ -364,8 +614,8 @@ void register_enhanced_bw(EffectRegistry& registry) {
          {}},
     };
     e.footprint = [](const Params& p) {
-        // CLAHE's tile histograms are statistics of the whole image; the rest is per pixel
-        // (grain depends only on absolute coordinates).
+        // CLAHE's cell histograms are statistics of the whole image (a streamed analysis,
+        // then a per-tile apply); the rest is per pixel (grain: absolute coordinates).
         return p.flag("clahe") ? Footprint{Footprint::Kind::global, 0}
                                : Footprint{Footprint::Kind::point, 0};
     };
@@ -374,6 +624,13 @@ void register_enhanced_bw(EffectRegistry& registry) {
         return px * 4 + (p.flag("clahe") ? 2 * px : 0) + (mix_one + 1);
     };
     e.run = run;
+    e.begin_analysis = [](const Params& p, int full_width,
+                          int full_height) -> std::unique_ptr<Analyzer> {
+        const Settings s = read_settings(p);
+        if (!s.clahe) return nullptr;
+        return std::make_unique<BwAnalyzer>(s, full_width, full_height);
+    };
+    e.apply = apply;
     registry.add(std::move(e));
 }
 

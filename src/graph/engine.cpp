@@ -9,6 +9,7 @@
 #include "artistry/error.hpp"
 #include "graph/engine_config.hpp"
 #include "graph/executor.hpp"
+#include "graph/run_file.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
@@ -138,11 +139,13 @@ struct Engine::Impl {
     std::shared_ptr<MemoryManager> memory;  // before the cache: L1 is charged to it
     std::shared_ptr<ResultCache> cache;
     detail::Executor executor;
+    double memory_wait_seconds;
     Impl(const EffectRegistry& registry, const graph::EngineConfig& config, EngineOptions& o)
         : memory(o.memory ? o.memory : std::make_shared<MemoryManager>(memory_options(o))),
           cache(make_cache(o, memory.get())),
           executor(registry, config.threads, config.max_parallel, o.default_throughput_mps,
-                   cache.get(), memory.get(), o.memory_wait_seconds) {}
+                   cache.get(), memory.get(), o.memory_wait_seconds),
+          memory_wait_seconds(o.memory_wait_seconds) {}
 
     static MemoryOptions memory_options(const EngineOptions& o) {
         MemoryOptions m = o.memory_options;
@@ -174,6 +177,18 @@ Result Engine::run(const Graph& graph, const Image& input, const RunOptions& opt
 
 RunHandle Engine::submit(const Graph& graph, const Image& input, RunOptions options) {
     return RunHandle(impl_->executor.submit(graph, input, std::move(options)));
+}
+
+FileRunResult Engine::run_file(const Graph& graph, const std::string& input_path,
+                               const std::map<std::string, std::string>& output_paths,
+                               const FileRunOptions& options) {
+    return detail::run_file(*this, *impl_->memory, impl_->memory_wait_seconds, graph, input_path,
+                            output_paths, options);
+}
+
+FilePlan Engine::plan_file(const Graph& graph, const std::string& input_path,
+                           const FileRunOptions& options) const {
+    return detail::plan_file(graph, *impl_->memory, input_path, options);
 }
 
 bool Engine::cancel(std::uint64_t run_id) {

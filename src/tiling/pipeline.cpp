@@ -19,6 +19,18 @@ bool is_halo_kind(const Footprint& f) {
     return f.kind == Footprint::Kind::point || f.kind == Footprint::Kind::local;
 }
 
+// Steps that never need the whole image: halo steps and steps with a streamed analysis (a
+// point step once analysed).
+bool is_streamed(const ResolvedStep& s) {
+    return is_halo_kind(s.footprint) || has_analysis(s);
+}
+
+// One step of a halo segment, with its analysis state when it is an analysed global step.
+struct TileStep {
+    const ResolvedStep* step = nullptr;
+    std::shared_ptr<const void> state;
+};
+
 std::unique_ptr<BandProcessor> band_processor(const ResolvedStep& s, int width, int height) {
     if (s.footprint.kind != Footprint::Kind::sequential || !s.info->begin_bands) return nullptr;
     return s.info->begin_bands(s.params, width, height);
@@ -43,10 +55,11 @@ EffectContext context_at(int x, int y, const PipelineShape& shape) {
 // and emits the rows whose halo it has seen, tile by tile.
 class HaloStage final : public Stage {
   public:
-    HaloStage(std::vector<const ResolvedStep*> steps, const PipelineShape& shape, BandSink sink)
+    HaloStage(std::vector<TileStep> steps, const PipelineShape& shape, BandSink sink)
         : steps_(std::move(steps)), shape_(shape), sink_(std::move(sink)) {
-        for (const auto* s : steps_)
-            halo_ += s->footprint.kind == Footprint::Kind::local ? s->footprint.radius : 0;
+        for (const auto& s : steps_)
+            if (!s.state && s.step->footprint.kind == Footprint::Kind::local)
+                halo_ += s.step->footprint.radius;
     }
 
     void push(const Image& band, int y0) override {
@@ -97,7 +110,9 @@ class HaloStage final : public Stage {
 
     Image run_steps(Image img, int x, int y) const {
         const EffectContext ctx = context_at(x, y, shape_);
-        for (const auto* s : steps_) img = s->info->run(img, s->params, ctx);
+        for (const auto& s : steps_)
+            img = s.state ? s.step->info->apply(img, s.step->params, ctx, s.state)
+                          : s.step->info->run(img, s.step->params, ctx);
         return img;
     }
 
@@ -136,7 +151,7 @@ class HaloStage final : public Stage {
         sink_(out, y0);
     }
 
-    std::vector<const ResolvedStep*> steps_;
+    std::vector<TileStep> steps_;
     PipelineShape shape_;
     BandSink sink_;
     int halo_ = 0;
@@ -187,6 +202,22 @@ class WholeStage final : public Stage {
     Image full_;
 };
 
+// The analysis pass of a global step: every band into its analyzer; the state on finish.
+class AnalyzeStage final : public Stage {
+  public:
+    AnalyzeStage(std::unique_ptr<Analyzer> analyzer, std::shared_ptr<const void>& result)
+        : analyzer_(std::move(analyzer)), result_(result) {}
+    void push(const Image& band, int y0) override { analyzer_->add_rows(band, y0); }
+    void finish() override {
+        result_ = analyzer_->finish();
+        if (!result_) throw Error(Status::internal, "tiling: an analysis gave no state");
+    }
+
+  private:
+    std::unique_ptr<Analyzer> analyzer_;
+    std::shared_ptr<const void>& result_;
+};
+
 class Chain final : public Stage {
   public:
     explicit Chain(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {}
@@ -211,6 +242,11 @@ class PassStage final : public Stage {
 
 }  // namespace
 
+bool has_analysis(const ResolvedStep& step) {
+    return step.footprint.kind == Footprint::Kind::global && step.info->begin_analysis &&
+           step.info->apply;
+}
+
 std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOptions& options) {
     const EffectRegistry& reg = options.registry ? *options.registry : EffectRegistry::builtin();
     std::vector<ResolvedStep> steps;
@@ -225,22 +261,33 @@ std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOpti
 }
 
 std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
-                                      const PipelineShape& shape, BandSink sink,
-                                      bool* whole_image) {
+                                      const PipelineShape& shape, BandSink sink, bool* whole_image,
+                                      AnalysisStates* states) {
     if (whole_image) *whole_image = false;
-    // Group the steps: runs of point/local, then one stage per other step. Built back to front
-    // so each stage's sink is the next stage.
+    // Group the steps: runs of point/local (analysed global steps included), then one stage per
+    // other step; an analysis pass ends the chain. Built back to front so each stage's sink is
+    // the next stage.
     struct Group {
-        std::vector<const ResolvedStep*> steps;
+        std::vector<TileStep> steps;
         bool halo = false;
+        std::size_t analyse = 0;  // analysis pass: 1 + the step's index
     };
     std::vector<Group> groups;
-    for (const auto& s : steps) {
-        const bool halo = is_halo_kind(s.footprint);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        const auto& s = steps[i];
+        std::shared_ptr<const void> state;
+        if (states && has_analysis(s)) {
+            state = states->at(i);
+            if (!state) {
+                groups.push_back({{{&s, nullptr}}, false, i + 1});
+                break;
+            }
+        }
+        const bool halo = is_halo_kind(s.footprint) || state != nullptr;
         if (halo && !groups.empty() && groups.back().halo)
-            groups.back().steps.push_back(&s);
+            groups.back().steps.push_back({&s, std::move(state)});
         else
-            groups.push_back({{&s}, halo});
+            groups.push_back({{{&s, std::move(state)}}, halo, 0});
     }
     if (groups.empty()) return std::make_unique<PassStage>(std::move(sink));
 
@@ -251,24 +298,43 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
                 ? BandSink([s = stages[i + 1].get()](const Image& b, int y) { s->push(b, y); })
                 : sink;
         const Group& g = groups[i];
-        if (g.halo) {
+        const ResolvedStep& first = *g.steps[0].step;
+        if (g.analyse) {
+            auto analyzer = first.info->begin_analysis(first.params, shape.width, shape.height);
+            if (!analyzer)
+                throw Error(Status::internal,
+                            fmt::format("tiling: effect '{}' gave no analyzer", first.info->name));
+            stages[i] =
+                std::make_unique<AnalyzeStage>(std::move(analyzer), states->at(g.analyse - 1));
+        } else if (g.halo) {
             stages[i] = std::make_unique<HaloStage>(g.steps, shape, std::move(next));
-        } else if (auto p = band_processor(*g.steps[0], shape.width, shape.height)) {
+        } else if (auto p = band_processor(first, shape.width, shape.height)) {
             stages[i] = std::make_unique<BandStage>(std::move(p), std::move(next));
         } else {
             if (whole_image) *whole_image = true;
-            stages[i] = std::make_unique<WholeStage>(*g.steps[0], shape, std::move(next));
+            stages[i] = std::make_unique<WholeStage>(first, shape, std::move(next));
         }
     }
     return std::make_unique<Chain>(std::move(stages));
+}
+
+AnalysisStates analyse_chain(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
+                             const std::function<void(Stage&)>& source) {
+    AnalysisStates states(steps.size());
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        if (!has_analysis(steps[i])) continue;
+        auto pass = build_pipeline(steps, shape, BandSink(), nullptr, &states);
+        source(*pass);
+        if (!states[i]) throw Error(Status::internal, "tiling: an analysis pass did not finish");
+    }
+    return states;
 }
 
 std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& steps, int width,
                                              int height) {
     std::vector<std::string> names;
     for (const auto& s : steps)
-        if (!is_halo_kind(s.footprint) && !band_processor(s, width, height))
-            names.push_back(s.info->name);
+        if (!is_streamed(s) && !band_processor(s, width, height)) names.push_back(s.info->name);
     return names;
 }
 
@@ -287,10 +353,11 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
     u64 bytes = 2 * static_cast<u64>(queue_depth + 1) * t * row;
     std::size_t i = 0;
     while (i < steps.size()) {
-        if (is_halo_kind(steps[i].footprint)) {
+        if (is_streamed(steps[i])) {
+            // Analysed global steps count as point steps: the final pass is the largest.
             u64 halo = 0, worst = 0;
             std::size_t j = i;
-            for (; j < steps.size() && is_halo_kind(steps[j].footprint); ++j)
+            for (; j < steps.size() && is_streamed(steps[j]); ++j)
                 halo += steps[j].footprint.kind == Footprint::Kind::local
                             ? static_cast<u64>(steps[j].footprint.radius)
                             : 0;

@@ -18,6 +18,13 @@ struct ResolvedStep {
     Footprint footprint;
 };
 
+// A global step with a streamed analysis (EffectInfo::begin_analysis and apply both set).
+bool has_analysis(const ResolvedStep& step);
+
+// Per step of a chain: the state its analysis pass produced (null: not analysed yet, or a step
+// without analysis).
+using AnalysisStates = std::vector<std::shared_ptr<const void>>;
+
 std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOptions& options);
 
 // Receives finished rows: band (full width) holds absolute rows y0 … y0 + height − 1.
@@ -37,10 +44,21 @@ struct PipelineShape {
 };
 
 // The stages for `steps`, the last one feeding `sink`. whole_image is set when a stage gathers
-// the whole image (a global effect, or a sequential one without band processing).
+// the whole image (a global effect, or a sequential one without band processing). With
+// `states`, steps with analysis run per tile through EffectInfo::apply with their state; the
+// first such step whose state is still null ends the pipeline instead: its analyzer takes the
+// bands, and finish() stores its state in (*states)[step] (`sink` is then never called).
 std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
                                       const PipelineShape& shape, BandSink sink,
-                                      bool* whole_image = nullptr);
+                                      bool* whole_image = nullptr,
+                                      AnalysisStates* states = nullptr);
+
+// The analysis passes of a chain, one per step with analysis, in order: each feeds the source
+// through the steps before it (earlier analysed steps applying their state) into the step's
+// analyzer. `source` pushes every band of the input in raster order into the stage it is
+// given, then calls its finish(). The result is what build_pipeline's `states` takes.
+AnalysisStates analyse_chain(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
+                             const std::function<void(Stage&)>& source);
 
 // The effects of steps that the pipeline must run whole (names), for refusals.
 std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& steps, int width,

@@ -65,15 +65,23 @@ Image run_tiled(const EffectChain& chain, const Image& input, const TileOptions&
                       ? options.tile_size
                       : tile_size_for_budget(chain, w, h, input.channels(),
                                              options.memory_budget_bytes, options);
+    const auto shape = shape_of(w, h, input.channels(), t, options);
+    const auto feed = [&](tiling::Stage& stage) {
+        for (int y = 0; y < h; y += t) stage.push(input.view({0, y, w, std::min(t, h - y)}), y);
+        stage.finish();
+    };
+    // Global steps with a streamed analysis: their passes first, then the final pass.
+    tiling::AnalysisStates states = tiling::analyse_chain(steps, shape, feed);
     Image out;
     auto pipeline = tiling::build_pipeline(
-        steps, shape_of(w, h, input.channels(), t, options), [&](const Image& band, int y0) {
+        steps, shape,
+        [&](const Image& band, int y0) {
             if (out.empty()) out = Image::allocate(w, h, band.channels());
             for (int y = 0; y < band.height(); ++y)
                 std::memcpy(out.row(y0 + y), band.row(y), band.row_bytes());
-        });
-    for (int y = 0; y < h; y += t) pipeline->push(input.view({0, y, w, std::min(t, h - y)}), y);
-    pipeline->finish();
+        },
+        nullptr, &states);
+    feed(*pipeline);
     return out;
 }
 

@@ -77,6 +77,21 @@ TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_
                                 whole.front(), w, h, stats.planned_bytes / mib,
                                 options.memory_budget_bytes / mib));
 
+    // Global steps with a streamed analysis: one pass over the file each (read again, on this
+    // thread), before the final pass.
+    tiling::AnalysisStates states =
+        tiling::analyse_chain(steps, shape, [&](tiling::Stage& stage) {
+            auto again = ImageReader::open(input_path, load, options.stream_read);
+            for (int y = 0; y < h; y += stats.tile_size) {
+                if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed))
+                    throw Error(Status::cancelled, "run_tiled_file: cancelled");
+                Image band = again->read_band(std::min(stats.tile_size, h - y));
+                if (band.channels() == 1) band = grey_to_rgb(band);
+                stage.push(band, y);
+            }
+            stage.finish();
+        });
+
     const auto depth = static_cast<std::size_t>(std::max(1, options.queue_depth));
     tiling::BandQueue in_queue(depth), out_queue(depth);
     std::mutex failure_mutex;
@@ -98,6 +113,8 @@ TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_
     std::thread reading([&] {
         try {
             for (int y = 0; y < h; y += stats.tile_size) {
+                if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed))
+                    throw Error(Status::cancelled, "run_tiled_file: cancelled");
                 Image band = reader->read_band(std::min(stats.tile_size, h - y));
                 if (band.channels() == 1) band = grey_to_rgb(band);
                 if (!in_queue.push({std::move(band), y})) return;
@@ -115,6 +132,7 @@ TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_
                     writer = ImageWriter::create(output_path, w, h, band->pixels.channels(),
                                                  options.save, options.stream_write);
                 writer->write_rows(band->pixels);
+                if (options.progress) options.progress(band->y0 + band->pixels.height(), h);
             }
         } catch (...) {
             fail(std::current_exception());
@@ -129,7 +147,7 @@ TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_
                 if (!out_queue.push({band, y0}))
                     throw Error(Status::cancelled, "run_tiled_file: stopped by a failure");
             },
-            &whole_stage);
+            &whole_stage, &states);
         stats.whole_image_stage = whole_stage;
         while (auto band = in_queue.pop()) pipeline->push(band->pixels, band->y0);
         if (!failed()) pipeline->finish();

@@ -122,10 +122,64 @@ TEST_CASE("a chain into error diffusion, and local effects after it") {
     check_chain(chain, photo, sizes);
 }
 
+TEST_CASE("CLAHE: a streamed analysis, then per-tile apply, equals whole") {
+    // Cell histograms of the whole image gathered band by band, then each tile equalised from
+    // absolute coordinates: the bytes of the whole-image run, whatever the tile size.
+    const std::vector<ParamMap> params = {
+        {},
+        {{"clahe_clip", 1.0}, {"clahe_grid", std::int64_t{3}}, {"contrast", 0.4}},
+        {{"clahe_clip", 4.0},
+         {"clahe_grid", std::int64_t{13}},
+         {"grain", 0.5},
+         {"seed", std::int64_t{5}},
+         {"filter", std::string("red")}},
+        {{"clahe_clip", 0.0}, {"clahe_grid", std::int64_t{7}}, {"brightness", 0.3}},
+        {{"clahe_clip", 12.0},
+         {"clahe_grid", std::int64_t{64}},
+         {"contrast", -0.3},
+         {"grain", 0.3},
+         {"grain_size", 2.5}},
+    };
+    for (const auto& name : {"fruits.jpg", "baboon.jpg", "butterfly.jpg"}) {
+        const Image photo = rgb(name);
+        for (const auto& p : params) {
+            INFO(name << " " << EffectRegistry::builtin().resolve("enhanced_bw", p).canonical());
+            check_chain({{"enhanced_bw", p}}, photo, sizes);
+        }
+    }
+    // Inside chains: local effects before (the analysis sees their output), error diffusion
+    // and local effects after.
+    const Image photo = rgb("messi5.jpg");
+    check_chain({{"retro_8bit", {{"block", std::int64_t{5}}, {"palette", std::string("pico8")}}},
+                 {"enhanced_bw", {{"clahe_grid", std::int64_t{5}}, {"grain", 0.2}}},
+                 {"dither", {{"method", std::string("floyd_steinberg")}}},
+                 {"retro_8bit", {{"block", std::int64_t{3}}, {"palette", std::string("mono")}}}},
+                photo, sizes);
+    check_chain({{"enhanced_bw", {{"clahe_grid", std::int64_t{4}}}},
+                 {"enhanced_bw", {{"clahe_clip", 3.0}, {"clahe_grid", std::int64_t{9}}}}},
+                photo, {17, 256});
+}
+
+TEST_CASE("CLAHE streamed from file to file equals whole, with no whole-image stage") {
+    test::TempDir dir;
+    const std::string in = dir.file("in.png"), out = dir.file("out.png");
+    const Image photo = rgb("baboon.jpg");
+    save_image(photo, in);
+    const EffectChain chain = {
+        {"enhanced_bw", {{"clahe_grid", std::int64_t{6}}, {"contrast", 0.2}, {"grain", 0.3}}},
+        {"dither", {{"method", std::string("atkinson")}}}};
+    for (const int t : {17, 100}) {
+        TileOptions o;
+        o.tile_size = t;
+        const TiledRunStats stats = run_tiled_file(chain, in, out, o);
+        CHECK_FALSE(stats.whole_image_stage);
+        CHECK(load_image(out).same_pixels(whole(chain, photo)));
+    }
+}
+
 TEST_CASE("global effects run whole inside a tiled chain, still equal") {
     const Image photo = rgb("squirrel_cls.jpg");
     const std::vector<EffectChain> chains = {
-        {{"enhanced_bw", {{"clahe", true}}}},
         {{"dither", {{"palette", std::string("adaptive")}, {"colors_count", std::int64_t{8}}}}},
         {{"retro_8bit", {{"palette", std::string("nes")}, {"dither", std::string("atkinson")}}}},
         {{"color", {{"exposure", 0.2}}}, {"pop_art", {}}},

@@ -117,13 +117,28 @@ struct RunArgs {
     std::uint64_t max_megapixels = default_max_pixels / 1'000'000;
     bool quiet = false;
     bool no_cache = false;
+    int tile = 0;  // > 0: stream in bands of this many rows
 };
 
 // Lossless where pixels are crisp, transparent or a matte; JPEG for photographic looks.
-std::string output_extension(const std::string& format, const Image& image, const std::string& op) {
+std::string output_extension(const std::string& format, int channels, const std::string& op) {
     if (format != "auto") return format == "jpeg" ? "jpg" : format;
-    if (image.channels() != 3 || op == "dither" || op == "retro_8bit") return "png";
+    if (channels != 3 || op == "dither" || op == "retro_8bit") return "png";
     return "jpg";
+}
+
+// The same choice before a streamed run, from the input and the output's chain: alpha comes
+// from an RGBA input or from remove_background anywhere in the chain.
+std::string streamed_extension(const std::string& format, const FilePlan& plan, const std::string& id) {
+    const EffectChain& chain = plan.chains.at(id);
+    const bool alpha = plan.channels == 4 ||
+                       std::any_of(chain.begin(), chain.end(),
+                                   [](const ChainStep& s) { return s.effect == "remove_background"; });
+    return output_extension(format, alpha ? 4 : 3, chain.back().effect);
+}
+
+bool streamable_format(const std::string& format) {
+    return format == "auto" || format == "png" || format == "jpeg" || format == "jpg" || format == "tiff";
 }
 
 // The graph `-e` describes: every effect reads the input, or with --cut one shared
@@ -175,6 +190,13 @@ int run_command(const RunArgs& args) {
                                               "drop -e, -p and --cut");
     const Graph graph = args.graph_file.empty() ? graph_from_effects(args, registry)
                                                 : Graph::from_json_file(args.graph_file, registry);
+    if (args.tile > 0 && !streamable_format(args.format))
+        throw Error(Status::invalid_argument,
+                    fmt::format("--tile streams the image, and streaming writes JPEG, PNG or TIFF: "
+                                "use --format auto, png, jpeg or tiff, not {}", args.format));
+    if (args.tile > 0 && args.contact_sheet)
+        throw Error(Status::invalid_argument,
+                    "--contact-sheet needs the whole images in memory: drop it or --tile");
 
     std::error_code ec;
     fs::create_directories(args.out_dir, ec);
@@ -187,11 +209,11 @@ int run_command(const RunArgs& args) {
 
     cli::ProgressBar bar(!args.quiet && ::isatty(STDERR_FILENO));
     std::vector<std::string> written;
+    std::vector<std::string> notes;  // after a file's name in the "wrote" lines
     std::vector<std::string> failures;
     const double images = static_cast<double>(args.images.size());
     for (std::size_t i = 0; i < args.images.size(); ++i) {
         const std::string& path = args.images[i];
-        const Image input = load_image(path, load);
         const std::string stem = fs::path(path).stem().string();
 
         RunOptions options;
@@ -200,6 +222,53 @@ int run_command(const RunArgs& args) {
             bar.update((static_cast<double>(i) + ev.fraction) / images, ev.eta_seconds,
                        ev.node.empty() ? stem : fmt::format("{}: {}", stem, ev.node));
         };
+
+        // Large inputs (or --tile) stream band by band through Engine::run_file: memory stays
+        // bounded by the band; no contact sheet then (the images are never whole).
+        FileRunOptions file_options;
+        file_options.tile_size = args.tile;
+        file_options.load = load;
+        file_options.save = save;
+        file_options.run = options;
+        const FilePlan plan = engine.plan_file(graph, path, file_options);
+        if (plan.stream) {
+            const std::uint64_t pixels = static_cast<std::uint64_t>(plan.width) * static_cast<std::uint64_t>(plan.height);
+            if (args.tile == 0 && pixels > load.max_pixels)  // the guard holds unless --tile asks
+                throw Error(Status::limit_exceeded,
+                            fmt::format("{}: {}x{} ({:.1f} MP) is over the limit of {} MP; raise "
+                                        "--max-megapixels, or stream it with --tile SIZE",
+                                        path, plan.width, plan.height, static_cast<double>(pixels) / 1e6,
+                                        args.max_megapixels));
+            if (!streamable_format(args.format))
+                throw Error(Status::unsupported,
+                            fmt::format("{}: {}x{} is streamed (over the streaming threshold of {}), "
+                                        "and streaming writes JPEG, PNG or TIFF: use --format auto, "
+                                        "png, jpeg or tiff, not {}",
+                                        path, plan.width, plan.height, format_bytes(plan.threshold_bytes),
+                                        args.format));
+            std::map<std::string, std::string> files;
+            for (const auto& id : graph.outputs())
+                files[id] = (fs::path(args.out_dir) /
+                             fmt::format("{}_{}.{}", stem, id, streamed_extension(args.format, plan, id)))
+                                .string();
+            file_options.force_streaming = true;  // as planned
+            const FileRunResult run = engine.run_file(graph, path, files, file_options);
+            for (const auto& id : graph.outputs()) {
+                const auto it = run.written.find(id);
+                if (it == run.written.end()) continue;
+                written.push_back(it->second);
+                const auto stats = run.tiled.find(id);
+                notes.push_back(stats == run.tiled.end()
+                                    ? std::string()
+                                    : fmt::format(" (streamed: {} bands of {} rows)", stats->second.bands,
+                                                  stats->second.tile_size));
+            }
+            if (args.contact_sheet && !args.quiet)
+                fmt::print(stderr, "artistry: note: no contact sheet for {}: it was streamed\n", path);
+            continue;
+        }
+
+        const Image input = load_image(path, load);
         const Result result = engine.run(graph, input, options);
 
         std::vector<Image> sheet_images{input};
@@ -209,10 +278,13 @@ int run_command(const RunArgs& args) {
             if (it == result.outputs.end()) continue;
             const std::string file =
                 (fs::path(args.out_dir) /
-                 fmt::format("{}_{}.{}", stem, id, output_extension(args.format, it->second, graph.node(id).op)))
+                 fmt::format("{}_{}.{}", stem, id,
+                             output_extension(args.format, it->second.channels(), graph.node(id).op)))
                     .string();
-            save_image(it->second, file, save);
+            // The streaming encoders for JPEG, PNG and TIFF: the bytes a streamed run writes.
+            save_run_output(it->second, file, save);
             written.push_back(file);
+            notes.emplace_back();
             sheet_images.push_back(it->second);
             sheet_labels.push_back(id);
         }
@@ -227,11 +299,12 @@ int run_command(const RunArgs& args) {
             const std::string file = (fs::path(args.out_dir) / name).string();
             save_image(make_contact_sheet(sheet_images, sheet_labels), file, save);
             written.push_back(file);
+            notes.emplace_back();
         }
     }
     bar.finish();
     if (!args.quiet)
-        for (const auto& file : written) fmt::print("wrote {}\n", file);
+        for (std::size_t k = 0; k < written.size(); ++k) fmt::print("wrote {}{}\n", written[k], notes[k]);
     if (!failures.empty()) {
         // Independent outputs were still written; the failures are the one error line.
         throw Error(Status::internal, fmt::format("{}", fmt::join(failures, "; ")));
@@ -286,7 +359,13 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "png", "jpeg", "jpg", "webp", "tiff", "bmp"}))->capture_default_str();
     run->add_option("-q,--quality", run_args.quality, "JPEG/WebP quality")->check(CLI::Range(1, 100))->capture_default_str();
     run->add_option("--max-megapixels", run_args.max_megapixels,
-                    "Refuse larger inputs (decompression-bomb guard)")->capture_default_str();
+                    "Refuse larger inputs (decompression-bomb guard); --tile lifts it (the "
+                    "stream is bounded by the band)")->capture_default_str();
+    run->add_option("--tile", run_args.tile,
+                    "Stream each image in bands of SIZE rows (memory bounded by the band; JPEG, PNG "
+                    "or TIFF in and out; no contact sheet). Without it, inputs over a quarter of the "
+                    "memory budget (ARTISTRY_MEMORY_BUDGET) are streamed with bands sized to fit")
+        ->check(CLI::Range(1, 1 << 20));
     run->add_flag("--quiet", run_args.quiet, "No progress output");
     run->add_flag("--no-cache", run_args.no_cache,
                   "Compute every node; by default results are cached by content "

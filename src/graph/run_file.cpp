@@ -1,0 +1,288 @@
+// Engine::run_file: a graph from an image file to output files, streamed band by band through
+// run_tiled_file when the input is large (or when asked), else loaded and run in memory.
+
+#include "graph/run_file.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "artistry/error.hpp"
+#include "graph/graph_impl.hpp"
+
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
+
+namespace {
+
+constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+
+std::string extension_of(const std::string& path) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    if (!ext.empty()) ext.erase(0, 1);
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return ext;
+}
+
+bool streamable_output(const std::string& path) {
+    const std::string ext = extension_of(path);
+    return ext == "jpg" || ext == "jpeg" || ext == "png" || ext == "tif" || ext == "tiff";
+}
+
+bool streamable_input(const std::string& format) {
+    return format == "jpeg" || format == "png" || format == "tiff";
+}
+
+// Each output's chain (input first), or false when some output's ancestry has a node with more
+// than one input.
+bool output_chains(const Graph& graph, std::map<std::string, EffectChain>& chains) {
+    const auto& g = detail::GraphAccess::impl(graph);
+    for (const int out : g.output_nodes) {
+        EffectChain chain;
+        for (int n = out;;) {
+            if (g.inputs[n].size() > 1) return false;
+            chain.push_back({g.nodes[n].op, g.nodes[n].params});
+            if (g.inputs[n].empty()) break;
+            n = g.inputs[n].front();
+        }
+        std::reverse(chain.begin(), chain.end());
+        chains[g.nodes[out].id] = std::move(chain);
+    }
+    return true;
+}
+
+void emit(const ProgressCallback& progress, const ProgressEvent& event) {
+    if (!progress) return;
+    try {
+        progress(event);
+    } catch (...) {  // dropped, as the engine does
+    }
+}
+
+}  // namespace
+
+void save_run_output(const Image& image, const std::string& path, const SaveOptions& save,
+                     const StreamWriteOptions& stream) {
+    if (!streamable_output(path)) {
+        save_image(image, path, save);
+        return;
+    }
+    auto writer = ImageWriter::create(path, image.width(), image.height(), image.channels(), save,
+                                      stream);
+    writer->write_rows(image);
+    writer->finish();
+}
+
+namespace detail {
+
+FilePlan plan_file(const Graph& graph, const MemoryManager& memory,
+                   const std::string& input_path, const FileRunOptions& options) {
+    FilePlan plan;
+    const ImageInfo info = probe_image_file(input_path);
+    plan.width = info.width;
+    plan.height = info.height;
+    plan.channels = info.channels;
+    if (options.memory_budget_bytes > 0) {
+        plan.budget_bytes = options.memory_budget_bytes;
+    } else if (memory.has_device(Device::cpu())) {
+        plan.budget_bytes = memory.largest_fit(Device::cpu(), 1, 0, FitBasis::threshold);
+        if (plan.budget_bytes == 0) plan.budget_bytes = memory.budget(Device::cpu());
+    }
+    if (plan.budget_bytes == 0) plan.budget_bytes = std::uint64_t{256} << 20;
+    plan.threshold_bytes = options.streaming_threshold_bytes > 0
+                               ? options.streaming_threshold_bytes
+                               : std::min(plan.budget_bytes / 4, std::uint64_t{512} << 20);
+    plan.chain = output_chains(graph, plan.chains);
+
+    const std::uint64_t bytes =
+        static_cast<std::uint64_t>(info.width) * static_cast<std::uint64_t>(info.height) * 4;
+    const bool forced = options.force_streaming || options.tile_size > 0;
+    const bool fits = bytes * 2 <= plan.budget_bytes;
+    if (!forced && bytes <= plan.threshold_bytes) {
+        plan.reason = fmt::format("in memory: {} MiB of pixels, under the streaming threshold of "
+                                  "{} MiB",
+                                  bytes / mib, plan.threshold_bytes / mib);
+        return plan;
+    }
+    // Streaming wanted: can it be done?
+    std::string obstacle;
+    if (!plan.chain)
+        obstacle = "the graph is not a chain (some node reads more than one image)";
+    else if (!streamable_input(info.format))
+        obstacle = fmt::format("streaming reads JPEG, PNG or TIFF, not {}", info.format);
+    else if (info.orientation != 1 && options.load.apply_orientation)
+        obstacle = fmt::format("the file has EXIF orientation {} (streaming reads orientation 1)",
+                               info.orientation);
+    if (obstacle.empty()) {
+        plan.stream = true;
+        plan.reason = forced ? std::string("streamed: asked for")
+                             : fmt::format("streamed: {} MiB of pixels, over the threshold of "
+                                           "{} MiB",
+                                           bytes / mib, plan.threshold_bytes / mib);
+        return plan;
+    }
+    if (forced)
+        throw Error(Status::unsupported,
+                    fmt::format("'{}': cannot stream: {}", input_path, obstacle));
+    if (!fits)
+        throw Error(Status::unsupported,
+                    fmt::format("'{}': {}x{} needs about {} MiB in memory, over the budget of {} "
+                                "MiB, and cannot be streamed: {}",
+                                input_path, info.width, info.height, bytes * 2 / mib,
+                                plan.budget_bytes / mib, obstacle));
+    plan.reason = fmt::format("in memory: {}", obstacle);
+    return plan;
+}
+
+FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait_seconds,
+                       const Graph& graph, const std::string& input_path,
+                       const std::map<std::string, std::string>& output_paths,
+                       const FileRunOptions& options) {
+    if (output_paths.empty())
+        throw Error(Status::invalid_argument, "run_file: no output paths given");
+    const auto& outputs = graph.outputs();
+    for (const auto& [id, path] : output_paths) {
+        if (std::find(outputs.begin(), outputs.end(), id) == outputs.end())
+            throw Error(Status::invalid_argument,
+                        fmt::format("run_file: '{}' is not an output of the graph", id));
+        if (path.empty())
+            throw Error(Status::invalid_argument,
+                        fmt::format("run_file: output '{}' has an empty path", id));
+    }
+
+    FileRunResult out;
+    out.plan = plan_file(graph, memory, input_path, options);
+    if (out.plan.stream) {
+        for (const auto& [id, path] : output_paths) {
+            if (streamable_output(path)) continue;
+            const bool forced = options.force_streaming || options.tile_size > 0;
+            const std::uint64_t bytes = static_cast<std::uint64_t>(out.plan.width) *
+                                        static_cast<std::uint64_t>(out.plan.height) * 4;
+            if (forced || bytes * 2 > out.plan.budget_bytes)
+                throw Error(Status::unsupported,
+                            fmt::format("'{}': streaming writes JPEG, PNG or TIFF (.jpg, .png, "
+                                        ".tif), not .{}",
+                                        path, extension_of(path)));
+            out.plan.stream = false;
+            out.plan.reason = fmt::format("in memory: '{}' is not JPEG, PNG or TIFF", path);
+        }
+    }
+
+    if (!out.plan.stream) {
+        const Image input = load_image(input_path, options.load);
+        out.result = engine.run(graph, input, options.run);
+        for (const auto& [id, path] : output_paths) {
+            const auto it = out.result.outputs.find(id);
+            if (it == out.result.outputs.end()) continue;  // failed: reported in the Result
+            save_run_output(it->second, path, options.save, options.stream_write);
+            out.written[id] = path;
+        }
+        return out;
+    }
+
+    // Streamed: each requested output's chain through run_tiled_file, one after the other.
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    const auto since = [&](clock::time_point t) {
+        return std::chrono::duration<double>(t - start).count();
+    };
+    const int width = out.plan.width, height = std::max(1, out.plan.height);
+    const int channels = out.plan.channels == 4 ? 4 : 3;
+    const double chains = static_cast<double>(output_paths.size());
+    const ProgressCallback& progress = options.run.progress;
+    ProgressEvent first;
+    first.phase = Phase::running;
+    first.node = output_paths.begin()->first;
+    first.op = out.plan.chains.at(first.node).back().effect;
+    first.units_total = height;
+    emit(progress, first);
+
+    Result& result = out.result;
+    int k = 0;
+    try {
+        for (const auto& [id, path] : output_paths) {
+            const EffectChain& chain = out.plan.chains.at(id);
+            TileOptions tile;
+            tile.registry = &engine.registry();
+            tile.memory_budget_bytes = out.plan.budget_bytes;
+            tile.load = options.load;
+            tile.save = options.save;
+            tile.stream_write = options.stream_write;
+            tile.cancel = options.run.cancel.get();
+            tile.tile_size = options.tile_size > 0
+                                 ? options.tile_size
+                                 : tile_size_for_budget(chain, width, height, channels,
+                                                        out.plan.budget_bytes, tile);
+            // The band working set is reserved from the engine's manager for the run, so
+            // streamed runs and in-memory nodes share one budget.
+            Reservation held;
+            if (memory.has_device(Device::cpu())) {
+                const std::uint64_t planned =
+                    tiled_working_set(chain, width, height, channels, tile.tile_size, tile);
+                held = memory.reserve(
+                    Device::cpu(), std::min(planned, memory.budget(Device::cpu())),
+                    std::chrono::milliseconds(static_cast<std::int64_t>(memory_wait_seconds * 1000)),
+                    tile.cancel);
+            }
+            const auto chain_start = clock::now();
+            const std::string op = chain.back().effect;
+            tile.progress = [&, k, op, id = id](int rows_done, int rows_total) {
+                ProgressEvent e;
+                e.node = id;
+                e.op = op;
+                e.phase = Phase::running;
+                e.units_done = rows_done;
+                e.units_total = rows_total;
+                const double part = static_cast<double>(rows_done) / std::max(1, rows_total);
+                e.fraction = std::min(1.0, (k + part) / chains);
+                const double elapsed = since(clock::now());
+                if (e.fraction > 0) e.eta_seconds = elapsed * (1 - e.fraction) / e.fraction;
+                const double chain_elapsed =
+                    std::chrono::duration<double>(clock::now() - chain_start).count();
+                if (chain_elapsed > 0)
+                    e.rate_mps = static_cast<double>(rows_done) * width / 1e6 / chain_elapsed;
+                emit(progress, e);
+            };
+            out.tiled[id] = run_tiled_file(chain, input_path, path, tile);
+            out.written[id] = path;
+            NodeResult node;
+            node.id = id;
+            node.op = op;
+            node.status = NodeStatus::ok;
+            node.start_seconds = std::chrono::duration<double>(chain_start - start).count();
+            node.end_seconds = since(clock::now());
+            node.seconds = node.end_seconds - node.start_seconds;
+            result.nodes.push_back(std::move(node));
+            ++k;
+        }
+    } catch (const Error& e) {
+        ProgressEvent last;
+        last.phase = e.status() == Status::cancelled ? Phase::cancelled : Phase::failed;
+        last.fraction = 1.0;
+        last.message = e.what();
+        emit(progress, last);
+        throw;
+    } catch (const std::exception& e) {
+        ProgressEvent last;
+        last.phase = Phase::failed;
+        last.fraction = 1.0;
+        last.message = e.what();
+        emit(progress, last);
+        throw;
+    }
+    result.status = RunStatus::ok;
+    result.wall_seconds = since(clock::now());
+    ProgressEvent last;
+    last.phase = Phase::done;
+    last.fraction = 1.0;
+    emit(progress, last);
+    return out;
+}
+
+}  // namespace detail
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

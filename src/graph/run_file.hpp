@@ -1,0 +1,23 @@
+#pragma once
+// Engine::run_file's insides: the plan (stream or not) and the two ways of running it.
+
+#include <map>
+#include <string>
+
+#include "artistry/engine.hpp"
+
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
+namespace detail {
+
+FilePlan plan_file(const Graph& graph, const MemoryManager& memory,
+                   const std::string& input_path, const FileRunOptions& options);
+
+FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait_seconds,
+                       const Graph& graph, const std::string& input_path,
+                       const std::map<std::string, std::string>& output_paths,
+                       const FileRunOptions& options);
+
+}  // namespace detail
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

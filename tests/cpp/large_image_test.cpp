@@ -79,7 +79,13 @@ TEST_CASE("100 MP file through enhanced_bw → dither in bounded memory, equal t
     // Stated bound: 384 MiB for a 100 MP image whose RGB pixels alone take 286 MiB (×2 for
     // in and out): the planned working set (192 MiB) plus as much again for code, codec state
     // and allocator slack (measured: about 205 MiB).
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan's quarantine and shadow memory inflate RSS: the bound is checked by the release run
+    // of this same test (scripts/test runs both).
+    (void)peak;
+#else
     CHECK(peak < (std::uint64_t{384} << 20));
+#endif
 
     // Error diffusion only looks down and right: the top strip of the whole-image run is the
     // whole-image run of the top strip.

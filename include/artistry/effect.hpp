@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -15,6 +16,8 @@
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
+
+class ModelStore;  // artistry/models.hpp
 
 using ParamValue = std::variant<bool, std::int64_t, double, std::string>;
 using ParamMap = std::map<std::string, ParamValue>;
@@ -58,7 +61,10 @@ private:
 struct Footprint {
     enum class Kind { point, local, global, sequential };
     Kind kind = Kind::point;
-    int radius = 0;  // local: the halo a tile needs
+    int radius = 0;  // local, and global once analysed (EffectInfo::apply): the halo a tile needs
+    // Sequential band processing (begin_bands): bands start on absolute rows that are multiples
+    // of this and hold whole multiples of it, but for the image's last band (retro_8bit blocks).
+    int band_alignment = 1;
 };
 const char* footprint_name(Footprint::Kind kind) noexcept;
 
@@ -75,6 +81,11 @@ struct EffectContext {
     // Progress in units (rows): called with the units done so far and the total.
     std::function<void(std::int64_t done, std::int64_t total)> progress;
     const std::atomic<bool>* cancel = nullptr;
+    // Where model-backed effects get their models. Null: ModelStore::shared().
+    ModelStore* models = nullptr;
+    // Structured (non-image) output: when set, an effect that has some (EffectInfo::has_data)
+    // writes it here as JSON text; the engine returns it in Result::data.
+    std::string* data = nullptr;
 
     bool cancelled() const noexcept {
         return cancel != nullptr && cancel->load(std::memory_order_relaxed);
@@ -114,18 +125,31 @@ struct EffectInfo {
     std::function<Footprint(const Params&)> footprint;
     // Peak bytes the effect needs beyond its input for a width × height image.
     std::function<std::size_t(int width, int height, const Params&)> memory_estimate;
+    // Optional, for effects whose output size differs from the input's (upscale): the output's
+    // {width, height}. They run whole, in memory; the tiled and streaming paths refuse them.
+    std::function<std::pair<int, int>(int width, int height, const Params&)> output_size;
     // Implementation. Receives u8 RGB (3) or RGBA (4) pixels; keeps alpha unchanged unless the
     // effect is about alpha. Must be deterministic: same input, params, seed → same bytes.
     std::function<Image(const Image&, const Params&, const EffectContext&)> run;
+    // run writes structured output to ctx.data (detections, the method used): the engine keeps
+    // it with the image, in the result and in the cache.
+    bool has_data = false;
+    // Optional: what the result depends on besides the pixels and parameters (e.g. the model an
+    // "auto" choice resolves to, with its sha256). Goes into the node's cache key.
+    std::function<std::string(const Params&, const EffectContext&)> cache_salt;
     // Optional, for footprint `sequential`: a band processor for an image of this full size.
     // Empty, or returning nullptr for these params: the tiled path runs the effect whole.
-    std::function<std::unique_ptr<BandProcessor>(const Params&, int full_width, int full_height)>
+    // `state` is null, except for a global effect once analysed (see begin_analysis): a
+    // processor then replaces the per-tile apply (an adaptive palette with error diffusion).
+    std::function<std::unique_ptr<BandProcessor>(const Params&, int full_width, int full_height,
+                                                 const std::shared_ptr<const void>& state)>
         begin_bands;
     // Optional, for footprint `global`: a streamed statistics pass, then a per-tile apply. Both
     // set, and begin_analysis not returning nullptr for these params: the tiled path feeds
     // every band to the analyzer, then calls apply on each tile with ctx.origin_* and
-    // ctx.full_* set (a point footprint given the state). Apply on the whole image with the
-    // whole image's state must equal run, byte for byte.
+    // ctx.full_* set (a local footprint of Footprint::radius given the state; or bands through
+    // begin_bands given the state). Apply on the whole image with the whole image's state must
+    // equal run, byte for byte.
     std::function<std::unique_ptr<Analyzer>(const Params&, int full_width, int full_height)>
         begin_analysis;
     std::function<Image(const Image& tile, const Params&, const EffectContext&,

@@ -83,6 +83,7 @@ using Deadline = std::chrono::steady_clock::time_point;
 
 namespace detail {
 class DevicePool;
+class ChargeAccount;
 }
 
 // Bytes held on one device; released when the reservation is destroyed. Movable, not copyable.
@@ -105,6 +106,12 @@ class Reservation {
     // Adds `more` only when it fits now and nobody is waiting (so it never jumps the queue);
     // runs no pressure callbacks and never waits. False leaves the reservation unchanged.
     bool try_grow(std::uint64_t more) noexcept;
+    // Moves min(bytes, bytes()) into a new reservation on the same device; the total held
+    // does not change (an image takes its share of a node's reservation).
+    Reservation split(std::uint64_t bytes) noexcept;
+    // Takes over other's bytes (other ends empty). Error(invalid_argument) when both hold
+    // bytes on different devices or managers.
+    void absorb(Reservation&& other);
 
   private:
     friend class MemoryManager;
@@ -205,6 +212,42 @@ class MemoryManager {
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+// Real accounting of the library's own pixels: while a scope is open on a thread, every
+// Image::allocate there is charged to the scope's account. An allocation draws on the
+// account's reservation first, then grows it (try_grow, else a reserve that waits in the FIFO
+// queue until the deadline); freed pixels give their bytes back to the account up to its
+// opening reservation and the rest to the device, so in_use and peak follow the pixels the
+// work really holds, never less than its reservation. When the
+// scope ends, the account goes back to the device whole: the images that outlive it belong
+// to their holders (results, the cache with its own byte budget). The executor opens one per
+// node with the node's reservation; the tiled processor one per run. Scopes nest (the
+// innermost charges).
+class AllocationScope {
+  public:
+    AllocationScope() noexcept;  // charges nothing
+    // An inactive scope when manager is null. Errors of a charge (budget, deadline, cancel)
+    // reach the allocating code as artistry::Error from Image::allocate.
+    AllocationScope(MemoryManager* manager, Reservation reservation, Deadline deadline,
+                    const std::atomic<bool>* cancel = nullptr);
+    // Enters an account another scope opened (tasks on pool threads); null charges nothing.
+    explicit AllocationScope(std::shared_ptr<detail::ChargeAccount> account) noexcept;
+    ~AllocationScope();
+    AllocationScope(const AllocationScope&) = delete;
+    AllocationScope& operator=(const AllocationScope&) = delete;
+
+    // The account charged on this thread now (null: none), to enter from other threads.
+    static std::shared_ptr<detail::ChargeAccount> current();
+    const std::shared_ptr<detail::ChargeAccount>& account() const noexcept { return account_; }
+
+    std::uint64_t charged() const noexcept;       // bytes of live images charged here
+    std::uint64_t peak_charged() const noexcept;  // most at once
+    std::uint64_t reserved() const noexcept;      // held but not used by images
+
+  private:
+    std::shared_ptr<detail::ChargeAccount> account_;
+    void* previous_ = nullptr;  // the charger this scope replaced on its thread
 };
 
 // "1.50 GiB", "512 B": for messages.

@@ -8,11 +8,14 @@
 //    with ctx.origin = the extended tile's absolute position and ctx.full_* = the whole image,
 //    then cropped. Tiles of a band run in parallel.
 //  - sequential with EffectInfo::begin_bands: full-width row bands in raster order through one
-//    BandProcessor that carries its state (error rows) from band to band.
+//    BandProcessor that carries its state (error rows) from band to band; bands regrouped to
+//    start and end on multiples of Footprint::band_alignment (retro_8bit's block rows).
 //  - global with EffectInfo::begin_analysis and apply: a streamed statistics pass first (the
 //    input, through the steps before it, band by band into the effect's Analyzer; a file is
 //    read once more for each such step), then the effect's apply per tile with its state and
-//    ctx.origin as a point step.
+//    ctx.origin as a local step of Footprint::radius, or, when begin_bands given the state
+//    returns a processor, in bands as a sequential step (adaptive palette + error diffusion).
+//    pop_art, enhanced_bw's CLAHE and the adaptive palettes of dither and retro_8bit do so.
 //  - global without them, and sequential without begin_bands: the effect runs on the whole
 //    image (its input gathered in memory). run_tiled_file does so only when that fits the
 //    memory budget and refuses otherwise with Error(unsupported) naming the effect.
@@ -26,6 +29,7 @@
 #include "artistry/effect.hpp"
 #include "artistry/image.hpp"
 #include "artistry/io.hpp"
+#include "artistry/memory.hpp"
 #include "artistry/stream.hpp"
 
 namespace artistry {
@@ -58,6 +62,11 @@ struct TileOptions {
     // run_tiled_file: checked between bands; once true the run stops with Error(cancelled) and
     // leaves no output.
     const std::atomic<bool>* cancel = nullptr;
+    // When set, the run reserves its planned working set (capped at the CPU budget) from this
+    // manager for its whole length and charges its band and tile images to it (an
+    // AllocationScope on every thread of the run), so concurrent runs share one budget.
+    MemoryManager* memory = nullptr;
+    double memory_wait_seconds = 600;  // how long reservations may wait for memory
 };
 
 // What a file run did.

@@ -49,6 +49,19 @@ std::uint64_t mib_from(std::uint64_t code, const char* name, bool use, std::uint
     return static_cast<std::uint64_t>(std::llround(mib * 1024.0 * 1024.0));
 }
 
+// ARTISTRY_CACHE_TIERS: the tier switches it gives (all unset when the variable is).
+CacheOptions tiers_from_env(bool use) {
+    CacheOptions t;
+    const char* v = env("ARTISTRY_CACHE_TIERS", use);
+    if (v == nullptr) return t;
+    try {
+        set_cache_tiers(t, v);
+    } catch (const Error& e) {
+        throw Error(Status::invalid_argument, fmt::format("ARTISTRY_CACHE_TIERS: {}", e.what()));
+    }
+    return t;
+}
+
 }  // namespace
 
 std::string default_cache_dir() {
@@ -67,7 +80,8 @@ CacheConfig resolve_cache_config(const CacheOptions& options) {
     c.options = options;
     CacheOptions& o = c.options;
     c.enabled = switch_from(o.enabled, "ARTISTRY_CACHE", use, true);
-    c.memory = switch_from(o.memory, "ARTISTRY_CACHE_MEMORY", use, true);
+    const CacheOptions tiers = tiers_from_env(use);
+    c.memory = switch_from(o.memory, "ARTISTRY_CACHE_MEMORY", use, tiers.memory.value_or(true));
     o.memory_bytes = mib_from(o.memory_bytes, "CACHE_MEMORY_SIZE_MB", use, 1ull << 30);
     if (o.admission) {
         c.admission = *o.admission;
@@ -75,13 +89,13 @@ CacheConfig resolve_cache_config(const CacheOptions& options) {
         const std::string s(v);
         if (s == "tinylfu") {
             c.admission = true;
-        } else if (s == "none") {
+        } else if (s == "none" || s == "off") {
             c.admission = false;
         } else {
             c.admission = parse_switch("ARTISTRY_CACHE_ADMISSION", s);
         }
     }
-    c.disk = switch_from(o.disk, "ARTISTRY_CACHE_DISK", use, true);
+    c.disk = switch_from(o.disk, "ARTISTRY_CACHE_DISK", use, tiers.disk.value_or(true));
     if (o.disk_dir.empty()) {
         const char* v = env("ARTISTRY_CACHE_DIR", use);
         o.disk_dir = v != nullptr ? std::string(v) : default_cache_dir();
@@ -89,7 +103,8 @@ CacheConfig resolve_cache_config(const CacheOptions& options) {
     o.disk_bytes = mib_from(o.disk_bytes, "ARTISTRY_CACHE_DISK_MB", use, 4ull << 30);
     if (o.redis_url.empty())
         if (const char* v = env("ARTISTRY_REDIS_URL", use)) o.redis_url = v;
-    c.redis = switch_from(o.redis, "ARTISTRY_CACHE_REDIS", use, !o.redis_url.empty());
+    c.redis = switch_from(o.redis, "ARTISTRY_CACHE_REDIS", use,
+                          tiers.redis.value_or(!o.redis_url.empty()));
     if (c.redis && o.redis_url.empty())
         throw Error(Status::invalid_argument,
                     "the Redis cache tier is on but no URL is given (ARTISTRY_REDIS_URL, e.g. "
@@ -113,3 +128,34 @@ CacheConfig resolve_cache_config(const CacheOptions& options) {
 }
 
 }  // namespace artistry::cache
+
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
+
+void set_cache_tiers(CacheOptions& options, const std::string& list) {
+    std::string s = list;
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    options.memory = options.disk = options.redis = false;
+    if (s == "none") return;
+    for (std::size_t i = 0; i <= s.size();) {
+        const std::size_t j = std::min(s.find(',', i), s.size());
+        std::string name = s.substr(i, j - i);
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        if (name == "memory")
+            options.memory = true;
+        else if (name == "disk")
+            options.disk = true;
+        else if (name == "redis")
+            options.redis = true;
+        else
+            throw Error(Status::invalid_argument,
+                        fmt::format("cache tiers '{}': '{}' is not a tier; expected a list of "
+                                    "memory, disk, redis, or none",
+                                    list, name));
+        i = j + 1;
+    }
+}
+
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

@@ -12,7 +12,7 @@ struct CacheConfig {
     CacheOptions options;  // the caller's, with every optional and zero filled in
     bool enabled = true;
     bool memory = true;
-    bool admission = false;
+    bool admission = true;
     bool disk = true;
     bool redis = false;
 };

@@ -5,9 +5,12 @@
 #include <limits>
 #include <new>
 
+#include <sys/mman.h>
+
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
+#include "core/allocation_charge.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
@@ -23,7 +26,45 @@ void check_shape(int width, int height, int channels) {
                     fmt::format("image channels must be 1, 3 or 4, got {}", channels));
 }
 
+thread_local detail::AllocationCharger* t_charger = nullptr;
+
+// Large pixel buffers are mapped directly, not taken from malloc: glibc would raise its mmap
+// threshold after freeing them and then keep band-sized blocks in its arenas, growing a
+// streamed run's peak to several times its working set. Mapping leaves the host process's
+// allocator settings alone, gives zeroed pages for free and returns them on release.
+constexpr std::size_t map_threshold = std::size_t{1} << 20;
+
+void* allocate_pixels(std::size_t bytes) {
+    constexpr std::size_t alignment = 64;
+    if (bytes >= map_threshold) {
+        void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? nullptr : p;
+    }
+    void* p = std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+    if (p != nullptr) std::memset(p, 0, bytes);
+    return p;
+}
+
+void free_pixels(void* p, std::size_t bytes) noexcept {
+    if (bytes >= map_threshold)
+        munmap(p, bytes);
+    else
+        std::free(p);
+}
+
 }  // namespace
+
+namespace detail {
+
+AllocationCharger* current_allocation_charger() noexcept { return t_charger; }
+
+AllocationCharger* exchange_allocation_charger(AllocationCharger* charger) noexcept {
+    AllocationCharger* previous = t_charger;
+    t_charger = charger;
+    return previous;
+}
+
+}  // namespace detail
 
 std::size_t pixel_type_size(PixelType type) noexcept { return type == PixelType::u8 ? 1 : 4; }
 const char* pixel_type_name(PixelType type) noexcept { return type == PixelType::u8 ? "u8" : "f32"; }
@@ -44,14 +85,26 @@ Image Image::allocate(int width, int height, int channels, PixelType type) {
     if (static_cast<std::size_t>(height) > std::numeric_limits<std::size_t>::max() / row)
         throw Error(Status::limit_exceeded, fmt::format("image {}x{} is too large", width, height));
     const std::size_t bytes = row * static_cast<std::size_t>(height);
-    constexpr std::size_t alignment = 64;
-    void* p = std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+    // Charged first (it may wait for memory, or refuse): an accounting scope's budget holds.
+    std::shared_ptr<void> charge;
+    if (detail::AllocationCharger* charger = t_charger) {
+        try {
+            charge = charger->charge(bytes);
+        } catch (const Error& e) {
+            throw Error(e.status(), fmt::format("cannot allocate a {}x{}x{} image: {}", width,
+                                                height, channels, e.what()));
+        }
+    }
+    void* p = allocate_pixels(bytes);
     if (p == nullptr)
         throw Error(Status::out_of_memory,
                     fmt::format("cannot allocate {} bytes for a {}x{} image", bytes, width, height));
-    std::memset(p, 0, bytes);
     Image img;
-    img.owner_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+    // The charge is released after the pixels are: the budget never counts less than is held.
+    img.owner_ = std::shared_ptr<void>(p, [bytes, charge = std::move(charge)](void* q) mutable {
+        free_pixels(q, bytes);
+        charge.reset();
+    });
     img.data_ = static_cast<std::uint8_t*>(p);
     img.width_ = width;
     img.height_ = height;

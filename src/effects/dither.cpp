@@ -643,6 +643,27 @@ Palette dither_palette(const Image& in, const Params& p, bool& luminance) {
     return named_palette(name);
 }
 
+// The adaptive palette's streamed analysis: every row into the palette builder.
+class PaletteAnalyzer final : public Analyzer {
+  public:
+    PaletteAnalyzer(const Params& p, int width, int height)
+        : builder_(static_cast<int>(p.integer("colors_count")),
+                   parse_adaptive_method(p.text("adaptive_method")),
+                   static_cast<std::uint64_t>(p.integer("seed")), width, height) {}
+    void add_rows(const Image& band, int y0) override { builder_.add_rows(band, y0); }
+    std::shared_ptr<const void> finish() override {
+        return std::make_shared<const Palette>(builder_.finish());
+    }
+
+  private:
+    AdaptivePaletteBuilder builder_;
+};
+
+const Palette& state_palette(const std::shared_ptr<const void>& state) {
+    if (!state) throw Error(Status::internal, "dither: an adaptive palette's state is missing");
+    return *static_cast<const Palette*>(state.get());
+}
+
 DitherSpec dither_spec(const Params& p) {
     DitherSpec spec;
     spec.method = parse_dither_method(p.text("method"));
@@ -769,11 +790,26 @@ void register_dither(EffectRegistry& registry) {
         const Palette palette = dither_palette(in, p, spec.luminance);
         return dither_to_palette(in, palette, spec, ctx);
     };
-    e.begin_bands = [](const Params& p, int width, int) -> std::unique_ptr<BandProcessor> {
-        if (p.text("palette") == "adaptive") return nullptr;  // global: needs the whole image
+    e.begin_bands = [](const Params& p, int width, int,
+                       const std::shared_ptr<const void>& state) -> std::unique_ptr<BandProcessor> {
         DitherSpec spec = dither_spec(p);
-        const Palette palette = dither_palette(Image(), p, spec.luminance);
-        return dither_bands(palette, spec, width);
+        if (p.text("palette") != "adaptive")
+            return dither_bands(dither_palette(Image(), p, spec.luminance), spec, width);
+        // Adaptive: once analysed, error diffusion runs in bands; other methods per tile.
+        if (!state) return nullptr;
+        spec.luminance = false;
+        return dither_bands(state_palette(state), spec, width);
+    };
+    // Adaptive palettes: the palette from a streamed pass, then the dither with it.
+    e.begin_analysis = [](const Params& p, int width, int height) -> std::unique_ptr<Analyzer> {
+        if (p.text("palette") != "adaptive") return nullptr;
+        return std::make_unique<PaletteAnalyzer>(p, width, height);
+    };
+    e.apply = [](const Image& tile, const Params& p, const EffectContext& ctx,
+                 const std::shared_ptr<const void>& state) {
+        DitherSpec spec = dither_spec(p);
+        spec.luminance = false;
+        return dither_to_palette(tile, state_palette(state), spec, ctx);
     };
     registry.add(std::move(e));
 }

@@ -345,22 +345,9 @@ struct Bin {
     int axis(int c) const { return static_cast<int>((key >> (10 - 5 * c)) & 31); }
 };
 
-Palette median_cut(const Image& image, int colors) {
-    std::vector<std::uint64_t> count(32768, 0);
-    std::vector<std::array<std::uint64_t, 3>> sum(32768, {0, 0, 0});
-    const int ch = image.channels();
-    for (int y = 0; y < image.height(); ++y) {
-        const std::uint8_t* p = image.row(y);
-        for (int x = 0; x < image.width(); ++x, p += ch) {
-            if (ch == 4 && p[3] == 0) continue;
-            const std::uint32_t k =
-                (std::uint32_t{p[0]} >> 3 << 10) | (std::uint32_t{p[1]} >> 3 << 5) | (p[2] >> 3);
-            ++count[k];
-            sum[k][0] += p[0];
-            sum[k][1] += p[1];
-            sum[k][2] += p[2];
-        }
-    }
+// Median cut over a 5-bit-per-channel histogram (count and channel sums per cell).
+Palette median_cut(const std::vector<std::uint64_t>& count,
+                   const std::vector<std::array<std::uint64_t, 3>>& sum, int colors) {
     std::vector<Bin> bins;
     for (std::uint32_t k = 0; k < 32768; ++k)
         if (count[k] != 0) bins.push_back({k, count[k], {sum[k][0], sum[k][1], sum[k][2]}});
@@ -438,20 +425,8 @@ Rgb8 oklab_to_rgb8(const util::Oklab& c) {
             util::linear_to_srgb8(lin[2])};
 }
 
-Palette kmeans(const Image& image, int k, std::uint64_t seed) {
-    // A regular grid subsample, so the result does not depend on anything but the pixels.
-    const std::int64_t n_pixels = static_cast<std::int64_t>(image.pixel_count());
-    const int step = std::max<int>(1, static_cast<int>(std::ceil(std::sqrt(n_pixels / 65536.0))));
-    const int ch = image.channels();
-    std::vector<util::Oklab> samples;
-    for (int y = step / 2; y < image.height(); y += step) {
-        const std::uint8_t* row = image.row(y);
-        for (int x = step / 2; x < image.width(); x += step) {
-            const std::uint8_t* p = row + static_cast<std::size_t>(x) * ch;
-            if (ch == 4 && p[3] == 0) continue;
-            samples.push_back(util::srgb8_to_oklab(p[0], p[1], p[2]));
-        }
-    }
+// k-means in Oklab over the samples, k-means++ starts drawn with SplitMix64(seed).
+Palette kmeans(const std::vector<util::Oklab>& samples, int k, std::uint64_t seed) {
     if (samples.empty()) return Palette({Rgb8{0, 0, 0}});
 
     // k-means++ starts.
@@ -507,17 +482,85 @@ Palette kmeans(const Image& image, int k, std::uint64_t seed) {
     return Palette(std::move(out));
 }
 
+// The sampling grid step: at most about 65536 samples, from the whole image's size only.
+int kmeans_step(int width, int height) {
+    const double n_pixels = static_cast<double>(width) * static_cast<double>(height);
+    return std::max<int>(1, static_cast<int>(std::ceil(std::sqrt(n_pixels / 65536.0))));
+}
+
 }  // namespace
+
+AdaptivePaletteBuilder::AdaptivePaletteBuilder(int colors, AdaptiveMethod method,
+                                               std::uint64_t seed, int full_width,
+                                               int full_height)
+    : colors_(colors), method_(method), seed_(seed), width_(full_width), height_(full_height) {
+    if (colors < 1 || colors > 256)
+        throw Error(Status::invalid_argument,
+                    fmt::format("adaptive_palette: colours must be in [1, 256], got {}", colors));
+    if (full_width <= 0 || full_height <= 0)
+        throw Error(Status::invalid_argument,
+                    fmt::format("adaptive_palette: image size {}x{} is empty", full_width,
+                                full_height));
+    if (method == AdaptiveMethod::median_cut) {
+        count_.assign(32768, 0);
+        sum_.assign(32768, {0, 0, 0});
+    } else {
+        step_ = kmeans_step(full_width, full_height);
+    }
+}
+
+void AdaptivePaletteBuilder::add_rows(const Image& band, int y0) {
+    if (band.empty() || band.type() != PixelType::u8 || band.channels() < 3)
+        throw Error(Status::invalid_argument, "adaptive_palette: expects u8 RGB or RGBA pixels");
+    if (band.width() != width_ || y0 != next_row_ || y0 + band.height() > height_)
+        throw Error(Status::invalid_argument,
+                    fmt::format("adaptive_palette: rows {}..{} of width {} do not continue a "
+                                "{}x{} image at row {}",
+                                y0, y0 + band.height() - 1, band.width(), width_, height_,
+                                next_row_));
+    next_row_ = y0 + band.height();
+    const int ch = band.channels();
+    for (int r = 0; r < band.height(); ++r) {
+        const std::uint8_t* row = band.row(r);
+        if (method_ == AdaptiveMethod::median_cut) {
+            const std::uint8_t* p = row;
+            for (int x = 0; x < width_; ++x, p += ch) {
+                if (ch == 4 && p[3] == 0) continue;
+                const std::uint32_t k = (std::uint32_t{p[0]} >> 3 << 10) |
+                                        (std::uint32_t{p[1]} >> 3 << 5) | (p[2] >> 3);
+                ++count_[k];
+                sum_[k][0] += p[0];
+                sum_[k][1] += p[1];
+                sum_[k][2] += p[2];
+            }
+            continue;
+        }
+        const int y = y0 + r;
+        if (y < step_ / 2 || (y - step_ / 2) % step_ != 0) continue;
+        for (int x = step_ / 2; x < width_; x += step_) {
+            const std::uint8_t* p = row + static_cast<std::size_t>(x) * ch;
+            if (ch == 4 && p[3] == 0) continue;
+            samples_.push_back(util::srgb8_to_oklab(p[0], p[1], p[2]));
+        }
+    }
+}
+
+Palette AdaptivePaletteBuilder::finish() const {
+    if (next_row_ != height_)
+        throw Error(Status::invalid_argument,
+                    fmt::format("adaptive_palette: saw {} of the image's {} rows", next_row_,
+                                height_));
+    return method_ == AdaptiveMethod::median_cut ? median_cut(count_, sum_, colors_)
+                                                 : kmeans(samples_, colors_, seed_);
+}
 
 Palette adaptive_palette(const Image& image, int colors, AdaptiveMethod method,
                          std::uint64_t seed) {
     if (image.empty() || image.type() != PixelType::u8 || image.channels() < 3)
         throw Error(Status::invalid_argument, "adaptive_palette: expects u8 RGB or RGBA pixels");
-    if (colors < 1 || colors > 256)
-        throw Error(Status::invalid_argument,
-                    fmt::format("adaptive_palette: colours must be in [1, 256], got {}", colors));
-    return method == AdaptiveMethod::median_cut ? median_cut(image, colors)
-                                                : kmeans(image, colors, seed);
+    AdaptivePaletteBuilder builder(colors, method, seed, image.width(), image.height());
+    builder.add_rows(image, 0);
+    return builder.finish();
 }
 
 }  // namespace artistry::effects

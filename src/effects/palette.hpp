@@ -100,4 +100,26 @@ AdaptiveMethod parse_adaptive_method(const std::string& name);  // "median_cut" 
 // hold fewer than N colours when the image has fewer distinct ones.
 Palette adaptive_palette(const Image& image, int colors, AdaptiveMethod method, std::uint64_t seed);
 
+// adaptive_palette streamed: the rows of a full_width × full_height image in raster order, in
+// bands of any height, then finish() gives exactly adaptive_palette's answer on the whole image
+// (median cut sums a histogram; k-means takes the same grid samples in the same order).
+class AdaptivePaletteBuilder {
+  public:
+    AdaptivePaletteBuilder(int colors, AdaptiveMethod method, std::uint64_t seed, int full_width,
+                           int full_height);
+    void add_rows(const Image& band, int y0);
+    Palette finish() const;
+
+  private:
+    int colors_;
+    AdaptiveMethod method_;
+    std::uint64_t seed_;
+    int width_, height_;
+    int next_row_ = 0;
+    int step_ = 1;                                    // k-means sampling grid
+    std::vector<std::uint64_t> count_;                // median cut: per 5-bit cell
+    std::vector<std::array<std::uint64_t, 3>> sum_;   // median cut: channel sums per cell
+    std::vector<util::Oklab> samples_;                // k-means
+};
+
 }  // namespace artistry::effects

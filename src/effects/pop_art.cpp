@@ -113,64 +113,6 @@ inline std::uint8_t luma8(const std::uint8_t* p) {
     return static_cast<std::uint8_t>((54 * p[0] + 183 * p[1] + 19 * p[2] + 128) >> 8);
 }
 
-// Luminance of the whole image, its alpha (RGBA only) and the luminance histogram of the opaque
-// pixels: the global statistic the posterisation thresholds come from.
-struct Analysis {
-    cv::Mat luma;   // CV_8U, full size
-    cv::Mat alpha;  // CV_8U, full size; empty for RGB input
-    std::array<std::uint64_t, 256> histogram{};
-};
-
-Analysis analyse(const Image& in) {
-    Analysis a;
-    const int w = in.width(), h = in.height(), ch = in.channels();
-    a.luma.create(h, w, CV_8U);
-    if (ch == 4) a.alpha.create(h, w, CV_8U);
-    constexpr int band = 64;  // rows per partial histogram; fixed so sums never depend on threads
-    const int bands = (h + band - 1) / band;
-    std::vector<std::array<std::uint32_t, 256>> partial(static_cast<std::size_t>(bands));
-    std::vector<std::array<std::uint32_t, 256>> partial_all(static_cast<std::size_t>(bands));
-    util::parallel_rows(
-        bands,
-        [&](int b0, int b1) {
-            for (int b = b0; b < b1; ++b) {
-                auto& hist = partial[static_cast<std::size_t>(b)];
-                auto& hist_all = partial_all[static_cast<std::size_t>(b)];
-                hist.fill(0);
-                hist_all.fill(0);
-                for (int y = b * band; y < std::min(h, (b + 1) * band); ++y) {
-                    const std::uint8_t* src = in.row(y);
-                    std::uint8_t* l = a.luma.ptr<std::uint8_t>(y);
-                    std::uint8_t* al = ch == 4 ? a.alpha.ptr<std::uint8_t>(y) : nullptr;
-                    for (int x = 0; x < w; ++x, src += ch) {
-                        const std::uint8_t v = luma8(src);
-                        l[x] = v;
-                        ++hist_all[v];
-                        if (al) {
-                            al[x] = src[3];
-                            if (src[3] >= 128) ++hist[v];
-                        }
-                    }
-                }
-            }
-        },
-        1);
-    std::array<std::uint64_t, 256> opaque{}, all{};
-    for (int b = 0; b < bands; ++b)
-        for (int v = 0; v < 256; ++v) {
-            opaque[static_cast<std::size_t>(v)] +=
-                partial[static_cast<std::size_t>(b)][static_cast<std::size_t>(v)];
-            all[static_cast<std::size_t>(v)] +=
-                partial_all[static_cast<std::size_t>(b)][static_cast<std::size_t>(v)];
-        }
-    // A cut-out's transparent background must not steer the bands; a fully transparent one
-    // falls back to every pixel.
-    const bool use_opaque =
-        ch == 4 && std::accumulate(opaque.begin(), opaque.end(), std::uint64_t{0}) > 0;
-    a.histogram = use_opaque ? opaque : all;
-    return a;
-}
-
 // The luminance value at cumulative fraction q of the histogram.
 int quantile(const std::array<std::uint64_t, 256>& hist, std::uint64_t total, double q) {
     const auto target = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
@@ -218,19 +160,6 @@ struct CellMaps {
     cv::Mat alpha;  // empty for RGB input
     cv::Mat ink;    // outline coverage 0..255; empty without outlines
 };
-
-// The image scaled to cover a w × h cell and centre-cropped: cells of another aspect ratio
-// (e.g. a 1 × 3 strip) show the picture undistorted.
-cv::Mat cover(const cv::Mat& m, int w, int h) {
-    if (m.cols == w && m.rows == h) return m;
-    const double scale = std::max(double(w) / m.cols, double(h) / m.rows);
-    const int sw = std::clamp(int(std::lround(w / scale)), 1, m.cols);
-    const int sh = std::clamp(int(std::lround(h / scale)), 1, m.rows);
-    const cv::Rect crop((m.cols - sw) / 2, (m.rows - sh) / 2, sw, sh);
-    cv::Mat out;
-    cv::resize(m(crop), out, {w, h}, 0, 0, w <= sw && h <= sh ? cv::INTER_AREA : cv::INTER_LINEAR);
-    return out;
-}
 
 // Dark comic lines: Canny edges of the smoothed luminance (thresholds from the gradient
 // distribution, so only the strongest ~12 % of gradients qualify), grown to the thickness.
@@ -316,7 +245,102 @@ inline std::uint8_t mix(std::uint8_t a, std::uint8_t b, float t) {  // a + t (b 
     return static_cast<std::uint8_t>(float(a) + t * (float(b) - float(a)) + 0.5f);
 }
 
-Image run_pop_art(const Image& in, const Params& p, const EffectContext& ctx) {
+// Area-average downscaling of a crop, exact in integers and streamed by source rows, so a band
+// pass and a whole-image pass give the same bytes. Output pixel i covers source columns
+// [i·sw/dw, (i+1)·sw/dw): in units of 1/dw of a source pixel every overlap is an integer, and
+// the weights of one output pixel sum to sw × sh. Only shrinks (sw ≥ dw, sh ≥ dh).
+class AreaShrink {
+  public:
+    AreaShrink(const cv::Rect& crop, int dw, int dh) : crop_(crop), dw_(dw), dh_(dh) {
+        if (crop.width < dw || crop.height < dh || dw < 1 || dh < 1)
+            throw Error(Status::internal, "pop_art: a cell map can only shrink the image");
+        for (std::int64_t x = 0; x < crop.width; ++x) {
+            const std::int64_t start = x * dw, i = start / crop.width;
+            col_out_.push_back(static_cast<int>(i));
+            col_w0_.push_back(static_cast<std::uint32_t>(std::min((i + 1) * crop.width, start + dw) -
+                                                         start));
+        }
+        row_.assign(static_cast<std::size_t>(dw), 0);
+        for (auto& a : acc_) a.assign(static_cast<std::size_t>(dw), 0);
+        out_.create(dh, dw, CV_8U);
+    }
+
+    // Absolute row y of the image (rows in raster order; those outside the crop are ignored).
+    void add_row(int y, const std::uint8_t* values) {
+        const std::int64_t ly = y - crop_.y, sh = crop_.height, dh = dh_;
+        if (ly < 0 || ly >= sh) return;
+        std::fill(row_.begin(), row_.end(), 0);
+        const std::uint8_t* v = values + crop_.x;
+        for (int x = 0; x < crop_.width; ++x) {
+            const auto i = static_cast<std::size_t>(col_out_[static_cast<std::size_t>(x)]);
+            const std::uint32_t w0 = col_w0_[static_cast<std::size_t>(x)];
+            row_[i] += std::uint64_t{v[x]} * w0;
+            if (w0 < static_cast<std::uint32_t>(dw_))
+                row_[i + 1] += std::uint64_t{v[x]} * (static_cast<std::uint32_t>(dw_) - w0);
+        }
+        const std::int64_t start = ly * dh, j0 = start / sh;
+        const auto u0 = static_cast<std::uint64_t>(std::min((j0 + 1) * sh, start + dh) - start);
+        const std::uint64_t u1 = static_cast<std::uint64_t>(dh) - u0;
+        auto& a0 = acc_[static_cast<std::size_t>(j0 & 1)];
+        auto& a1 = acc_[static_cast<std::size_t>((j0 + 1) & 1)];
+        for (std::size_t i = 0; i < row_.size(); ++i) {
+            a0[i] += row_[i] * u0;
+            if (u1 != 0) a1[i] += row_[i] * u1;
+        }
+        const std::uint64_t den = static_cast<std::uint64_t>(crop_.width) * crop_.height;
+        while (done_ < dh_ && (done_ + 1) * sh <= start + dh) {
+            auto& a = acc_[static_cast<std::size_t>(done_ & 1)];
+            auto* o = out_.ptr<std::uint8_t>(static_cast<int>(done_));
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                o[i] = static_cast<std::uint8_t>((a[i] + den / 2) / den);
+                a[i] = 0;
+            }
+            ++done_;
+        }
+    }
+
+    cv::Mat take() {
+        if (done_ != dh_) throw Error(Status::internal, "pop_art: a cell map is incomplete");
+        return std::move(out_);
+    }
+
+  private:
+    cv::Rect crop_;
+    int dw_, dh_;
+    std::vector<int> col_out_;          // per crop column: the first output column it feeds
+    std::vector<std::uint32_t> col_w0_; // … and its weight there (the rest goes to the next)
+    std::vector<std::uint64_t> row_;
+    std::array<std::vector<std::uint64_t>, 2> acc_;  // the output rows being summed
+    std::int64_t done_ = 0;                          // output rows finished
+    cv::Mat out_;
+};
+
+// The part of the image that covers a w × h cell, centred: cells of another aspect ratio
+// (e.g. a 1 × 3 strip) show the picture undistorted.
+cv::Rect cover_crop(int width, int height, int w, int h) {
+    const double scale = std::max(double(w) / width, double(h) / height);
+    const int sw = std::clamp(int(std::lround(w / scale)), 1, width);
+    const int sh = std::clamp(int(std::lround(h / scale)), 1, height);
+    return {(width - sw) / 2, (height - sh) / 2, sw, sh};
+}
+
+// Everything the final pixels need: the layout, the tone map and every cell's maps. The
+// analysis fills it in one streamed pass; rendering any rectangle then reads only this.
+struct PopState {
+    Settings s;
+    int width = 0, height = 0;  // the layout's size
+    std::vector<int> xs, ys;    // cell boundaries: floor(i·size/n), remainders spread out
+    std::vector<CellMaps> maps;  // one per distinct cell size
+    struct Cell {
+        int map = -1;                  // index in maps; -1: an empty cell
+        std::array<Rgb, 256> color{};  // luminance → its band's palette colour
+        Rgb background;
+    };
+    std::vector<Cell> cells;  // row-major
+    ToneMap tones;
+};
+
+Settings settings_of(const Params& p, int pitch_width, int pitch_height) {
     Settings s;
     s.rows = static_cast<int>(p.integer("rows"));
     s.cols = static_cast<int>(p.integer("cols"));
@@ -325,119 +349,158 @@ Image run_pop_art(const Image& in, const Params& p, const EffectContext& ctx) {
     s.outline = p.flag("outline");
     s.outline_strength = static_cast<float>(p.number("outline_strength"));
     s.outline_thickness = static_cast<int>(p.integer("outline_thickness"));
-    const int full_w = ctx.full_width > 0 ? ctx.full_width : in.width();
-    const int full_h = ctx.full_height > 0 ? ctx.full_height : in.height();
     const auto dot = p.integer("dot_size");
     // Auto pitch follows the whole image (not a tile) so tiles agree.
-    s.dot_pitch =
-        dot > 0 ? double(dot) : std::max(4.0, std::round(std::min(full_w, full_h) / 110.0));
-    const auto palettes =
-        palettes_for(p.text("palette_set"), static_cast<std::uint64_t>(p.integer("seed")));
+    s.dot_pitch = dot > 0 ? double(dot)
+                          : std::max(4.0, std::round(std::min(pitch_width, pitch_height) / 110.0));
+    return s;
+}
 
-    const int w = in.width(), h = in.height();
-    const std::int64_t total = 4 + h;  // units: four preparation stages, then output rows
-    ctx.report(0, total);
+// The streamed pass: luminance histogram, and each distinct cell size's shrunken luminance and
+// alpha, row by row; finish() smooths the maps, traces the outlines and colours the cells.
+class PopAnalyzer final : public Analyzer {
+  public:
+    PopAnalyzer(const Params& p, int width, int height, int pitch_width, int pitch_height)
+        : state_(std::make_shared<PopState>()),
+          palettes_(palettes_for(p.text("palette_set"),
+                                 static_cast<std::uint64_t>(p.integer("seed")))) {
+        PopState& st = *state_;
+        st.s = settings_of(p, pitch_width, pitch_height);
+        st.width = width;
+        st.height = height;
+        for (int c = 0; c <= st.s.cols; ++c) st.xs.push_back(int(std::int64_t(c) * width / st.s.cols));
+        for (int r = 0; r <= st.s.rows; ++r) st.ys.push_back(int(std::int64_t(r) * height / st.s.rows));
+        st.cells.resize(static_cast<std::size_t>(st.s.rows * st.s.cols));
+        for (int r = 0; r < st.s.rows; ++r)
+            for (int c = 0; c < st.s.cols; ++c) {
+                const int cw = st.xs[std::size_t(c) + 1] - st.xs[std::size_t(c)];
+                const int chh = st.ys[std::size_t(r) + 1] - st.ys[std::size_t(r)];
+                if (cw <= 0 || chh <= 0) continue;
+                int k = 0;
+                while (k < int(st.maps.size()) &&
+                       (st.maps[std::size_t(k)].width != cw || st.maps[std::size_t(k)].height != chh))
+                    ++k;
+                if (k == int(st.maps.size())) {
+                    CellMaps m;
+                    m.width = cw;
+                    m.height = chh;
+                    st.maps.push_back(m);
+                    luma_.emplace_back(cover_crop(width, height, cw, chh), cw, chh);
+                }
+                st.cells[std::size_t(r * st.s.cols + c)].map = k;
+            }
+        luma_row_.resize(static_cast<std::size_t>(width));
+    }
 
-    const Analysis a = analyse(in);
-    const ToneMap tones = make_tone_map(a.histogram, s.levels);
-    ctx.report(1, total);
-    ctx.throw_if_cancelled();
-
-    // Cell boundaries: floor(i·size/n), so remainders spread one pixel at a time.
-    std::vector<int> xs(static_cast<std::size_t>(s.cols) + 1),
-        ys(static_cast<std::size_t>(s.rows) + 1);
-    for (int c = 0; c <= s.cols; ++c)
-        xs[static_cast<std::size_t>(c)] = int(std::int64_t(c) * w / s.cols);
-    for (int r = 0; r <= s.rows; ++r)
-        ys[static_cast<std::size_t>(r)] = int(std::int64_t(r) * h / s.rows);
-
-    std::vector<CellMaps> maps;
-    maps.reserve(4);
-    const auto maps_for = [&](int cw, int chh) -> const CellMaps& {
-        for (const auto& m : maps)
-            if (m.width == cw && m.height == chh) return m;
-        CellMaps m;
-        m.width = cw;
-        m.height = chh;
-        // A light median keeps single noisy pixels from flickering between bands (into a new
-        // Mat: cover() may return the shared full-size luminance itself).
-        cv::medianBlur(cover(a.luma, cw, chh), m.luma, std::min(cw, chh) >= 600 ? 5 : 3);
-        if (!a.alpha.empty()) m.alpha = cover(a.alpha, cw, chh);
-        if (s.outline) {
-            const int thickness = s.outline_thickness > 0
-                                      ? s.outline_thickness
-                                      : std::max(2, int(std::lround(std::min(cw, chh) / 400.0)));
-            m.ink = outline_map(m.luma, thickness);
+    void add_rows(const Image& band, int y0) override {
+        const int ch = band.channels();
+        if (band.width() != state_->width || y0 != next_row_ || ch < 3)
+            throw Error(Status::internal, "pop_art: analysis rows out of order");
+        if (ch == 4 && alpha_.empty()) {
+            alpha_row_.resize(luma_row_.size());
+            for (const CellMaps& m : state_->maps)
+                alpha_.emplace_back(cover_crop(state_->width, state_->height, m.width, m.height),
+                                    m.width, m.height);
         }
-        maps.push_back(std::move(m));
-        return maps.back();
-    };
-    // Build every distinct size before rendering (maps_for may grow the vector).
-    for (int r = 0; r < s.rows; ++r)
-        for (int c = 0; c < s.cols; ++c) {
-            const int cw = xs[std::size_t(c) + 1] - xs[std::size_t(c)];
-            const int chh = ys[std::size_t(r) + 1] - ys[std::size_t(r)];
-            if (cw > 0 && chh > 0) maps_for(cw, chh);
+        for (int r = 0; r < band.height(); ++r) {
+            const std::uint8_t* src = band.row(r);
+            for (std::size_t x = 0; x < luma_row_.size(); ++x, src += ch) {
+                const std::uint8_t v = luma8(src);
+                luma_row_[x] = v;
+                ++all_[v];
+                if (ch == 4) {
+                    alpha_row_[x] = src[3];
+                    if (src[3] >= 128) ++opaque_[v];
+                }
+            }
+            for (auto& m : luma_) m.add_row(y0 + r, luma_row_.data());
+            for (auto& m : alpha_) m.add_row(y0 + r, alpha_row_.data());
         }
-    ctx.report(4, total);
-    ctx.throw_if_cancelled();
+        next_row_ = y0 + band.height();
+    }
 
-    struct Cell {
-        int x0 = 0, width = 0;
-        const CellMaps* maps = nullptr;
-        std::array<Rgb, 256> color{};  // luminance → its band's palette colour
-        Rgb background;
-    };
-    std::vector<Cell> cells(static_cast<std::size_t>(s.rows * s.cols));
-    for (int r = 0; r < s.rows; ++r)
-        for (int c = 0; c < s.cols; ++c) {
-            Cell& cell = cells[static_cast<std::size_t>(r * s.cols + c)];
-            cell.x0 = xs[std::size_t(c)];
-            cell.width = xs[std::size_t(c) + 1] - cell.x0;
-            const int chh = ys[std::size_t(r) + 1] - ys[std::size_t(r)];
-            if (cell.width > 0 && chh > 0) cell.maps = &maps_for(cell.width, chh);
-            const PopPalette& pal =
-                palettes[static_cast<std::size_t>(r * s.cols + c) % palettes.size()];
-            cell.background = pal.background;
-            for (int v = 0; v < 256; ++v) {
-                const int band = tones.band[static_cast<std::size_t>(v)];
-                cell.color[static_cast<std::size_t>(v)] =
-                    pal.tones[static_cast<std::size_t>(tone_index(band, s.levels))];
+    std::shared_ptr<const void> finish() override {
+        PopState& st = *state_;
+        if (next_row_ != st.height) throw Error(Status::internal, "pop_art: analysis incomplete");
+        // A cut-out's transparent background must not steer the bands; a fully transparent one
+        // falls back to every pixel.
+        const bool use_opaque = !alpha_.empty() && std::accumulate(opaque_.begin(), opaque_.end(),
+                                                                   std::uint64_t{0}) > 0;
+        st.tones = make_tone_map(use_opaque ? opaque_ : all_, st.s.levels);
+        for (std::size_t k = 0; k < st.maps.size(); ++k) {
+            CellMaps& m = st.maps[k];
+            // A light median keeps single noisy pixels from flickering between bands.
+            cv::medianBlur(luma_[k].take(), m.luma, std::min(m.width, m.height) >= 600 ? 5 : 3);
+            if (!alpha_.empty()) m.alpha = alpha_[k].take();
+            if (st.s.outline) {
+                const int thickness =
+                    st.s.outline_thickness > 0
+                        ? st.s.outline_thickness
+                        : std::max(2, int(std::lround(std::min(m.width, m.height) / 400.0)));
+                m.ink = outline_map(m.luma, thickness);
             }
         }
+        for (std::size_t i = 0; i < st.cells.size(); ++i) {
+            PopState::Cell& cell = st.cells[i];
+            const PopPalette& pal = palettes_[i % palettes_.size()];
+            cell.background = pal.background;
+            for (int v = 0; v < 256; ++v) {
+                const int b = st.tones.band[static_cast<std::size_t>(v)];
+                cell.color[static_cast<std::size_t>(v)] =
+                    pal.tones[static_cast<std::size_t>(tone_index(b, st.s.levels))];
+            }
+        }
+        return std::move(state_);
+    }
 
-    const DotScreen screen(s.dot_pitch, tones.coverage);
+  private:
+    std::shared_ptr<PopState> state_;
+    std::vector<PopPalette> palettes_;
+    std::vector<AreaShrink> luma_, alpha_;  // per distinct cell size
+    std::vector<std::uint8_t> luma_row_, alpha_row_;
+    std::array<std::uint64_t, 256> opaque_{}, all_{};
+    int next_row_ = 0;
+};
+
+// The w × h rectangle at (x0, y0) of the layout; halftone dots at screen position (dot_x,
+// dot_y) for its first pixel. Progress in rows after `units_before`, checked for cancellation.
+Image render(const PopState& st, int x0, int y0, int w, int h, std::int64_t dot_x,
+             std::int64_t dot_y, const EffectContext& ctx, std::int64_t units_before,
+             std::int64_t total) {
+    const Settings& s = st.s;
+    const DotScreen screen(s.dot_pitch, st.tones.coverage);
     Image out = Image::allocate(w, h, 3);
-    const auto render_rows = [&](int y0, int y1) {
-        int r = 0;
-        for (int y = y0; y < y1; ++y) {
-            while (y >= ys[std::size_t(r) + 1]) ++r;
-            const int ly = y - ys[std::size_t(r)];
+    const auto render_rows = [&](int a, int b) {
+        for (int y = a; y < b; ++y) {
+            const int Y = y0 + y;
+            const int r = int(std::upper_bound(st.ys.begin(), st.ys.end(), Y) - st.ys.begin()) - 1;
+            const int ly = Y - st.ys[std::size_t(r)];
             std::uint8_t* dst = out.row(y);
             for (int c = 0; c < s.cols; ++c) {
-                const Cell& cell = cells[static_cast<std::size_t>(r * s.cols + c)];
-                if (cell.maps == nullptr) continue;
-                const std::uint8_t* lum = cell.maps->luma.ptr<std::uint8_t>(ly);
-                const std::uint8_t* al =
-                    cell.maps->alpha.empty() ? nullptr : cell.maps->alpha.ptr<std::uint8_t>(ly);
-                const std::uint8_t* ik =
-                    cell.maps->ink.empty() ? nullptr : cell.maps->ink.ptr<std::uint8_t>(ly);
-                std::uint8_t* o = dst + 3 * cell.x0;
-                for (int x = 0; x < cell.width; ++x, o += 3) {
-                    const std::uint8_t v = lum[x];
+                const PopState::Cell& cell = st.cells[static_cast<std::size_t>(r * s.cols + c)];
+                const int cx0 = std::max(x0, st.xs[std::size_t(c)]);
+                const int cx1 = std::min(x0 + w, st.xs[std::size_t(c) + 1]);
+                if (cell.map < 0 || cx0 >= cx1) continue;
+                const CellMaps& m = st.maps[std::size_t(cell.map)];
+                const std::uint8_t* lum = m.luma.ptr<std::uint8_t>(ly);
+                const std::uint8_t* al = m.alpha.empty() ? nullptr : m.alpha.ptr<std::uint8_t>(ly);
+                const std::uint8_t* ik = m.ink.empty() ? nullptr : m.ink.ptr<std::uint8_t>(ly);
+                std::uint8_t* o = dst + 3 * (cx0 - x0);
+                for (int X = cx0; X < cx1; ++X, o += 3) {
+                    const int lx = X - st.xs[std::size_t(c)];
+                    const std::uint8_t v = lum[lx];
                     Rgb col = cell.color[v];
                     if (s.halftone) {
-                        const float t = screen(std::int64_t(ctx.origin_x) + cell.x0 + x,
-                                               std::int64_t(ctx.origin_y) + y, v);
+                        const float t = screen(dot_x + (X - x0), dot_y + y, v);
                         col = {mix(paper.r, col.r, t), mix(paper.g, col.g, t),
                                mix(paper.b, col.b, t)};
                     }
-                    if (ik && ik[x]) {
-                        const float t = s.outline_strength * float(ik[x]) * (1.f / 255.f);
+                    if (ik && ik[lx]) {
+                        const float t = s.outline_strength * float(ik[lx]) * (1.f / 255.f);
                         col = {mix(col.r, ink.r, t), mix(col.g, ink.g, t), mix(col.b, ink.b, t)};
                     }
-                    if (al && al[x] != 255) {  // a cut-out's background: the cell's flat colour
-                        const float t = float(al[x]) * (1.f / 255.f);
+                    if (al && al[lx] != 255) {  // a cut-out's background: the cell's flat colour
+                        const float t = float(al[lx]) * (1.f / 255.f);
                         const Rgb& bg = cell.background;
                         col = {mix(bg.r, col.r, t), mix(bg.g, col.g, t), mix(bg.b, col.b, t)};
                     }
@@ -453,10 +516,37 @@ Image run_pop_art(const Image& in, const Params& p, const EffectContext& ctx) {
         const int y_end = std::min(h, y + band_rows);
         util::parallel_rows(
             y_end - y, [&](int a0, int a1) { render_rows(y + a0, y + a1); }, 8);
-        ctx.report(4 + y_end, total);
+        ctx.report(units_before + y_end, total);
         ctx.throw_if_cancelled();
     }
     return out;
+}
+
+const PopState& state_of(const std::shared_ptr<const void>& state) {
+    if (!state) throw Error(Status::internal, "pop_art: the analysis state is missing");
+    return *static_cast<const PopState*>(state.get());
+}
+
+// The whole-image path: the same analysis over `in` as one band, then the same rendering. The
+// cells lay out over `in`; dots and the auto pitch follow ctx's place in the whole image.
+Image run_pop_art(const Image& in, const Params& p, const EffectContext& ctx) {
+    const int full_w = ctx.full_width > 0 ? ctx.full_width : in.width();
+    const int full_h = ctx.full_height > 0 ? ctx.full_height : in.height();
+    const std::int64_t total = 1 + in.height();  // units: the analysis, then output rows
+    ctx.report(0, total);
+    PopAnalyzer analyzer(p, in.width(), in.height(), full_w, full_h);
+    analyzer.add_rows(in, 0);
+    const auto state = analyzer.finish();
+    ctx.report(1, total);
+    ctx.throw_if_cancelled();
+    return render(state_of(state), 0, 0, in.width(), in.height(), ctx.origin_x, ctx.origin_y, ctx,
+                  1, total);
+}
+
+Image apply_pop_art(const Image& tile, const Params&, const EffectContext& ctx,
+                    const std::shared_ptr<const void>& state) {
+    return render(state_of(state), ctx.origin_x, ctx.origin_y, tile.width(), tile.height(),
+                  ctx.origin_x, ctx.origin_y, ctx, 0, tile.height());
 }
 
 }  // namespace
@@ -484,7 +574,7 @@ PopCellColors pop_art_cell_colors(const std::string& palette_set, std::uint64_t 
 void register_pop_art(EffectRegistry& registry) {
     EffectInfo e;
     e.name = "pop_art";
-    e.version = 1;
+    e.version = 2;  // 2: exact integer area shrink of the cells (tiled == whole)
     e.summary =
         "Warhol-style grid of posterised copies, each in its own bold palette; optional "
         "Ben-Day dots and comic outlines (RGB out; a cut-out's transparency becomes a flat colour)";
@@ -518,6 +608,11 @@ void register_pop_art(EffectRegistry& registry) {
                (1u << 16);
     };
     e.run = run_pop_art;
+    // Tiled: the analysis streams the bands; any tile then renders from the state alone.
+    e.begin_analysis = [](const Params& p, int width, int height) -> std::unique_ptr<Analyzer> {
+        return std::make_unique<PopAnalyzer>(p, width, height, width, height);
+    };
+    e.apply = apply_pop_art;
     registry.add(std::move(e));
 }
 

@@ -125,6 +125,155 @@ std::vector<std::string> retro_palette_choices() {
     return c;
 }
 
+DitherSpec retro_dither_spec(const Params& p) {
+    DitherSpec spec;
+    spec.method = parse_dither_method(p.text("dither"));
+    spec.strength = static_cast<float>(p.number("dither_strength"));
+    spec.linear = p.flag("linear");
+    spec.seed = static_cast<std::uint64_t>(p.integer("seed"));
+    return spec;
+}
+
+bool diffused(const Params& p) {
+    const std::string& d = p.text("dither");
+    return d != "none" && is_error_diffusion(parse_dither_method(d));
+}
+
+// Scales the mapped block image back over `in`'s pixels, nearest neighbour, into `out` (the
+// size of `in`); alpha stays the input's, pixel by pixel.
+void expand_blocks(const Image& in, const Image& mapped, const BlockGrid& grid,
+                   const EffectContext& ctx, Image& out, std::int64_t units_before,
+                   std::int64_t total) {
+    const int b = grid.block, w = in.width(), h = in.height(), ch = in.channels();
+    std::vector<std::size_t> src_offset(static_cast<std::size_t>(w));  // column → block pixel
+    for (int x = 0; x < w; ++x)
+        src_offset[static_cast<std::size_t>(x)] =
+            static_cast<std::size_t>(floor_div(ctx.origin_x + x, b) - grid.first_x) *
+            static_cast<std::size_t>(ch);
+    constexpr int band = 256;
+    for (int y0 = 0; y0 < h; y0 += band) {
+        ctx.throw_if_cancelled();
+        ctx.report(units_before + y0, total);
+        const int y1 = std::min(h, y0 + band);
+        util::parallel_rows(y1 - y0, [&](int a, int z) {
+            for (int y = y0 + a; y < y0 + z; ++y) {
+                const auto j = static_cast<int>(floor_div(ctx.origin_y + y, b) - grid.first_y);
+                const std::uint8_t* src = mapped.row(j);
+                const std::uint8_t* ip = in.row(y);
+                std::uint8_t* o = out.row(y);
+                for (int x = 0; x < w; ++x) {
+                    std::uint8_t* q = o + static_cast<std::size_t>(x) * ch;
+                    const std::uint8_t* sp = src + src_offset[static_cast<std::size_t>(x)];
+                    q[0] = sp[0];
+                    q[1] = sp[1];
+                    q[2] = sp[2];
+                    if (ch == 4) q[3] = ip[static_cast<std::size_t>(x) * 4 + 3];
+                }
+            }
+        });
+    }
+}
+
+// The whole effect on `in` at ctx; `adaptive` is the analysed palette (null: from params, or
+// fitted to this input's block image when palette=adaptive).
+Image render(const Image& in, const Params& p, const EffectContext& ctx, const Palette* adaptive) {
+    const int b = static_cast<int>(p.integer("block"));
+    const bool linear = p.flag("linear");
+    const int h = in.height();
+    const int total = 2 * h;
+    ctx.report(0, total);
+
+    const BlockGrid grid(b, in, ctx);
+    const Image small = average_blocks(in, grid, linear, ctx);
+    ctx.throw_if_cancelled();
+    ctx.report(h / 2, total);
+
+    const std::string& pal = p.text("palette");
+    const std::uint64_t seed = static_cast<std::uint64_t>(p.integer("seed"));
+    const Palette palette =
+        adaptive ? *adaptive
+        : pal == "adaptive"
+            ? adaptive_palette(small, static_cast<int>(p.integer("colors")),
+                               parse_adaptive_method(p.text("adaptive_method")), seed)
+            : named_palette(pal);
+
+    EffectContext small_ctx;  // the block image's place: absolute block indices
+    small_ctx.origin_x = static_cast<int>(grid.first_x);
+    small_ctx.origin_y = static_cast<int>(grid.first_y);
+    small_ctx.cancel = ctx.cancel;
+    const Image mapped = dither_to_palette(small, palette, retro_dither_spec(p), small_ctx);
+    ctx.throw_if_cancelled();
+    ctx.report(h, total);
+
+    Image out = Image::allocate(in.width(), h, in.channels());
+    expand_blocks(in, mapped, grid, ctx, out, h, total);
+    ctx.report(total, total);
+    return out;
+}
+
+const Palette& state_palette(const std::shared_ptr<const void>& state) {
+    if (!state) throw Error(Status::internal, "retro_8bit: an adaptive palette's state is missing");
+    return *static_cast<const Palette*>(state.get());
+}
+
+// Error diffusion over block rows: bands of whole block rows (Footprint::band_alignment) are
+// averaged, their block rows diffused in order by one carried diffuser, and scaled back.
+class BlockBands final : public BandProcessor {
+  public:
+    BlockBands(const Params& p, const Palette& palette, int width)
+        : block_(static_cast<int>(p.integer("block"))), linear_(p.flag("linear")) {
+        const int cols = static_cast<int>((std::int64_t{width} + block_ - 1) / block_);
+        diffuser_ = dither_bands(palette, retro_dither_spec(p), cols);
+    }
+    void process(const Image& in, Image& out, int y0) override {
+        if (y0 % block_ != 0)
+            throw Error(Status::internal, "retro_8bit: a band does not start on a block row");
+        EffectContext ctx;
+        ctx.origin_y = y0;
+        const BlockGrid grid(block_, in, ctx);
+        const Image small = average_blocks(in, grid, linear_, ctx);
+        Image mapped = Image::allocate(small.width(), small.height(), small.channels());
+        diffuser_->process(small, mapped, static_cast<int>(grid.first_y));
+        expand_blocks(in, mapped, grid, ctx, out, 0, 0);
+    }
+
+  private:
+    int block_;
+    bool linear_;
+    std::unique_ptr<BandProcessor> diffuser_;
+};
+
+// palette=adaptive, streamed: the block image's rows (bands arrive block-aligned) into the
+// palette builder, which then fits what adaptive_palette fits to the whole block image.
+class BlockPaletteAnalyzer final : public Analyzer {
+  public:
+    BlockPaletteAnalyzer(const Params& p, int width, int height)
+        : block_(static_cast<int>(p.integer("block"))),
+          linear_(p.flag("linear")),
+          builder_(static_cast<int>(p.integer("colors")),
+                   parse_adaptive_method(p.text("adaptive_method")),
+                   static_cast<std::uint64_t>(p.integer("seed")),
+                   static_cast<int>((std::int64_t{width} + block_ - 1) / block_),
+                   static_cast<int>((std::int64_t{height} + block_ - 1) / block_)) {}
+    void add_rows(const Image& band, int y0) override {
+        if (y0 % block_ != 0)
+            throw Error(Status::internal, "retro_8bit: a band does not start on a block row");
+        EffectContext ctx;
+        ctx.origin_y = y0;
+        const BlockGrid grid(block_, band, ctx);
+        builder_.add_rows(average_blocks(band, grid, linear_, ctx),
+                          static_cast<int>(grid.first_y));
+    }
+    std::shared_ptr<const void> finish() override {
+        return std::make_shared<const Palette>(builder_.finish());
+    }
+
+  private:
+    int block_;
+    bool linear_;
+    AdaptivePaletteBuilder builder_;
+};
+
 }  // namespace
 
 void register_retro_8bit(EffectRegistry& registry) {
@@ -201,12 +350,13 @@ void register_retro_8bit(EffectRegistry& registry) {
          {}},
     };
     e.footprint = [](const Params& p) {
-        if (p.text("palette") == "adaptive") return Footprint{Footprint::Kind::global, 0};
-        const std::string& d = p.text("dither");
-        if (d != "none" && is_error_diffusion(parse_dither_method(d)))
-            return Footprint{Footprint::Kind::sequential, 0};
+        const int b = static_cast<int>(p.integer("block"));
+        // Adaptive: a streamed palette pass, then per tile (a halo of one block) or, with
+        // error diffusion, in bands of whole block rows.
+        if (p.text("palette") == "adaptive") return Footprint{Footprint::Kind::global, b - 1, b};
+        if (diffused(p)) return Footprint{Footprint::Kind::sequential, 0, b};
         // A tile needs the whole of every block it touches.
-        return Footprint{Footprint::Kind::local, static_cast<int>(p.integer("block")) - 1};
+        return Footprint{Footprint::Kind::local, b - 1, 1};
     };
     e.memory_estimate = [](int w, int h, const Params& p) -> std::size_t {
         const auto b = static_cast<std::size_t>(p.integer("block"));
@@ -218,69 +368,23 @@ void register_retro_8bit(EffectRegistry& registry) {
                (p.text("palette") == "adaptive" ? std::size_t{2} << 20 : 0);
     };
     e.run = [](const Image& in, const Params& p, const EffectContext& ctx) {
-        const int b = static_cast<int>(p.integer("block"));
-        const bool linear = p.flag("linear");
-        const int w = in.width(), h = in.height(), ch = in.channels();
-        const int total = 2 * h;
-        ctx.report(0, total);
-
-        const BlockGrid grid(b, in, ctx);
-        const Image small = average_blocks(in, grid, linear, ctx);
-        ctx.throw_if_cancelled();
-        ctx.report(h / 2, total);
-
-        const std::string& pal = p.text("palette");
-        const std::uint64_t seed = static_cast<std::uint64_t>(p.integer("seed"));
-        const Palette palette =
-            pal == "adaptive"
-                ? adaptive_palette(small, static_cast<int>(p.integer("colors")),
-                                   parse_adaptive_method(p.text("adaptive_method")), seed)
-                : named_palette(pal);
-
-        DitherSpec spec;
-        spec.method = parse_dither_method(p.text("dither"));
-        spec.strength = static_cast<float>(p.number("dither_strength"));
-        spec.linear = linear;
-        spec.seed = seed;
-        EffectContext small_ctx;  // the block image's place: absolute block indices
-        small_ctx.origin_x = static_cast<int>(grid.first_x);
-        small_ctx.origin_y = static_cast<int>(grid.first_y);
-        small_ctx.cancel = ctx.cancel;
-        const Image mapped = dither_to_palette(small, palette, spec, small_ctx);
-        ctx.throw_if_cancelled();
-        ctx.report(h, total);
-
-        // Scale back, nearest neighbour; alpha stays the input's, pixel by pixel.
-        Image out = Image::allocate(w, h, ch);
-        std::vector<std::size_t> src_offset(static_cast<std::size_t>(w));  // column → block pixel
-        for (int x = 0; x < w; ++x)
-            src_offset[static_cast<std::size_t>(x)] =
-                static_cast<std::size_t>(floor_div(ctx.origin_x + x, b) - grid.first_x) *
-                static_cast<std::size_t>(ch);
-        constexpr int band = 256;
-        for (int y0 = 0; y0 < h; y0 += band) {
-            ctx.throw_if_cancelled();
-            ctx.report(h + y0, total);
-            const int y1 = std::min(h, y0 + band);
-            util::parallel_rows(y1 - y0, [&](int a, int z) {
-                for (int y = y0 + a; y < y0 + z; ++y) {
-                    const auto j = static_cast<int>(floor_div(ctx.origin_y + y, b) - grid.first_y);
-                    const std::uint8_t* src = mapped.row(j);
-                    const std::uint8_t* ip = in.row(y);
-                    std::uint8_t* o = out.row(y);
-                    for (int x = 0; x < w; ++x) {
-                        std::uint8_t* q = o + static_cast<std::size_t>(x) * ch;
-                        const std::uint8_t* s = src + src_offset[static_cast<std::size_t>(x)];
-                        q[0] = s[0];
-                        q[1] = s[1];
-                        q[2] = s[2];
-                        if (ch == 4) q[3] = ip[static_cast<std::size_t>(x) * 4 + 3];
-                    }
-                }
-            });
-        }
-        ctx.report(total, total);
-        return out;
+        return render(in, p, ctx, nullptr);
+    };
+    e.begin_bands = [](const Params& p, int width, int,
+                       const std::shared_ptr<const void>& state) -> std::unique_ptr<BandProcessor> {
+        if (!diffused(p)) return nullptr;
+        if (p.text("palette") != "adaptive")
+            return std::make_unique<BlockBands>(p, named_palette(p.text("palette")), width);
+        if (!state) return nullptr;
+        return std::make_unique<BlockBands>(p, state_palette(state), width);
+    };
+    e.begin_analysis = [](const Params& p, int width, int height) -> std::unique_ptr<Analyzer> {
+        if (p.text("palette") != "adaptive") return nullptr;
+        return std::make_unique<BlockPaletteAnalyzer>(p, width, height);
+    };
+    e.apply = [](const Image& tile, const Params& p, const EffectContext& ctx,
+                 const std::shared_ptr<const void>& state) {
+        return render(tile, p, ctx, &state_palette(state));
     };
     registry.add(std::move(e));
 }

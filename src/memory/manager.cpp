@@ -68,6 +68,27 @@ bool Reservation::try_grow(std::uint64_t more) noexcept {
     return true;
 }
 
+Reservation Reservation::split(std::uint64_t bytes) noexcept {
+    if (!pool_) return {};
+    const std::uint64_t part = std::min(bytes, bytes_);
+    bytes_ -= part;
+    return Reservation(pool_, part);
+}
+
+void Reservation::absorb(Reservation&& other) {
+    if (this == &other || !other.pool_) return;
+    if (pool_ && pool_ != other.pool_ && bytes_ > 0 && other.bytes_ > 0)
+        throw Error(Status::invalid_argument,
+                    fmt::format("cannot join reservations of {} and {}", pool_->device.name(),
+                                other.pool_->device.name()));
+    if (!pool_ || bytes_ == 0) {
+        if (pool_ && pool_ != other.pool_) release();
+        pool_ = other.pool_;
+    }
+    bytes_ += std::exchange(other.bytes_, 0);
+    other.pool_.reset();
+}
+
 // ---- configuration
 
 namespace {

@@ -3,6 +3,7 @@
 #include "tiling/pipeline.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -31,9 +32,15 @@ struct TileStep {
     std::shared_ptr<const void> state;
 };
 
-std::unique_ptr<BandProcessor> band_processor(const ResolvedStep& s, int width, int height) {
-    if (s.footprint.kind != Footprint::Kind::sequential || !s.info->begin_bands) return nullptr;
-    return s.info->begin_bands(s.params, width, height);
+// A sequential step's band processor; with `state`, an analysed global step's (null when it
+// applies per tile instead).
+std::unique_ptr<BandProcessor> band_processor(const ResolvedStep& s, int width, int height,
+                                              const std::shared_ptr<const void>& state = {}) {
+    if (!s.info->begin_bands) return nullptr;
+    if (state ? s.footprint.kind != Footprint::Kind::global
+              : s.footprint.kind != Footprint::Kind::sequential)
+        return nullptr;
+    return s.info->begin_bands(s.params, width, height, state);
 }
 
 void copy_rows(const Image& src, const Image& dst, int dst_x, int dst_y) {
@@ -58,7 +65,7 @@ class HaloStage final : public Stage {
     HaloStage(std::vector<TileStep> steps, const PipelineShape& shape, BandSink sink)
         : steps_(std::move(steps)), shape_(shape), sink_(std::move(sink)) {
         for (const auto& s : steps_)
-            if (!s.state && s.step->footprint.kind == Footprint::Kind::local)
+            if (s.state || s.step->footprint.kind == Footprint::Kind::local)
                 halo_ += s.step->footprint.radius;
     }
 
@@ -139,14 +146,23 @@ class HaloStage final : public Stage {
             sink_(out.view({tile.x - e.x, tile.y - e.y, tile.width, tile.height}), y0);
             return;
         }
-        // Point and local effects keep the channel count (alpha is kept, never added).
-        Image out = Image::allocate(w, y1 - y0, window_.channels());
-        tbb::parallel_for(0, cols * rows, [&](int i) {
+        // The first tile tells the output's channels (pop_art turns RGBA into RGB).
+        Image out;
+        const auto run_tile = [&](int i) {
             Rect tile, e;
             ext(i % cols, i / cols, tile, e);
             const Image r = run_steps(input(e), e.x, e.y);
+            if (out.empty()) out = Image::allocate(w, y1 - y0, r.channels());
+            if (r.channels() != out.channels())
+                throw Error(Status::internal, "tiling: tiles gave different channel counts");
             copy_rows(r.view({tile.x - e.x, tile.y - e.y, tile.width, tile.height}), out, tile.x,
                       tile.y - y0);
+        };
+        run_tile(0);
+        // Tiles on pool threads charge the run's account too.
+        tbb::parallel_for(1, cols * rows, [&, account = AllocationScope::current()](int i) {
+            const AllocationScope on_this_thread(account);
+            run_tile(i);
         });
         sink_(out, y0);
     }
@@ -177,6 +193,56 @@ class BandStage final : public Stage {
     std::unique_ptr<BandProcessor> processor_;
     BandSink sink_;
 };
+
+// Regroups bands for a stage whose bands must start and end on multiples of `alignment`
+// (absolute rows), but for the image's last band.
+class AlignStage final : public Stage {
+  public:
+    AlignStage(int alignment, int height, std::unique_ptr<Stage> inner)
+        : alignment_(alignment), height_(height), inner_(std::move(inner)) {}
+    void push(const Image& band, int y0) override {
+        if (!pending_.empty() && y0 != pending_y0_ + pending_.height())
+            throw Error(Status::internal, "tiling: bands out of order");
+        if (pending_.empty()) {
+            pending_ = band;
+            pending_y0_ = y0;
+        } else {
+            Image joined =
+                Image::allocate(band.width(), pending_.height() + band.height(), band.channels());
+            copy_rows(pending_, joined, 0, 0);
+            copy_rows(band, joined, 0, pending_.height());
+            pending_ = std::move(joined);
+        }
+        const int end = pending_y0_ + pending_.height();
+        const int cut = end >= height_ ? end : std::max(pending_y0_, end / alignment_ * alignment_);
+        if (cut > pending_y0_)
+            inner_->push(pending_.view({0, 0, pending_.width(), cut - pending_y0_}), pending_y0_);
+        if (cut >= end) {
+            pending_ = Image();
+        } else {
+            // The caller may reuse its band once push returns: keep a copy of the rest.
+            pending_ = pending_.view({0, cut - pending_y0_, pending_.width(), end - cut}).clone();
+            pending_y0_ = cut;
+        }
+    }
+    void finish() override {
+        if (!pending_.empty()) inner_->push(pending_, pending_y0_);
+        pending_ = Image();
+        inner_->finish();
+    }
+
+  private:
+    int alignment_, height_;
+    std::unique_ptr<Stage> inner_;
+    Image pending_;  // rows waiting for an aligned end
+    int pending_y0_ = 0;
+};
+
+std::unique_ptr<Stage> aligned(std::unique_ptr<Stage> stage, const ResolvedStep& step, int height) {
+    const int a = step.footprint.band_alignment;
+    if (a <= 1) return stage;
+    return std::make_unique<AlignStage>(a, height, std::move(stage));
+}
 
 // Gathers the whole image and runs the effect once: global effects without a streamed pass.
 class WholeStage final : public Stage {
@@ -255,6 +321,11 @@ std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOpti
         s.info = &reg.get(c.effect);
         s.params = reg.resolve(c.effect, c.params);
         s.footprint = s.info->footprint ? s.info->footprint(s.params) : Footprint{};
+        if (s.info->output_size)  // bands and tiles here keep the image's size
+            throw Error(Status::unsupported,
+                        fmt::format("effect '{}' changes the image size and cannot run in the "
+                                    "tiled processor; run it in memory (it tiles itself)",
+                                    c.effect));
         steps.push_back(std::move(s));
     }
     return steps;
@@ -271,6 +342,7 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
         std::vector<TileStep> steps;
         bool halo = false;
         std::size_t analyse = 0;  // analysis pass: 1 + the step's index
+        std::unique_ptr<BandProcessor> bands;  // an analysed step that runs in bands
     };
     std::vector<Group> groups;
     for (std::size_t i = 0; i < steps.size(); ++i) {
@@ -279,15 +351,21 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
         if (states && has_analysis(s)) {
             state = states->at(i);
             if (!state) {
-                groups.push_back({{{&s, nullptr}}, false, i + 1});
+                groups.push_back({{{&s, nullptr}}, false, i + 1, nullptr});
                 break;
+            }
+        }
+        if (state) {
+            if (auto p = band_processor(s, shape.width, shape.height, state)) {
+                groups.push_back({{{&s, nullptr}}, false, 0, std::move(p)});
+                continue;
             }
         }
         const bool halo = is_halo_kind(s.footprint) || state != nullptr;
         if (halo && !groups.empty() && groups.back().halo)
             groups.back().steps.push_back({&s, std::move(state)});
         else
-            groups.push_back({{{&s, std::move(state)}}, halo, 0});
+            groups.push_back({{{&s, std::move(state)}}, halo, 0, nullptr});
     }
     if (groups.empty()) return std::make_unique<PassStage>(std::move(sink));
 
@@ -297,19 +375,22 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
             i + 1 < groups.size()
                 ? BandSink([s = stages[i + 1].get()](const Image& b, int y) { s->push(b, y); })
                 : sink;
-        const Group& g = groups[i];
+        Group& g = groups[i];
         const ResolvedStep& first = *g.steps[0].step;
         if (g.analyse) {
             auto analyzer = first.info->begin_analysis(first.params, shape.width, shape.height);
             if (!analyzer)
                 throw Error(Status::internal,
                             fmt::format("tiling: effect '{}' gave no analyzer", first.info->name));
-            stages[i] =
-                std::make_unique<AnalyzeStage>(std::move(analyzer), states->at(g.analyse - 1));
+            stages[i] = aligned(
+                std::make_unique<AnalyzeStage>(std::move(analyzer), states->at(g.analyse - 1)),
+                first, shape.height);
         } else if (g.halo) {
             stages[i] = std::make_unique<HaloStage>(g.steps, shape, std::move(next));
-        } else if (auto p = band_processor(first, shape.width, shape.height)) {
-            stages[i] = std::make_unique<BandStage>(std::move(p), std::move(next));
+        } else if (auto p = g.bands ? std::move(g.bands)
+                                    : band_processor(first, shape.width, shape.height)) {
+            stages[i] = aligned(std::make_unique<BandStage>(std::move(p), std::move(next)), first,
+                                shape.height);
         } else {
             if (whole_image) *whole_image = true;
             stages[i] = std::make_unique<WholeStage>(first, shape, std::move(next));
@@ -358,8 +439,8 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
             u64 halo = 0, worst = 0;
             std::size_t j = i;
             for (; j < steps.size() && is_streamed(steps[j]); ++j)
-                halo += steps[j].footprint.kind == Footprint::Kind::local
-                            ? static_cast<u64>(steps[j].footprint.radius)
+                halo += steps[j].footprint.kind != Footprint::Kind::point
+                            ? static_cast<u64>(std::max(0, steps[j].footprint.radius))
                             : 0;
             const u64 tw =
                 shape.tile_width > 0 ? std::min<u64>(static_cast<u64>(shape.tile_width), W) : W;
@@ -373,7 +454,9 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
             bytes += (2 * t + 2 * halo) * row + t * row + in_flight * (2 * ew * eh * ch + worst);
             i = j;
         } else if (band_processor(steps[i], shape.width, shape.height)) {
-            bytes += t * row + estimate(steps[i], W, t);
+            // Aligned regrouping holds up to one alignment's rows more than the band.
+            const u64 a = static_cast<u64>(std::max(1, steps[i].footprint.band_alignment));
+            bytes += (t + a) * row + estimate(steps[i], W, t + a);
             ++i;
         } else {
             bytes += 2 * H * row + estimate(steps[i], W, H);
@@ -381,6 +464,17 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
         }
     }
     return bytes;
+}
+
+AllocationScope charge_run(const TileOptions& options, std::uint64_t planned_bytes) {
+    if (options.memory == nullptr) return AllocationScope();
+    MemoryManager& m = *options.memory;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(
+                              static_cast<std::int64_t>(options.memory_wait_seconds * 1000));
+    Reservation held = m.reserve(Device::cpu(), std::min(planned_bytes, m.budget(Device::cpu())),
+                                 deadline, options.cancel);
+    return AllocationScope(&m, std::move(held), deadline, options.cancel);
 }
 
 }  // namespace artistry::tiling

@@ -67,4 +67,8 @@ std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& st
 std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
                           int queue_depth);
 
+// With options.memory: `planned_bytes` (capped at the budget) reserved for the run, waiting
+// up to options.memory_wait_seconds, in a scope charging the run's images. Else inactive.
+AllocationScope charge_run(const TileOptions& options, std::uint64_t planned_bytes);
+
 }  // namespace artistry::tiling

@@ -66,6 +66,8 @@ Image run_tiled(const EffectChain& chain, const Image& input, const TileOptions&
                       : tile_size_for_budget(chain, w, h, input.channels(),
                                              options.memory_budget_bytes, options);
     const auto shape = shape_of(w, h, input.channels(), t, options);
+    const AllocationScope charged =
+        tiling::charge_run(options, tiling::working_set(steps, shape, options.queue_depth));
     const auto feed = [&](tiling::Stage& stage) {
         for (int y = 0; y < h; y += t) stage.push(input.view({0, y, w, std::min(t, h - y)}), y);
         stage.finish();

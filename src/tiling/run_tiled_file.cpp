@@ -6,8 +6,6 @@
 #include <mutex>
 #include <thread>
 
-#include <malloc.h>
-
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
@@ -33,22 +31,10 @@ Image grey_to_rgb(const Image& g) {
 
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 
-// glibc raises its mmap threshold (up to 32 MiB) each time a large block is freed; band-sized
-// blocks then come from per-thread arenas that keep them after free, and the peak grows to
-// several times the working set (measured: 500 MiB instead of 170 MiB for 100 MP). Pinning the
-// threshold keeps every band an mmap returned on free. Process-wide, set once.
-void pin_mmap_threshold() {
-#ifdef M_MMAP_THRESHOLD
-    static const bool pinned = mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1;
-    (void)pinned;
-#endif
-}
-
 }  // namespace
 
 TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_path,
                              const std::string& output_path, const TileOptions& options) {
-    pin_mmap_threshold();
     LoadOptions load = options.load;
     load.max_pixels = std::max<std::uint64_t>(load.max_pixels, std::uint64_t{1} << 40);
     auto reader = ImageReader::open(input_path, load, options.stream_read);
@@ -76,6 +62,10 @@ TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_
                                 "the memory budget of {} MiB",
                                 whole.front(), w, h, stats.planned_bytes / mib,
                                 options.memory_budget_bytes / mib));
+
+    // The working set held from the manager for the whole run; every thread of the run charges
+    // its images to it.
+    const AllocationScope charged = tiling::charge_run(options, stats.planned_bytes);
 
     // Global steps with a streamed analysis: one pass over the file each (read again, on this
     // thread), before the final pass.
@@ -110,7 +100,8 @@ TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_
     };
 
     std::unique_ptr<ImageWriter> writer;  // created on the first band: its channels decide
-    std::thread reading([&] {
+    std::thread reading([&, account = charged.account()] {
+        const AllocationScope on_this_thread(account);
         try {
             for (int y = 0; y < h; y += stats.tile_size) {
                 if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed))
@@ -125,7 +116,8 @@ TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_
             fail(std::current_exception());
         }
     });
-    std::thread writing([&] {
+    std::thread writing([&, account = charged.account()] {
+        const AllocationScope on_this_thread(account);
         try {
             while (auto band = out_queue.pop()) {
                 if (!writer)

@@ -275,7 +275,7 @@ TEST_CASE("invalid parameters name the parameter and what is allowed") {
 
 TEST_CASE("schema: every parameter has help and the footprint is global") {
     const EffectInfo& e = registry().get("pop_art");
-    CHECK(e.version == 1);
+    CHECK(e.version == 2);
     CHECK_FALSE(e.summary.empty());
     for (const auto& p : e.params) CHECK_FALSE(p.help.empty());
     const Params defaults = registry().resolve("pop_art", {});

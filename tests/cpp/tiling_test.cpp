@@ -3,11 +3,15 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
+#include "artistry/memory.hpp"
 #include "artistry/tiling.hpp"
 #include "test_support.hpp"
 
@@ -177,14 +181,183 @@ TEST_CASE("CLAHE streamed from file to file equals whole, with no whole-image st
     }
 }
 
-TEST_CASE("global effects run whole inside a tiled chain, still equal") {
-    const Image photo = rgb("squirrel_cls.jpg");
-    const std::vector<EffectChain> chains = {
-        {{"dither", {{"palette", std::string("adaptive")}, {"colors_count", std::int64_t{8}}}}},
-        {{"retro_8bit", {{"palette", std::string("nes")}, {"dither", std::string("atkinson")}}}},
-        {{"color", {{"exposure", 0.2}}}, {"pop_art", {}}},
+// An RGBA copy: a transparent corner (a cut-out's background) and a soft edge.
+Image with_alpha(const Image& rgb_in) {
+    Image out = Image::allocate(rgb_in.width(), rgb_in.height(), 4);
+    for (int y = 0; y < out.height(); ++y)
+        for (int x = 0; x < out.width(); ++x) {
+            const std::uint8_t* p = rgb_in.row(y) + 3 * x;
+            std::uint8_t* q = out.row(y) + 4 * x;
+            q[0] = p[0];
+            q[1] = p[1];
+            q[2] = p[2];
+            const int d = x + y - out.width() / 2;
+            q[3] = static_cast<std::uint8_t>(d < 0 ? 0 : std::min(255, d * 8));
+        }
+    return out;
+}
+
+// A crop of a photo: adaptive palettes fill a fresh colour lookup table on every run, so the
+// matrix below runs on fewer pixels (tile 1000 still covers the whole crop in one tile).
+Image crop(const std::string& name, int w, int h) {
+    const Image img = rgb(name);
+    return img.view({(img.width() - w) / 2, (img.height() - h) / 2, w, h}).clone();
+}
+
+TEST_CASE("adaptive palettes: a streamed palette pass, then tiles or bands, equal whole") {
+    const Image photo = crop("squirrel_cls.jpg", 300, 220);
+    for (const auto& method : {"median_cut", "kmeans"}) {
+        for (const auto& dither : {"none", "blue_noise", "atkinson"}) {
+            const EffectChain chain = {{"dither",
+                                        {{"palette", std::string("adaptive")},
+                                         {"adaptive_method", std::string(method)},
+                                         {"colors_count", std::int64_t{7}},
+                                         {"method", std::string(dither)},
+                                         {"seed", std::int64_t{4}}}}};
+            INFO("dither " << method << " " << dither);
+            check_chain(chain, photo, sizes);
+        }
+    }
+    const Image fruit = crop("fruits.jpg", 320, 240);
+    struct Retro {
+        const char* method;
+        const char* dither;
+        int block;
     };
-    for (const auto& c : chains) check_chain(c, photo, {64, 1000});
+    for (const Retro& r : {Retro{"median_cut", "none", 6}, Retro{"kmeans", "bayer8", 13},
+                           Retro{"median_cut", "floyd_steinberg", 1},
+                           Retro{"kmeans", "stucki", 6}, Retro{"median_cut", "atkinson", 13}}) {
+        const EffectChain chain = {{"retro_8bit",
+                                    {{"palette", std::string("adaptive")},
+                                     {"adaptive_method", std::string(r.method)},
+                                     {"colors", std::int64_t{12}},
+                                     {"block", std::int64_t{r.block}},
+                                     {"dither", std::string(r.dither)}}}};
+        INFO("retro_8bit " << r.method << " " << r.dither << " block " << r.block);
+        check_chain(chain, fruit, sizes);
+    }
+    // RGBA: transparent pixels stay out of the palette; after other steps in a chain.
+    check_chain({{"color", {{"exposure", 0.3}}},
+                 {"dither",
+                  {{"palette", std::string("adaptive")},
+                   {"method", std::string("sierra_lite")},
+                   {"colors_count", std::int64_t{5}}}},
+                 {"retro_8bit", {{"palette", std::string("adaptive")}, {"block", std::int64_t{4}}}}},
+                with_alpha(photo), {17, 256});
+}
+
+TEST_CASE("retro_8bit with error diffusion: block-aligned bands equal whole") {
+    const Image photo = rgb("baboon.jpg");
+    struct Case {
+        const char* dither;
+        int block;
+        bool linear;
+    };
+    for (const Case& c : {Case{"floyd_steinberg", 1, true}, Case{"jarvis_judice_ninke", 3, false},
+                          Case{"atkinson", 8, true}, Case{"floyd_steinberg", 13, false}}) {
+        const EffectChain chain = {{"retro_8bit",
+                                    {{"palette", std::string("pico8")},
+                                     {"block", std::int64_t{c.block}},
+                                     {"dither", std::string(c.dither)},
+                                     {"dither_strength", 0.8},
+                                     {"linear", c.linear}}}};
+        INFO(c.dither << " block " << c.block << " linear " << c.linear);
+        check_chain(chain, photo, sizes);
+    }
+    check_chain({{"retro_8bit",
+                  {{"palette", std::string("gameboy")},
+                   {"block", std::int64_t{7}},
+                   {"dither", std::string("burkes")}}}},
+                with_alpha(rgb("messi5.jpg")), {17, 64});
+}
+
+TEST_CASE("pop_art: a streamed analysis, then per-tile rendering, equals whole") {
+    const std::vector<ParamMap> params = {
+        {},
+        {{"rows", std::int64_t{3}}, {"cols", std::int64_t{3}}, {"halftone", true}, {"outline", true}},
+        {{"rows", std::int64_t{1}},
+         {"cols", std::int64_t{3}},
+         {"levels", std::int64_t{6}},
+         {"palette_set", std::string("mixed")},
+         {"seed", std::int64_t{7}}},
+        {{"rows", std::int64_t{1}},
+         {"cols", std::int64_t{1}},
+         {"halftone", true},
+         {"dot_size", std::int64_t{5}},
+         {"outline", true},
+         {"outline_thickness", std::int64_t{3}}},
+        {{"rows", std::int64_t{4}}, {"cols", std::int64_t{2}}, {"levels", std::int64_t{2}}},
+    };
+    for (const auto& name : {"fruits.jpg", "messi5.jpg"}) {
+        const Image photo = rgb(name);
+        for (const auto& p : params) {
+            INFO(name << " " << EffectRegistry::builtin().resolve("pop_art", p).canonical());
+            check_chain({{"pop_art", p}}, photo, sizes);
+        }
+    }
+    // RGBA in (a cut-out), RGB out; with steps before and after it.
+    check_chain({{"pop_art", {{"halftone", true}}}}, with_alpha(rgb("baboon.jpg")), sizes);
+    check_chain({{"color", {{"exposure", 0.2}}},
+                 {"pop_art", {{"rows", std::int64_t{3}}, {"cols", std::int64_t{2}}}},
+                 {"dither", {{"method", std::string("floyd_steinberg")}}}},
+                rgb("squirrel_cls.jpg"), {64, 1000});
+}
+
+TEST_CASE("global effects stream from file to file: no whole-image stage") {
+    test::TempDir dir;
+    const std::string in = dir.file("in.png"), out = dir.file("out.png");
+    const Image photo = rgb("fruits.jpg");
+    save_image(photo, in);
+    const std::vector<EffectChain> chains = {
+        {{"pop_art", {{"outline", true}}}},
+        {{"dither", {{"palette", std::string("adaptive")}, {"method", std::string("atkinson")}}}},
+        {{"retro_8bit", {{"palette", std::string("adaptive")}, {"dither", std::string("stucki")}}}},
+        {{"retro_8bit", {{"palette", std::string("nes")}, {"dither", std::string("atkinson")}}}},
+    };
+    for (const auto& chain : chains) {
+        TileOptions o;
+        o.tile_size = 37;
+        const TiledRunStats stats = run_tiled_file(chain, in, out, o);
+        INFO(chain.front().effect);
+        CHECK_FALSE(stats.whole_image_stage);
+        CHECK(load_image(out).same_pixels(whole(chain, photo)));
+    }
+}
+
+TEST_CASE("with a memory manager, tiled runs reserve and charge their bands, sharing the budget") {
+    MemoryOptions mo;
+    mo.use_environment = false;
+    mo.cpu_budget = Budget::parse("24MiB");
+    MemoryManager memory(mo);
+    const Image photo = rgb("baboon.jpg");
+    const EffectChain chain = {{"enhanced_bw", {{"clahe", false}}},
+                               {"dither", {{"method", std::string("atkinson")}}}};
+    TileOptions o;
+    o.tile_size = 64;
+    o.memory = &memory;
+    o.memory_wait_seconds = 30;
+    const Image expected = whole(chain, photo);
+    std::vector<std::thread> runs;
+    std::atomic<int> equal{0};
+    for (int i = 0; i < 3; ++i)
+        runs.emplace_back([&] { equal += run_tiled(chain, photo, o).same_pixels(expected); });
+    for (auto& r : runs) r.join();
+    CHECK(equal == 3);
+    const MemoryStats s = memory.stats(Device::cpu());
+    CHECK(s.reservations >= 3);
+    // Band and tile images were charged: more than the three plans' reservations alone.
+    CHECK(s.peak > 0);
+    CHECK(s.peak <= s.budget);
+    CHECK(s.in_use == 0);
+    // A budget too small for a band: the run fails clearly instead of going over it.
+    MemoryOptions tiny = mo;
+    tiny.cpu_budget = Budget::parse("64KiB");
+    MemoryManager small(tiny);
+    o.memory = &small;
+    o.memory_wait_seconds = 0.2;
+    const Error e = test::error_of([&] { run_tiled(chain, photo, o); });
+    CHECK((e.status() == Status::limit_exceeded || e.status() == Status::timeout));
+    CHECK(small.stats(Device::cpu()).peak <= 64 * 1024);
 }
 
 TEST_CASE("tile size from the memory budget") {

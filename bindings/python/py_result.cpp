@@ -18,6 +18,15 @@ void bind_result(py::module_& m) {
             for (const auto& [id, image] : r.outputs) out[py::str(id)] = array_from_image(image);
             return out;
         })
+        .def_property_readonly(
+            "data",
+            [](const Result& r) {
+                py::dict out;
+                const auto loads = py::module_::import("json").attr("loads");
+                for (const auto& [id, json] : r.data) out[py::str(id)] = loads(json);
+                return out;
+            },
+            "Structured outputs by node id (detections, the method used), parsed from JSON")
         .def_property_readonly("nodes", [](const Result& r) {
             py::list out;
             for (const auto& n : r.nodes) {
@@ -28,6 +37,8 @@ void bind_result(py::module_& m) {
                 d["seconds"] = n.seconds;
                 d["error"] = n.error;
                 d["cause"] = n.cause;
+                d["data"] = n.data.empty() ? py::object(py::none())
+                                           : py::module_::import("json").attr("loads")(n.data);
                 out.append(d);
             }
             return out;

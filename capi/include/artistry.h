@@ -266,6 +266,10 @@ ART_API art_status art_result_output_name(const char** out, const art_result* re
  * before or after the result. ART_NOT_FOUND names the node's error when it did not finish. */
 ART_API art_status art_result_output(art_image** out, const art_result* result,
                                      const char* node);
+/* A node's structured output as JSON text (detect_faces: the faces found; remove_background:
+ * the method used), "" when it finished without one or did not finish; output or not. The
+ * string lives until art_result_free(result). ART_NOT_FOUND: the graph has no such node. */
+ART_API art_status art_result_data(const char** out, const art_result* result, const char* node);
 ART_API void art_result_free(art_result* result);
 
 #ifdef __cplusplus

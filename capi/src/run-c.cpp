@@ -210,6 +210,15 @@ art_status art_result_output(art_image** out, const art_result* result, const ch
     ART_CATCH
 }
 
+art_status art_result_data(const char** out, const art_result* result, const char* node) {
+    ART_TRY
+    require(out, "out");
+    *out = nullptr;
+    require(node, "node");
+    *out = result_of_handle(result).node(node).data.c_str();
+    ART_CATCH
+}
+
 void art_result_free(art_result* result) {
     delete result;
 }

@@ -27,6 +27,8 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
+class ModelStore;  // artistry/models.hpp
+
 namespace detail {
 struct RunState;
 }
@@ -93,6 +95,13 @@ struct EngineOptions {
     MemoryOptions memory_options;
     // How long a node waits for its reservation before it fails with Status::timeout.
     double memory_wait_seconds = 600;
+
+    // Models for model-backed effects. Null: ModelStore::shared(). Pass one to several engines
+    // to share loaded weights.
+    std::shared_ptr<ModelStore> models;
+    // Models loaded when the engine is made (errors thrown then), "all" for every installed
+    // one. Empty: ARTISTRY_PRELOAD (comma-separated) when use_environment.
+    std::vector<std::string> preload;
 };
 
 struct NodeResult {
@@ -105,6 +114,7 @@ struct NodeResult {
     std::string error;  // failed / cancelled: the message
     Status error_status = Status::ok;
     std::string cause;  // failed because of an input: the node that failed first
+    std::string data;   // ok / cached: its structured output (JSON text), empty when none
 };
 
 struct Result {
@@ -112,6 +122,9 @@ struct Result {
     RunStatus status = RunStatus::ok;
     std::map<std::string, Image> outputs;  // the requested outputs that finished
     std::vector<NodeResult> nodes;         // in spec order
+    // Structured outputs (JSON text: detections, the method used …) by node id, of every node
+    // that finished (ran or was cached) and produced some, requested output or not.
+    std::map<std::string, std::string> data;
     double wall_seconds = 0;
     std::string error;  // the first failure ("node 'x': ..."), empty when none
 
@@ -229,6 +242,7 @@ class Engine {
 
     int threads() const noexcept;
     int max_parallel() const noexcept;
+    ModelStore& models() const noexcept;  // the store the engine's effects use
     const EffectRegistry& registry() const noexcept;
     double throughput_mps(const std::string& op) const;  // learned, or the default
 

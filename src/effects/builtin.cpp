@@ -12,6 +12,8 @@ const EffectRegistry& EffectRegistry::builtin() {
         effects::register_dither(r);
         effects::register_color(r);
         effects::register_remove_background(r);
+        effects::register_upscale(r);
+        effects::register_detect_faces(r);
         return r;
     }();
     return registry;

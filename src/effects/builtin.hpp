@@ -11,5 +11,7 @@ void register_enhanced_bw(EffectRegistry& registry);
 void register_color(EffectRegistry& registry);
 void register_pop_art(EffectRegistry& registry);
 void register_remove_background(EffectRegistry& registry);
+void register_upscale(EffectRegistry& registry);
+void register_detect_faces(EffectRegistry& registry);
 
 }  // namespace artistry::effects

@@ -1,6 +1,8 @@
-// remove_background, the classical method (no model): a saliency and centre prior seeds
-// GrabCut on a small working copy; the mask is upsampled and its edge refined at full
-// resolution with a guided filter (He et al. 2010) steered by the full-size luminance.
+// remove_background. Neural (ISNet, when installed): the model's matte at its resolution,
+// refined at full resolution in row bands by a guided filter (matte_refine.hpp). Classical (no
+// model): a saliency and centre prior seeds GrabCut on a small working copy; the mask is
+// upsampled and its edge refined at full resolution with a fast guided filter (He et al.
+// 2010) steered by the full-size luminance.
 
 #include <algorithm>
 #include <array>
@@ -10,12 +12,17 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "artistry/error.hpp"
+#include "artistry/models.hpp"
 #include "artistry/opencv.hpp"
 #include "effects/builtin.hpp"
+#include "effects/matte_refine.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
 #include "util/rng.hpp"
@@ -326,18 +333,51 @@ struct Settings {
     int iterations = 5;
     int work_size = 512;
     std::uint64_t seed = 0;
+
+    explicit Settings(const Params& p)
+        : alpha_only(p.text("mode") == "alpha"),
+          composite(!p.text("background").empty()),
+          threshold(p.number("threshold")),
+          refine_radius(static_cast<int>(p.integer("refine_radius"))),
+          iterations(static_cast<int>(p.integer("iterations"))),
+          work_size(static_cast<int>(p.integer("work_size"))),
+          seed(static_cast<std::uint64_t>(p.integer("seed"))) {
+        if (composite) background = parse_background(p.text("background"));
+    }
+    int out_channels() const { return alpha_only ? 1 : (composite ? 3 : 4); }
 };
 
-Image run_remove_background(const Image& in, const Params& p, const EffectContext& ctx) {
-    Settings s;
-    s.alpha_only = p.text("mode") == "alpha";
-    s.composite = !p.text("background").empty();
-    if (s.composite) s.background = parse_background(p.text("background"));
-    s.threshold = p.number("threshold");
-    s.refine_radius = static_cast<int>(p.integer("refine_radius"));
-    s.iterations = static_cast<int>(p.integer("iterations"));
-    s.work_size = static_cast<int>(p.integer("work_size"));
-    s.seed = static_cast<std::uint64_t>(p.integer("seed"));
+// One output row from the input row and its matte (alpha[x] in [0, 1]; thresholded and
+// multiplied by the input's own alpha here, so both methods give the same modes).
+void emit_row(const Settings& s, const std::uint8_t* src, int ch, float* alpha, int w,
+              std::uint8_t* dst) {
+    const float cut = static_cast<float>(s.threshold);
+    for (int x = 0; x < w; ++x) {
+        float v = alpha[x];
+        if (cut > 0) v = v >= cut ? 1.f : 0.f;
+        if (ch == 4) v *= src[std::size_t(x) * 4 + 3] * (1.f / 255.f);
+        alpha[x] = v;
+    }
+    if (s.alpha_only) {
+        for (int x = 0; x < w; ++x)
+            dst[x] = static_cast<std::uint8_t>(alpha[std::size_t(x)] * 255.f + 0.5f);
+    } else if (s.composite) {
+        const auto& bg = s.background;
+        for (int x = 0; x < w; ++x, src += ch, dst += 3) {
+            const float t = alpha[std::size_t(x)];
+            for (std::size_t c = 0; c < 3; ++c)
+                dst[c] = static_cast<std::uint8_t>(float(bg[c]) + t * float(src[c] - bg[c]) + 0.5f);
+        }
+    } else {
+        for (int x = 0; x < w; ++x, src += ch, dst += 4) {
+            dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
+            dst[3] = static_cast<std::uint8_t>(alpha[std::size_t(x)] * 255.f + 0.5f);
+        }
+    }
+}
+
+Image run_classical(const Image& in, const Params& p, const EffectContext& ctx) {
+    const Settings s(p);
 
     const int w = in.width(), h = in.height(), ch = in.channels();
     constexpr int fine_iterations = 1;
@@ -423,9 +463,7 @@ Image run_remove_background(const Image& in, const Params& p, const EffectContex
         return t;
     };
     const auto xt = taps(w, sw), yt = taps(h, sh);
-    const int out_ch = s.alpha_only ? 1 : (s.composite ? 3 : 4);
-    Image out = Image::allocate(w, h, out_ch);
-    const float cut = static_cast<float>(s.threshold);
+    Image out = Image::allocate(w, h, s.out_channels());
     util::parallel_rows(h, [&](int y0, int y1) {
         std::vector<float> ra(static_cast<std::size_t>(sw)), rb(static_cast<std::size_t>(sw));
         std::vector<float> alpha(static_cast<std::size_t>(w));
@@ -445,33 +483,117 @@ Image run_remove_background(const Image& in, const Params& p, const EffectContex
                 const float a = ra[std::size_t(i0)] + fx * (ra[i1] - ra[std::size_t(i0)]);
                 const float b = rb[std::size_t(i0)] + fx * (rb[i1] - rb[std::size_t(i0)]);
                 const std::uint8_t* px = src + std::size_t(x) * std::size_t(ch);
-                float v = std::clamp(a * luma(px) + b, 0.f, 1.f);
-                if (cut > 0) v = v >= cut ? 1.f : 0.f;
-                if (ch == 4) v *= px[3] * (1.f / 255.f);
-                alpha[std::size_t(x)] = v;
+                alpha[std::size_t(x)] = std::clamp(a * luma(px) + b, 0.f, 1.f);
             }
-            std::uint8_t* dst = out.row(y);
-            if (s.alpha_only) {
-                for (int x = 0; x < w; ++x)
-                    dst[x] = static_cast<std::uint8_t>(alpha[std::size_t(x)] * 255.f + 0.5f);
-            } else if (s.composite) {
-                const auto& bg = s.background;
-                for (int x = 0; x < w; ++x, src += ch, dst += 3) {
-                    const float t = alpha[std::size_t(x)];
-                    for (std::size_t c = 0; c < 3; ++c)
-                        dst[c] = static_cast<std::uint8_t>(float(bg[c]) +
-                                                           t * float(src[c] - bg[c]) + 0.5f);
-                }
-            } else {
-                for (int x = 0; x < w; ++x, src += ch, dst += 4) {
-                    dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
-                    dst[3] = static_cast<std::uint8_t>(alpha[std::size_t(x)] * 255.f + 0.5f);
-                }
-            }
+            emit_row(s, src, ch, alpha.data(), w, out.row(y));
         }
     });
     ctx.report(++done, total);
     return out;
+}
+
+// ---- the neural method (ISNet) -----------------------------------------------------------
+
+constexpr const char* isnet_model = "isnet";
+
+ModelStore& store_of(const EffectContext& ctx) {
+    return ctx.models != nullptr ? *ctx.models : ModelStore::shared();
+}
+
+// "isnet" or "classical": what `model` means with the models installed now.
+std::string resolve_method(const Params& p, ModelStore& store) {
+    const std::string& model = p.text("model");
+    if (model != "auto") return model;
+    return store.has(isnet_model) ? isnet_model : "classical";
+}
+
+// The model's input size from its spec ([1, 3, H, W]); 1024² when the spec does not say.
+cv::Size model_input_size(const ModelSpec& spec) {
+    cv::Size size(1024, 1024);
+    if (!spec.inputs.empty() && spec.inputs[0].shape.size() == 4) {
+        const auto& s = spec.inputs[0].shape;
+        if (s[2] > 0 && s[3] > 0) size = cv::Size(int(s[3]), int(s[2]));
+    }
+    return size;
+}
+
+Image run_isnet(const Image& in, const Params& p, const EffectContext& ctx, ModelStore& store) {
+    const Settings s(p);
+    const int w = in.width(), h = in.height(), ch = in.channels();
+    const auto model = store.get(isnet_model);
+    const cv::Size size = model_input_size(model->spec());
+    const int band_rows = 256;
+    const std::int64_t total = 2 + (h + band_rows - 1) / band_rows;
+    std::atomic<std::int64_t> done{0};
+    ctx.report(0, total);
+
+    // 1. The model's input: the whole image stretched to its size (no aspect kept, as it was
+    //    trained), RGB planes, (v − 128) / 256. Resized straight from the full image: no
+    //    full-size copy.
+    cv::Mat small;
+    cv::resize(as_mat(in), small, size, 0, 0,
+               size.width < w && size.height < h ? cv::INTER_AREA : cv::INTER_LINEAR);
+    const std::size_t plane = std::size_t(size.width) * std::size_t(size.height);
+    Tensor input({1, 3, size.height, size.width});
+    for (int y = 0; y < size.height; ++y) {
+        const std::uint8_t* px = small.ptr<std::uint8_t>(y);
+        for (int x = 0; x < size.width; ++x, px += ch)
+            for (std::size_t c = 0; c < 3; ++c)
+                input.values[c * plane + std::size_t(y) * std::size_t(size.width) + std::size_t(x)] =
+                    (float(px[c]) - 128.f) / 256.f;
+    }
+    small.release();
+    ctx.report(++done, total);
+    ctx.throw_if_cancelled();
+
+    // 2. The matte at the model's resolution.
+    std::vector<Tensor> outputs = model->run({input});
+    if (outputs.empty() || outputs[0].shape.size() < 2)
+        throw Error(Status::internal, fmt::format("model '{}' gave no matte", isnet_model));
+    const auto& shape = outputs[0].shape;
+    const int mh = int(shape[shape.size() - 2]), mw = int(shape[shape.size() - 1]);
+    if (std::int64_t(mh) * mw != outputs[0].elements())
+        throw Error(Status::internal,
+                    fmt::format("model '{}': matte of shape {} is not one plane", isnet_model,
+                                fmt::join(shape, "x")));
+    cv::Mat matte(mh, mw, CV_32F, outputs[0].values.data());
+    matte = cv::min(cv::max(matte, 0.0), 1.0);
+    ctx.report(++done, total);
+    ctx.throw_if_cancelled();
+
+    // 3. Full-resolution guided filter in row bands; each row goes straight to the output.
+    MatteRefineOptions refine;
+    const double up = std::max(double(w) / mw, double(h) / mh);  // full pixels per matte pixel
+    refine.radius = s.refine_radius > 0 ? s.refine_radius : std::max(2, int(std::lround(2 * up)));
+    refine.band_rows = band_rows;
+    Image out = Image::allocate(w, h, s.out_channels());
+    refine_matte(
+        in, matte, refine,
+        [&](int y, float* alpha) { emit_row(s, in.row(y), ch, alpha, w, out.row(y)); },
+        [&](int) { ctx.report(++done, total); }, ctx);
+    return out;
+}
+
+Image run_remove_background(const Image& in, const Params& p, const EffectContext& ctx) {
+    ModelStore& store = store_of(ctx);
+    const std::string method = resolve_method(p, store);
+    Image out = method == isnet_model ? run_isnet(in, p, ctx, store) : run_classical(in, p, ctx);
+    if (ctx.data != nullptr) *ctx.data = nlohmann::json{{"method", method}}.dump();
+    return out;
+}
+
+// The cache must tell an "auto" run with the model from one without, and one model file from
+// another: the resolved method and the model's checksum.
+std::string method_salt(const Params& p, const EffectContext& ctx) {
+    try {
+        ModelStore& store = store_of(ctx);
+        const std::string method = resolve_method(p, store);
+        if (method != isnet_model) return method;
+        const auto spec = store.find(isnet_model);
+        return spec ? fmt::format("{}:{}:{}", method, spec->sha256, spec->bytes) : method;
+    } catch (const std::exception& e) {
+        return fmt::format("unresolved:{}", e.what());  // the run itself reports the problem
+    }
 }
 
 }  // namespace
@@ -479,12 +601,16 @@ Image run_remove_background(const Image& in, const Params& p, const EffectContex
 void register_remove_background(EffectRegistry& registry) {
     EffectInfo e;
     e.name = "remove_background";
-    e.version = 1;
+    e.version = 2;
     e.summary =
-        "Cut the subject out (classical: saliency-seeded GrabCut, guided-filter edges): "
-        "RGBA with the matte as alpha, a colour behind it, or the matte alone";
+        "Cut the subject out (ISNet matte when installed, else saliency-seeded GrabCut; "
+        "guided-filter edges at full resolution): RGBA with the matte as alpha, a colour "
+        "behind it, or the matte alone. Data: {\"method\": \"isnet\" | \"classical\"}";
     // clang-format off
     e.params = {
+        {"model", ParamType::choice, std::string("auto"), 0, 0, {"auto", "isnet", "classical"},
+         "auto: ISNet when installed (scripts/fetch-models), else classical; isnet: fail when "
+         "it is not installed", {}},
         {"mode", ParamType::choice, std::string("cutout"), 0, 0, {"cutout", "alpha"},
          "cutout: the image with the matte as alpha; alpha: the matte alone, one grey channel "
          "(white = subject)", {}},
@@ -495,11 +621,12 @@ void register_remove_background(EffectRegistry& registry) {
          "0: soft matte; above 0: hard mask, subject where the matte reaches this level", {}},
         {"refine_radius", ParamType::integer, std::int64_t{0}, 0, 256, {},
          "edge refinement (guided filter) radius in full-size pixels; 0: from the image size", {}},
-        {"iterations", ParamType::integer, std::int64_t{5}, 1, 10, {}, "GrabCut iterations", {}},
+        {"iterations", ParamType::integer, std::int64_t{5}, 1, 10, {},
+         "GrabCut iterations (classical)", {}},
         {"work_size", ParamType::integer, std::int64_t{512}, 64, 2048, {},
-         "longest side of the copy the segmentation runs on (larger: slower, finer)", {}},
+         "longest side of the copy the segmentation runs on (classical; larger: slower, finer)", {}},
         {"seed", ParamType::integer, std::int64_t{0}, 0, 2147483647.0, {},
-         "seed of GrabCut's colour-model start", {}},
+         "seed of GrabCut's colour-model start (classical)", {}},
     };
     // clang-format on
     e.footprint = [](const Params&) { return Footprint{Footprint::Kind::global, 0}; };
@@ -507,9 +634,17 @@ void register_remove_background(EffectRegistry& registry) {
         const auto px = std::size_t(width) * std::size_t(height);
         const auto work = std::size_t(params.integer("work_size"));
         // the output (at most RGBA), a reduced guide, and GrabCut's graph on the working copy
-        return px * 4 + px / 2 + work * work * 160;
+        const std::size_t classical = px * 4 + px / 2 + work * work * 160;
+        const std::string& model = params.text("model");
+        if (model == "classical" ||
+            (model == "auto" && !ModelStore::shared().has(isnet_model)))
+            return classical;
+        // the output, two refinement bands of ten float planes, the model's activations at 1024²
+        return px * 4 + std::size_t(width) * 300 * 4 * 10 * 2 + (std::size_t(640) << 20);
     };
     e.run = run_remove_background;
+    e.has_data = true;
+    e.cache_salt = method_salt;
     registry.add(std::move(e));
 }
 

@@ -3,10 +3,13 @@
 #include "artistry/engine.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
+#include "artistry/models.hpp"
 #include "graph/engine_config.hpp"
 #include "graph/executor.hpp"
 #include "graph/run_file.hpp"
@@ -138,14 +141,31 @@ const Result& RunHandle::result() const {
 struct Engine::Impl {
     std::shared_ptr<MemoryManager> memory;  // before the cache: L1 is charged to it
     std::shared_ptr<ResultCache> cache;
+    std::shared_ptr<ModelStore> models_owned;  // null: the process's shared store
+    ModelStore* models;
     detail::Executor executor;
     double memory_wait_seconds;
     Impl(const EffectRegistry& registry, const graph::EngineConfig& config, EngineOptions& o)
         : memory(o.memory ? o.memory : std::make_shared<MemoryManager>(memory_options(o))),
           cache(make_cache(o, memory.get())),
+          models_owned(o.models),
+          models(o.models ? o.models.get() : &ModelStore::shared()),
           executor(registry, config.threads, config.max_parallel, o.default_throughput_mps,
-                   cache.get(), memory.get(), o.memory_wait_seconds),
-          memory_wait_seconds(o.memory_wait_seconds) {}
+                   cache.get(), memory.get(), o.memory_wait_seconds, models),
+          memory_wait_seconds(o.memory_wait_seconds) {
+        const auto names = preload_names(o);
+        if (!names.empty()) models->preload(names);
+    }
+
+    static std::vector<std::string> preload_names(const EngineOptions& o) {
+        if (!o.preload.empty() || !o.use_environment) return o.preload;
+        std::vector<std::string> names;
+        const char* env = std::getenv("ARTISTRY_PRELOAD");
+        std::stringstream ss(env != nullptr ? env : "");
+        for (std::string name; std::getline(ss, name, ',');)
+            if (!name.empty()) names.push_back(name);
+        return names;
+    }
 
     static MemoryOptions memory_options(const EngineOptions& o) {
         MemoryOptions m = o.memory_options;
@@ -202,6 +222,9 @@ int Engine::threads() const noexcept {
 }
 int Engine::max_parallel() const noexcept {
     return impl_->executor.max_parallel();
+}
+ModelStore& Engine::models() const noexcept {
+    return *impl_->models;
 }
 const EffectRegistry& Engine::registry() const noexcept {
     return impl_->executor.registry();

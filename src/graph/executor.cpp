@@ -53,12 +53,13 @@ struct Executor::Settled {
 
 Executor::Executor(const EffectRegistry& registry, int threads, int max_parallel,
                    double default_mps, ResultCache* cache, MemoryManager* memory,
-                   double memory_wait_seconds)
+                   double memory_wait_seconds, ModelStore* models)
     : registry_(&registry),
       max_parallel_(max_parallel),
       cache_(cache),
       memory_(memory),
       memory_wait_seconds_(memory_wait_seconds),
+      models_(models),
       throughput_(default_mps),
       arena_(threads) {}
 
@@ -72,7 +73,11 @@ std::string Executor::metrics_text() const {
 std::optional<Reservation> Executor::reserve_for(const RunState& run, int n, const Image& input) {
     if (memory_ == nullptr) return std::nullopt;
     const EffectInfo& info = *run.g->effects[n];
-    const std::uint64_t output = static_cast<std::uint64_t>(input.pixel_count()) * 4;
+    std::uint64_t output = static_cast<std::uint64_t>(input.pixel_count()) * 4;
+    if (info.output_size) {  // an upscaler's output is larger than its input
+        const auto [w, h] = info.output_size(input.width(), input.height(), run.g->params[n]);
+        output = static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) * 4;
+    }
     const std::uint64_t work =
         info.memory_estimate ? info.memory_estimate(input.width(), input.height(), run.g->params[n]) : 0;
     const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(memory_wait_seconds_ * 1000));
@@ -109,7 +114,7 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
     const auto& g = *run->g;
     // Without a cache keys only need to be distinct, so the input's pixels are not hashed.
     const CacheKey input_key = cache_ != nullptr ? content_hash(input) : CacheKey{0, run->id};
-    const auto plan = graph::plan_run(g, input_key, cache_);
+    const auto plan = graph::plan_run(g, input_key, cache_, models_);
     Settled settled;
     {
         Lock lock(run->mutex);
@@ -141,6 +146,7 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
         for (int n : g.order)
             if (plan[n].cached) {
                 run->nodes[n].output = *plan[n].cached;
+                run->nodes[n].data = plan[n].cached_data;
                 finish_node(*run, n, NodeStatus::cached, {}, Status::ok, {});
             }
         settled = settle(*run);
@@ -194,16 +200,27 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
     std::string error = cancelled_message;
     Status code = Status::cancelled;
     Image out;
+    std::string data;
+    const bool has_data = run.g->effects[n]->has_data;
     if (go) {
         deliver_events(run, true);
         EffectContext ctx;
         ctx.cancel = run.cancel.get();
+        ctx.models = models_;
+        if (has_data) ctx.data = &data;
         ctx.progress = [this, &run, n](std::int64_t done, std::int64_t total) {
             on_units(run, n, done, total);
         };
         graph::run_isolated([&] {
             try {
-                const auto reservation = reserve_for(run, n, input);
+                auto reservation = reserve_for(run, n, input);
+                // The node's own images draw on its reservation and grow it: real accounting.
+                const AllocationScope charged(
+                    memory_, reservation ? std::move(*reservation) : Reservation(),
+                    std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(
+                            static_cast<std::int64_t>(memory_wait_seconds_ * 1000)),
+                    run.cancel.get());
                 out = apply_effect(*registry_, spec.op, input, spec.params, ctx);
                 status = NodeStatus::ok;
                 error.clear();
@@ -228,7 +245,11 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
             }
         });
         input = Image();
-        if (status == NodeStatus::ok && cache_ != nullptr) cache_->put(run.nodes[n].key, out);
+        if (status == NodeStatus::ok && cache_ != nullptr) {
+            // The data first: a reader that finds the image then finds its data too.
+            if (has_data) cache_->put(graph::data_key(run.nodes[n].key), graph::data_to_image(data));
+            cache_->put(run.nodes[n].key, out);
+        }
     }
 
     Settled settled;
@@ -243,6 +264,7 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
         if (status == NodeStatus::ok) {
             throughput_.record(spec.op, run.progress->megapixels(n), node.seconds);
             if (node.is_output || node.readers_left > 0) node.output = std::move(out);
+            node.data = std::move(data);
         }
         --run.in_flight;
         finish_node(run, n, status, error, code, {});
@@ -360,6 +382,8 @@ void Executor::finalize(RunState& run) {
         nr.error = node.error;
         nr.error_status = node.error_status;
         nr.cause = node.cause;
+        nr.data = node.data;
+        if (!node.data.empty()) r.data.emplace(nr.id, node.data);
         cancelled = cancelled || node.status == NodeStatus::cancelled;
         r.nodes.push_back(std::move(nr));
     }

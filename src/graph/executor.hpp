@@ -22,9 +22,11 @@ namespace detail {
 
 class Executor {
   public:
-    // cache and memory may be null (no caching, no reservations); both must outlive this.
+    // cache and memory may be null (no caching, no reservations); both must outlive this, as
+    // must models (null: ModelStore::shared()).
     Executor(const EffectRegistry& registry, int threads, int max_parallel, double default_mps,
-             ResultCache* cache, MemoryManager* memory, double memory_wait_seconds);
+             ResultCache* cache, MemoryManager* memory, double memory_wait_seconds,
+             ModelStore* models = nullptr);
     ~Executor();  // cancels the runs still going and waits for them
 
     std::shared_ptr<RunState> submit(const Graph& graph, const Image& input, RunOptions options);
@@ -65,6 +67,7 @@ class Executor {
     ResultCache* cache_;
     MemoryManager* memory_;
     double memory_wait_seconds_;
+    ModelStore* models_;
     graph::ThroughputTable throughput_;
     graph::EngineMetrics metrics_;
 

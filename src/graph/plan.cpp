@@ -2,16 +2,42 @@
 
 #include "graph/plan.hpp"
 
+#include <cstring>
+
 namespace artistry::graph {
 
+CacheKey data_key(const CacheKey& image_key) {
+    return make_cache_key({image_key}, "#data", 1, "");
+}
+
+Image data_to_image(const std::string& json) {
+    // A leading marker byte: an empty structured output still makes a non-empty image.
+    Image image = Image::allocate(static_cast<int>(json.size()) + 1, 1, 1);
+    image.row(0)[0] = '#';
+    if (!json.empty()) std::memcpy(image.row(0) + 1, json.data(), json.size());
+    return image;
+}
+
+std::string data_from_image(const Image& image) {
+    if (image.height() != 1 || image.channels() != 1 || image.width() < 1 || image.row(0)[0] != '#')
+        return {};
+    return std::string(reinterpret_cast<const char*>(image.row(0)) + 1,
+                       static_cast<std::size_t>(image.width() - 1));
+}
+
 std::vector<PlannedNode> plan_run(const detail::GraphData& g, const CacheKey& input_key,
-                                  ResultCache* cache) {
+                                  ResultCache* cache, ModelStore* models) {
     std::vector<PlannedNode> plan(g.nodes.size());
+    EffectContext salt_ctx;
+    salt_ctx.models = models;
     for (int n : g.order) {
         std::vector<CacheKey> in;
         for (int i : g.inputs[n]) in.push_back(plan[i].key);
         if (in.empty()) in.push_back(input_key);
-        plan[n].key = make_cache_key(in, g.nodes[n].op, g.effects[n]->version, g.params[n].canonical());
+        const EffectInfo& info = *g.effects[n];
+        std::string canonical = g.params[n].canonical();
+        if (info.cache_salt) canonical.append(1, '#').append(info.cache_salt(g.params[n], salt_ctx));
+        plan[n].key = make_cache_key(in, g.nodes[n].op, info.version, canonical);
     }
     for (int n : g.output_nodes) plan[n].needed = true;
     for (auto it = g.order.rbegin(); it != g.order.rend(); ++it) {
@@ -19,8 +45,15 @@ std::vector<PlannedNode> plan_run(const detail::GraphData& g, const CacheKey& in
         if (!plan[n].needed) continue;
         if (cache != nullptr) {
             if (auto hit = cache->get(plan[n].key)) {
-                plan[n].cached = std::move(hit->image);
-                continue;
+                if (!g.effects[n]->has_data) {
+                    plan[n].cached = std::move(hit->image);
+                    continue;
+                }
+                if (auto data = cache->get(data_key(plan[n].key))) {
+                    plan[n].cached = std::move(hit->image);
+                    plan[n].cached_data = data_from_image(data->image);
+                    continue;
+                }
             }
         }
         for (int i : g.inputs[n]) plan[i].needed = true;

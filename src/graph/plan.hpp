@@ -16,11 +16,19 @@ struct PlannedNode {
     CacheKey key;
     bool needed = false;          // an output depends on it and no cached reader covers it
     std::optional<Image> cached;  // needed and found in the cache: it finishes as `cached`
+    std::string cached_data;      // its structured output (EffectInfo::has_data), found with it
 };
+
+// A node's structured output sits in the cache beside its image, under a key derived from
+// the image's; a node with data counts as cached only when both are found.
+CacheKey data_key(const CacheKey& image_key);
+Image data_to_image(const std::string& json);  // one row of bytes
+std::string data_from_image(const Image& image);
 
 // cache may be null: nothing is looked up. Readers are decided before their inputs, so the
 // inputs of a cached node are not computed unless another needed node reads them.
+// models: what cache_salt functions are told (null: ModelStore::shared()).
 std::vector<PlannedNode> plan_run(const detail::GraphData& graph, const CacheKey& input_key,
-                                  ResultCache* cache);
+                                  ResultCache* cache, ModelStore* models = nullptr);
 
 }  // namespace artistry::graph

@@ -55,6 +55,15 @@ bool output_chains(const Graph& graph, std::map<std::string, EffectChain>& chain
     return true;
 }
 
+// The first node whose effect changes the image size (upscale), "" when none: the streamed
+// path keeps the size band by band.
+std::string size_changing_op(const Graph& graph) {
+    const auto& g = detail::GraphAccess::impl(graph);
+    for (std::size_t n = 0; n < g.nodes.size(); ++n)
+        if (g.effects[n]->output_size) return g.nodes[n].op;
+    return {};
+}
+
 void emit(const ProgressCallback& progress, const ProgressEvent& event) {
     if (!progress) return;
     try {
@@ -112,6 +121,8 @@ FilePlan plan_file(const Graph& graph, const MemoryManager& memory,
     std::string obstacle;
     if (!plan.chain)
         obstacle = "the graph is not a chain (some node reads more than one image)";
+    else if (const auto op = size_changing_op(graph); !op.empty())
+        obstacle = fmt::format("effect '{}' changes the image size", op);
     else if (!streamable_input(info.format))
         obstacle = fmt::format("streaming reads JPEG, PNG or TIFF, not {}", info.format);
     else if (info.orientation != 1 && options.load.apply_orientation)
@@ -219,14 +230,9 @@ FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait
                                                         out.plan.budget_bytes, tile);
             // The band working set is reserved from the engine's manager for the run, so
             // streamed runs and in-memory nodes share one budget.
-            Reservation held;
             if (memory.has_device(Device::cpu())) {
-                const std::uint64_t planned =
-                    tiled_working_set(chain, width, height, channels, tile.tile_size, tile);
-                held = memory.reserve(
-                    Device::cpu(), std::min(planned, memory.budget(Device::cpu())),
-                    std::chrono::milliseconds(static_cast<std::int64_t>(memory_wait_seconds * 1000)),
-                    tile.cancel);
+                tile.memory = &memory;
+                tile.memory_wait_seconds = memory_wait_seconds;
             }
             const auto chain_start = clock::now();
             const std::string op = chain.back().effect;

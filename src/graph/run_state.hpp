@@ -34,6 +34,7 @@ struct NodeRun {
     std::size_t readers_left = 0;    // needed readers that have not taken the output yet
     CacheKey key;                    // plan.hpp: the node's result-cache key
     Image output;                    // kept while a reader or the result needs it
+    std::string data;                // structured output (EffectInfo::has_data), JSON text
     Clock::time_point start{};
     Clock::time_point end{};
     double seconds = 0;

@@ -231,8 +231,47 @@ static void test_load_save(const char* dir) {
     art_image_free(back);
 }
 
+/* Structured output: remove_background says which method it used; other nodes have none. */
+static void test_result_data(void) {
+    enum { W = 64, H = 48, C = 3 };
+    static unsigned char buf[W * H * C];
+    art_image_desc in = ART_IMAGE_DESC_INIT;
+    art_engine_options eo = ART_ENGINE_OPTIONS_INIT;
+    art_engine* engine = NULL;
+    art_image* input = NULL;
+    art_graph* graph = NULL;
+    art_result* result = NULL;
+    const char* data = NULL;
+
+    fill(buf, W, H, C, W * C);
+    in.data = buf;
+    in.width = W;
+    in.height = H;
+    in.channels = C;
+    eo.use_environment = 0;
+    CHECK_OK(art_engine_create(&engine, &eo));
+    CHECK_OK(art_image_wrap(&input, &in));
+    CHECK_OK(art_graph_from_json(&graph,
+        "{\"nodes\": [{\"id\": \"cut\", \"op\": \"remove_background\","
+        " \"params\": {\"model\": \"classical\"}},"
+        " {\"id\": \"d\", \"op\": \"dither\", \"in\": [\"cut\"]}], \"outputs\": [\"d\"]}"));
+    CHECK_OK(art_engine_run(&result, engine, graph, input, NULL));
+    CHECK_OK(art_result_data(&data, result, "cut"));
+    CHECK(data != NULL && strcmp(data, "{\"method\":\"classical\"}") == 0);
+    CHECK_OK(art_result_data(&data, result, "d"));
+    CHECK(data != NULL && data[0] == '\0');
+    CHECK_FAILS(art_result_data(&data, result, "nope"), ART_NOT_FOUND, "nope");
+    CHECK(data == NULL);
+    CHECK_FAILS(art_result_data(&data, NULL, "cut"), ART_INVALID_ARGUMENT, "result");
+    art_result_free(result);
+    art_graph_free(graph);
+    art_image_free(input);
+    art_engine_free(engine);
+}
+
 int main(int argc, char** argv) {
     test_versions();
+    test_result_data();
     test_image_round_trip();
     test_schema();
     test_runs();

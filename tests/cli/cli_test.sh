@@ -28,7 +28,7 @@ size_of() { identify -format '%wx%h' "$1" 2>/dev/null; }
 
 photo="$src/tests/data/butterfly.jpg"
 effects=$("$cli" effects | grep -E '^[a-z_0-9]+ \(v' | cut -d' ' -f1 | sort | tr '\n' ' ')
-check "six effects are listed" test "$effects" = "color dither enhanced_bw pop_art remove_background retro_8bit "
+check "the built-in effects are listed" test "$effects" = "color detect_faces dither enhanced_bw pop_art remove_background retro_8bit upscale "
 
 "$src/scripts/effects-md" "$cli" >"$tmp/effects.md"
 check "docs/effects.md is generated from the current schemas (run scripts/make-docs)" \
@@ -50,6 +50,30 @@ check "parameters reach the effect (gameboy: at most 4 colours)" \
   test "$(identify -format '%k' "$tmp/p/butterfly_retro_8bit.png")" -le 4
 "$cli" run "$photo" -e enhanced_bw --cut -o "$tmp/cut" --quiet
 check "--cut writes the cut-out and effects on it" test -f "$tmp/cut/butterfly_remove_background.png" -a -f "$tmp/cut/butterfly_enhanced_bw.png"
+
+# Models and structured output: `artistry models` lists what is installed; --data writes each
+# node's structured output; --cut uses ISNet when it is installed.
+"$cli" models >"$tmp/models.txt"
+check "models lists a table or says none are installed" \
+  grep -qE '^(name +task +backend +size +loaded +license|no models installed in )' "$tmp/models.txt"
+check "models --json is JSON with the folder searched" \
+  sh -c "'$cli' models --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert \"dir\" in d and isinstance(d[\"models\"], list)'"
+want_method=classical
+grep -q '^isnet ' "$tmp/models.txt" && want_method=isnet
+"$cli" run "$photo" -e enhanced_bw --cut --data "$tmp/cut.json" -o "$tmp/cutd" --quiet
+check "--data records the matting method --cut used ($want_method)" python3 -c "
+import json, sys; d = json.load(open('$tmp/cut.json'))
+assert d['$photo']['remove_background'] == {'method': '$want_method'}, d"
+astronaut=/usr/lib/python3/dist-packages/skimage/data/astronaut.png
+if grep -q '^blazeface-front ' "$tmp/models.txt" && [ -f "$astronaut" ]; then
+  "$cli" run "$astronaut" -e detect_faces -p detect_faces.annotate=true --data "$tmp/faces.json" -o "$tmp/faces" --quiet
+  check "detect_faces --data: one face, box on the astronaut's face" python3 -c "
+import json; f = json.load(open('$tmp/faces.json'))['$astronaut']['detect_faces']
+assert len(f) == 1 and abs(f[0]['box'][0] + f[0]['box'][2] / 2 - 230) < 20, f"
+  check "detect_faces annotate writes the picture" test -n "$(ls "$tmp/faces"/astronaut_detect_faces.* 2>/dev/null)"
+else
+  echo "skipped: detect_faces CLI checks (blazeface-front or astronaut.png missing)"
+fi
 
 cat >"$tmp/spec.json" <<'JSON'
 {"nodes": [

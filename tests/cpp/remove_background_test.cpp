@@ -19,9 +19,16 @@ using namespace artistry;
 
 namespace {
 
-const test::EffectUnderTest cut("remove_background", effects::register_remove_background);
+const test::EffectUnderTest effect("remove_background", effects::register_remove_background);
 
-const EffectRegistry& registry() { return cut.registry(); }
+// These tests are about the classical method: pinned, whatever models are installed
+// (neural_effects_test covers ISNet).
+Image cut(const Image& image, ParamMap params = {}, const EffectContext& ctx = {}) {
+    params.try_emplace("model", std::string("classical"));
+    return effect(image, params, ctx);
+}
+
+const EffectRegistry& registry() { return effect.registry(); }
 
 std::uint8_t clamp8(int v) {
     return static_cast<std::uint8_t>(std::clamp(v, 0, 255));
@@ -244,7 +251,7 @@ TEST_CASE("invalid parameters name the parameter and what is allowed") {
 
 TEST_CASE("schema: every parameter has help and the footprint is global") {
     const EffectInfo& e = registry().get("remove_background");
-    CHECK(e.version == 1);
+    CHECK(e.version == 2);
     CHECK_FALSE(e.summary.empty());
     for (const auto& p : e.params) CHECK_FALSE(p.help.empty());
     const Params defaults = registry().resolve("remove_background", {});

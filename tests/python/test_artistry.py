@@ -103,6 +103,16 @@ def test_graph_json_and_params(engine):
     assert artistry.Graph.from_json(g.to_json()).to_json() == g.to_json()
 
 
+def test_structured_output_in_result_data(engine):
+    g = artistry.Graph.from_json(
+        '{"nodes": [{"id": "cut", "op": "remove_background", "params": {"model": "classical"}},'
+        ' {"id": "d", "op": "dither", "in": ["cut"]}], "outputs": ["d"]}')
+    result = engine.run(g, photo())
+    assert result.data == {"cut": {"method": "classical"}}
+    nodes = {n["id"]: n for n in result.nodes}
+    assert nodes["cut"]["data"] == {"method": "classical"} and nodes["d"]["data"] is None
+
+
 def test_progress_callback_and_cancel(engine):
     events = []
     engine.run(["dither", "pop_art"], photo(), progress=events.append)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -13,10 +14,13 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "artistry/artistry.hpp"
 #include "artistry/engine.hpp"
 #include "artistry/graph.hpp"
+#include "artistry/models.hpp"
+#include "models_command.hpp"
 #include "progress_bar.hpp"
 
 namespace fs = std::filesystem;
@@ -117,8 +121,20 @@ struct RunArgs {
     std::uint64_t max_megapixels = default_max_pixels / 1'000'000;
     bool quiet = false;
     bool no_cache = false;
+    std::string cache_tiers;  // "memory,disk,redis" subset or "none"; empty: the defaults
     int tile = 0;  // > 0: stream in bands of this many rows
+    std::string data_file;  // structured outputs (detections, method used) as JSON
 };
+
+// An effect whose `model` parameter names, by default, a model that is not installed cannot
+// run here: `-e all` leaves it out rather than fail ("auto" choices fall back by themselves).
+std::string missing_model(const EffectInfo& e, const ModelStore& store) {
+    const ParamSpec* p = e.find_param("model");
+    if (p == nullptr) return {};
+    const auto* name = std::get_if<std::string>(&p->default_value);
+    if (name == nullptr || name->empty() || *name == "auto" || store.has(*name)) return {};
+    return *name;
+}
 
 // Lossless where pixels are crisp, transparent or a matte; JPEG for photographic looks.
 std::string output_extension(const std::string& format, int channels, const std::string& op) {
@@ -143,9 +159,19 @@ bool streamable_format(const std::string& format) {
 
 // The graph `-e` describes: every effect reads the input, or with --cut one shared
 // remove_background node that every other effect reads.
-Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry) {
+Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, const ModelStore& models) {
     std::vector<std::string> effects =
         args.effects == "all" ? registry.names() : split(args.effects, ',');
+    if (args.effects == "all")
+        effects.erase(std::remove_if(effects.begin(), effects.end(),
+                                     [&](const std::string& e) {
+                                         const std::string model = missing_model(registry.get(e), models);
+                                         if (!model.empty() && !args.quiet)
+                                             fmt::print(stderr, "artistry: note: -e all leaves out {}: model '{}' "
+                                                        "is not installed (see `artistry models`)\n", e, model);
+                                         return !model.empty();
+                                     }),
+                      effects.end());
     if (effects.empty()) throw Error(Status::invalid_argument, "no effect given (-e EFFECT[,EFFECT...])");
     for (const auto& e : effects) registry.get(e);  // unknown effect → error before any work
     if (args.cut) effects.erase(std::remove(effects.begin(), effects.end(), "remove_background"), effects.end());
@@ -183,12 +209,13 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry) {
 int run_command(const RunArgs& args) {
     EngineOptions engine_options;
     if (args.no_cache) engine_options.cache_options.enabled = false;
+    if (!args.cache_tiers.empty()) set_cache_tiers(engine_options.cache_options, args.cache_tiers);
     Engine engine(engine_options);
     const EffectRegistry& registry = engine.registry();
     if (!args.graph_file.empty() && (!args.params.empty() || args.cut || args.effects != "all"))
         throw Error(Status::invalid_argument, "--graph takes its effects and parameters from the spec; "
                                               "drop -e, -p and --cut");
-    const Graph graph = args.graph_file.empty() ? graph_from_effects(args, registry)
+    const Graph graph = args.graph_file.empty() ? graph_from_effects(args, registry, engine.models())
                                                 : Graph::from_json_file(args.graph_file, registry);
     if (args.tile > 0 && !streamable_format(args.format))
         throw Error(Status::invalid_argument,
@@ -211,6 +238,7 @@ int run_command(const RunArgs& args) {
     std::vector<std::string> written;
     std::vector<std::string> notes;  // after a file's name in the "wrote" lines
     std::vector<std::string> failures;
+    nlohmann::json data = nlohmann::json::object();  // image → node → its structured output
     const double images = static_cast<double>(args.images.size());
     for (std::size_t i = 0; i < args.images.size(); ++i) {
         const std::string& path = args.images[i];
@@ -270,6 +298,7 @@ int run_command(const RunArgs& args) {
 
         const Image input = load_image(path, load);
         const Result result = engine.run(graph, input, options);
+        for (const auto& [id, json] : result.data) data[path][id] = nlohmann::json::parse(json);
 
         std::vector<Image> sheet_images{input};
         std::vector<std::string> sheet_labels{"original"};
@@ -303,6 +332,13 @@ int run_command(const RunArgs& args) {
         }
     }
     bar.finish();
+    if (!args.data_file.empty()) {
+        std::ofstream out(args.data_file);
+        out << data.dump(2) << "\n";
+        if (!out) throw Error(Status::io_error, fmt::format("cannot write '{}'", args.data_file));
+        written.push_back(args.data_file);
+        notes.emplace_back();
+    }
     if (!args.quiet)
         for (std::size_t k = 0; k < written.size(); ++k) fmt::print("wrote {}{}\n", written[k], notes[k]);
     if (!failures.empty()) {
@@ -354,7 +390,8 @@ int main(int argc, char** argv) {
     run->add_flag("--contact-sheet", run_args.contact_sheet,
                   "Also write contact_sheet.jpg: the input and each result, labelled");
     run->add_flag("--cut", run_args.cut,
-                  "Remove the background once and apply the other effects to the cut-out");
+                  "Remove the background once and apply the other effects to the cut-out (ISNet's "
+                  "matte when installed, see `artistry models`; else the classical one)");
     run->add_option("--format", run_args.format, "Output format: auto, png, jpeg, webp, tiff, bmp")
         ->check(CLI::IsMember({"auto", "png", "jpeg", "jpg", "webp", "tiff", "bmp"}))->capture_default_str();
     run->add_option("-q,--quality", run_args.quality, "JPEG/WebP quality")->check(CLI::Range(1, 100))->capture_default_str();
@@ -366,10 +403,17 @@ int main(int argc, char** argv) {
                     "or TIFF in and out; no contact sheet). Without it, inputs over a quarter of the "
                     "memory budget (ARTISTRY_MEMORY_BUDGET) are streamed with bands sized to fit")
         ->check(CLI::Range(1, 1 << 20));
+    run->add_option("--data", run_args.data_file,
+                    "Write the nodes' structured outputs (faces found, the matting method used) "
+                    "to this JSON file: {image: {node: data}}");
     run->add_flag("--quiet", run_args.quiet, "No progress output");
     run->add_flag("--no-cache", run_args.no_cache,
                   "Compute every node; by default results are cached by content "
                   "(ARTISTRY_CACHE, ARTISTRY_CACHE_DIR, ARTISTRY_REDIS_URL)");
+    run->add_option("--cache-tiers", run_args.cache_tiers,
+                    "Cache tiers to use: a list of memory, disk, redis (redis needs "
+                    "ARTISTRY_REDIS_URL), or none; default: memory,disk and redis when a URL is "
+                    "set (ARTISTRY_CACHE_TIERS)");
 
     bool markdown = false;
     std::string images_dir;
@@ -380,6 +424,11 @@ int main(int argc, char** argv) {
     effects->add_option("--images-note", images_note, "With --markdown: a line saying how the pictures were made");
 
     auto* info = app.add_subcommand("info", "Version, devices and build options");
+
+    bool models_json = false;
+    auto* models = app.add_subcommand(
+        "models", "List installed models: name, task, backend, size, license, loaded");
+    models->add_flag("--json", models_json, "Print them as JSON");
 
     std::string graph_spec;
     bool validate = false;
@@ -399,6 +448,7 @@ int main(int argc, char** argv) {
             else print_effects_text(EffectRegistry::builtin());
         }
         if (info->parsed()) print_info();
+        if (models->parsed()) return cli::models_command(models_json);
         if (graph->parsed()) return graph_command(graph_spec, validate);
     } catch (const Error& e) {
         fmt::print(stderr, "artistry: error: {}\n", e.what());

@@ -40,6 +40,15 @@ std::vector<PlannedNode> plan_run(const detail::GraphData& g, const CacheKey& in
         plan[n].key = make_cache_key(in, g.nodes[n].op, info.version, canonical);
     }
     for (int n : g.output_nodes) plan[n].needed = true;
+    // A node with structured output that feeds an output is looked up (or run) even when the
+    // output downstream is cached: its data belongs in the result either way.
+    std::vector<bool> feeds_output(g.nodes.size(), false);
+    for (int n : g.output_nodes) feeds_output[n] = true;
+    for (auto it = g.order.rbegin(); it != g.order.rend(); ++it)
+        if (feeds_output[*it])
+            for (int i : g.inputs[*it]) feeds_output[i] = true;
+    for (int n : g.order)
+        if (feeds_output[n] && g.effects[n]->has_data) plan[n].needed = true;
     for (auto it = g.order.rbegin(); it != g.order.rend(); ++it) {
         const int n = *it;
         if (!plan[n].needed) continue;

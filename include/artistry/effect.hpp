@@ -134,6 +134,9 @@ struct EffectInfo {
     // run writes structured output to ctx.data (detections, the method used): the engine keeps
     // it with the image, in the result and in the cache.
     bool has_data = false;
+    // Optional, for model-backed effects: the installed models these parameters need (empty
+    // when none, or when the effect falls back without them). The CLI and callers check it.
+    std::function<std::vector<std::string>(const Params&, const ModelStore&)> required_models;
     // Optional: what the result depends on besides the pixels and parameters (e.g. the model an
     // "auto" choice resolves to, with its sha256). Goes into the node's cache key.
     std::function<std::string(const Params&, const EffectContext&)> cache_salt;

@@ -237,7 +237,7 @@ class Engine {
 
     // Prometheus text exposition: artistry_processing_duration_seconds (histogram by op),
     // artistry_run_duration_seconds, artistry_runs_total{status}, artistry_nodes_total{op,status},
-    // artistry_parallel_time_saved_seconds.
+    // artistry_parallel_time_saved_seconds; then the engine's model store (artistry_models_*).
     std::string metrics_text() const;
 
     int threads() const noexcept;

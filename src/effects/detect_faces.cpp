@@ -292,6 +292,9 @@ void register_detect_faces(EffectRegistry& registry) {
     e.run = run_detect_faces;
     e.has_data = true;
     e.cache_salt = model_salt;
+    e.required_models = [](const Params& p, const ModelStore&) {
+        return std::vector<std::string>{p.text("model")};
+    };
     registry.add(std::move(e));
 }
 

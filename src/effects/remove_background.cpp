@@ -645,6 +645,11 @@ void register_remove_background(EffectRegistry& registry) {
     e.run = run_remove_background;
     e.has_data = true;
     e.cache_salt = method_salt;
+    e.required_models = [](const Params& p, const ModelStore&) {
+        // auto falls back to the classical method, so it needs nothing installed.
+        return p.text("model") == isnet_model ? std::vector<std::string>{isnet_model}
+                                              : std::vector<std::string>{};
+    };
     registry.add(std::move(e));
 }
 

@@ -190,6 +190,9 @@ void register_upscale(EffectRegistry& registry) {
             return model_name(p);
         }
     };
+    e.required_models = [](const Params& p, const ModelStore&) {
+        return std::vector<std::string>{model_name(p)};
+    };
     e.run = run_upscale;
     registry.add(std::move(e));
 }

@@ -215,7 +215,7 @@ bool Engine::cancel(std::uint64_t run_id) {
     return impl_->executor.cancel(run_id);
 }
 std::string Engine::metrics_text() const {
-    return impl_->executor.metrics_text();
+    return impl_->executor.metrics_text() + impl_->models->metrics_text();
 }
 int Engine::threads() const noexcept {
     return impl_->executor.threads();

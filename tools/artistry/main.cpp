@@ -128,12 +128,11 @@ struct RunArgs {
 
 // An effect whose `model` parameter names, by default, a model that is not installed cannot
 // run here: `-e all` leaves it out rather than fail ("auto" choices fall back by themselves).
-std::string missing_model(const EffectInfo& e, const ModelStore& store) {
-    const ParamSpec* p = e.find_param("model");
-    if (p == nullptr) return {};
-    const auto* name = std::get_if<std::string>(&p->default_value);
-    if (name == nullptr || name->empty() || *name == "auto" || store.has(*name)) return {};
-    return *name;
+std::string missing_model(const EffectRegistry& registry, const EffectInfo& e, const ModelStore& store) {
+    if (!e.required_models) return {};
+    for (const auto& name : e.required_models(registry.resolve(e.name, {}), store))
+        if (!store.has(name)) return name;
+    return {};
 }
 
 // Lossless where pixels are crisp, transparent or a matte; JPEG for photographic looks.
@@ -165,7 +164,7 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, co
     if (args.effects == "all")
         effects.erase(std::remove_if(effects.begin(), effects.end(),
                                      [&](const std::string& e) {
-                                         const std::string model = missing_model(registry.get(e), models);
+                                         const std::string model = missing_model(registry, registry.get(e), models);
                                          if (!model.empty() && !args.quiet)
                                              fmt::print(stderr, "artistry: note: -e all leaves out {}: model '{}' "
                                                         "is not installed (see `artistry models`)\n", e, model);

@@ -7,6 +7,7 @@
 //     whether their bytes differ.
 //
 //   bench_models [--reps N] [--threads T] [--ort DIR] [--skip-ort] [--json FILE]
+//                [--isnet NAME] [--only-isnet]   (isnet-ts: the TorchScript conversion)
 //   bench_models --child cutout|upscale-tiled|upscale-whole IN OUT   (internal)
 
 #include <algorithm>
@@ -119,7 +120,7 @@ fs::path default_ort_dir() {
     const char* xdg = std::getenv("XDG_CACHE_HOME");
     const char* home = std::getenv("HOME");
     const fs::path cache = xdg && *xdg ? fs::path(xdg) : fs::path(home ? home : "/tmp") / ".cache";
-    return cache / "artistry" / "fetch" / "node_modules" / "onnxruntime-node";
+    return cache / "artistry" / "fetch" / "node" / "node_modules" / "onnxruntime-node";
 }
 
 }  // namespace
@@ -131,6 +132,8 @@ int main(int argc, char** argv) {
     int reps = 5;
     int threads = 2;
     bool skip_ort = false;
+    bool only_isnet = false;
+    std::string isnet_name = "isnet";  // or isnet-ts: the same network through LibTorch
     fs::path ort_dir = default_ort_dir();
     fs::path json_path = fs::path(ARTISTRY_BENCH_SOURCE_DIR) / "bench" / "results" / "models.json";
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -139,6 +142,8 @@ int main(int argc, char** argv) {
         else if (args[i] == "--ort" && i + 1 < args.size()) ort_dir = args[++i];
         else if (args[i] == "--json" && i + 1 < args.size()) json_path = args[++i];
         else if (args[i] == "--skip-ort") skip_ort = true;
+        else if (args[i] == "--isnet" && i + 1 < args.size()) isnet_name = args[++i];
+        else if (args[i] == "--only-isnet") only_isnet = true;
         else {
             std::fprintf(stderr, "bench_models: unknown argument '%s'\n", args[i].c_str());
             return 2;
@@ -148,10 +153,11 @@ int main(int argc, char** argv) {
     ModelStoreOptions store_options;
     store_options.intra_op_threads = threads;
     ModelStore store(store_options);
-    const auto isnet_spec = store.find("isnet");
-    if (!isnet_spec) {
-        std::fprintf(stderr, "bench_models: isnet is not installed in %s (run scripts/fetch-models)\n",
-                     store.dir().c_str());
+    const auto isnet_spec = store.find(isnet_name);
+    const auto isnet_onnx = store.find("isnet");  // the peer always runs the ONNX file
+    if (!isnet_spec || !isnet_onnx) {
+        std::fprintf(stderr, "bench_models: isnet (and %s) not installed in %s (run scripts/fetch-models)\n",
+                     isnet_name.c_str(), store.dir().c_str());
         return 2;
     }
     nlohmann::json report;
@@ -164,7 +170,7 @@ int main(int argc, char** argv) {
         input.values[i] = static_cast<float>(i % 4099) / 4099.0f - 0.5f;
     double load_ms = 0;
     std::shared_ptr<const Model> isnet;
-    load_ms = time_ms([&] { isnet = store.get("isnet"); });
+    load_ms = time_ms([&] { isnet = store.get(isnet_name); });
     isnet->run({input});  // warm-up
     std::vector<double> lib_ms, ort_ms;
     double ort_load_ms = 0;
@@ -173,24 +179,29 @@ int main(int argc, char** argv) {
         for (int r = 0; r < reps; ++r) lib_ms.push_back(time_ms([&] { isnet->run({input}); }));
         if (skip_ort) continue;
         const Child c = spawn({"node", fs::path(ARTISTRY_BENCH_SOURCE_DIR) / "bench" / "models_ort.js",
-                               ort_dir.string(), isnet_spec->file.string(), "input",
+                               ort_dir.string(), isnet_onnx->file.string(), "input",
                                "1,3,1024,1024", std::to_string(reps), std::to_string(threads)});
         const auto j = nlohmann::json::parse(c.out);
         ort_load_ms = j["load_ms"].get<double>();
         for (double v : j["ms"]) ort_ms.push_back(v);
     }
     const double lib_med = median(lib_ms), ort_med = median(ort_ms);
-    std::printf("ISNet 1024², %d threads: library %.0f ms (load %.0f ms)", threads, lib_med, load_ms);
+    std::printf("ISNet 1024², %d threads: library (%s, %s) %.0f ms (load %.0f ms)", threads,
+                isnet_name.c_str(), model_backend_name(isnet_spec->backend), lib_med, load_ms);
     if (!skip_ort)
         std::printf(", onnxruntime-node %.0f ms (load %.0f ms), ratio %.2f×", ort_med, ort_load_ms,
                     lib_med / ort_med);
     std::printf("\n");
-    report["isnet"] = {{"backend", model_backend_name(isnet_spec->backend)},
+    report["isnet"] = {{"model", isnet_name}, {"backend", model_backend_name(isnet_spec->backend)},
                        {"library_ms", lib_med},   {"library_load_ms", load_ms},
                        {"ort_ms", ort_med},       {"ort_load_ms", ort_load_ms},
                        {"ratio", skip_ort ? 0.0 : lib_med / ort_med}};
     isnet.reset();
     store.trim(~std::uint64_t{0});
+    if (only_isnet) {
+        std::printf("%s\n", report.dump().c_str());
+        return 0;
+    }
 
     // 2 and 3 in child processes: each peak RSS is that run's alone.
     const fs::path tmp = fs::temp_directory_path() / fmt::format("artistry-bench-models-{}", getpid());

@@ -1,14 +1,14 @@
-// Banded full-resolution guided filter for mattes (matte_refine.hpp).
+// Banded, tile-exact full-resolution guided filter for mattes (matte_refine.hpp).
 
 #include "effects/matte_refine.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
-#include <opencv2/imgproc.hpp>
 
 #include "artistry/error.hpp"
 #include "util/parallel.hpp"
@@ -16,93 +16,218 @@
 namespace artistry::effects {
 namespace {
 
-// Bilinear taps mapping n_out pixel centres onto n_in (first index, weight of the next).
-std::vector<std::pair<int, float>> taps(int n_out, int n_in) {
-    std::vector<std::pair<int, float>> t(static_cast<std::size_t>(n_out));
-    for (int i = 0; i < n_out; ++i) {
-        const double f = std::clamp((i + 0.5) * n_in / n_out - 0.5, 0.0, double(n_in - 1));
-        const int i0 = std::min(int(f), n_in - 1);
-        t[std::size_t(i)] = {i0, float(f - i0)};
-    }
-    return t;
+// Fixed point: the guide is Rec. 709 luma × 2 550 000 (exact for u8 codes), the matte × 2^16,
+// the filter's coefficients × 2^20. Box sums of them are exact integers, whatever the window.
+constexpr double guide_one = 2550000.0;
+constexpr double matte_one = 65536.0;
+constexpr double coef_one = 1048576.0;
+
+std::int64_t guide(const std::uint8_t* p, int channels) {
+    if (channels < 3) return std::int64_t{p[0]} * 10000;
+    return 2126 * std::int64_t{p[0]} + 7152 * std::int64_t{p[1]} + 722 * std::int64_t{p[2]};
 }
 
-float luma(const std::uint8_t* p, int channels) {
-    if (channels < 3) return p[0] * (1.f / 255.f);
-    return (0.2126f * p[0] + 0.7152f * p[1] + 0.0722f * p[2]) * (1.f / 255.f);
+// OpenCV's BORDER_REFLECT (fedcba|abcdef) for any offset, even past the far edge.
+int reflect(int i, int n) {
+    if (n == 1) return 0;
+    const int period = 2 * n;
+    int m = i % period;
+    if (m < 0) m += period;
+    return m < n ? m : period - 1 - m;
+}
+
+// The bilinear tap of output pixel centre i of n_out onto n_in: first index, weight of the next.
+std::pair<int, float> tap(int i, int n_out, int n_in) {
+    const double f = std::clamp((i + 0.5) * n_in / n_out - 0.5, 0.0, double(n_in - 1));
+    const int i0 = std::min(int(f), n_in - 1);
+    return {i0, float(f - i0)};
+}
+
+// Sliding box sums along a reflected axis of n: emit(k) for k in [k0, k1) once add and sub have
+// left the sum of reflect(j) for j in [k − r, k + r] (integer sums: exact in any order).
+template <class Add, class Sub, class Emit>
+void slide(int k0, int k1, int r, int n, Add&& add, Sub&& sub, Emit&& emit) {
+    for (int j = k0 - r; j <= k0 + r; ++j) add(reflect(j, n));
+    for (int k = k0;; ++k) {
+        emit(k);
+        if (k + 1 >= k1) break;
+        add(reflect(k + r + 1, n));
+        sub(reflect(k - r, n));
+    }
+}
+
+struct Geometry {
+    int gx, gy;          // the image's place in the full image
+    int full_w, full_h;  // the full image
+    int x0, x1;          // refined columns, absolute
+    int r;
+    double eps;
+};
+
+// Output rows [y0, y1) (absolute) of the band; reads the image's rows within 2r of them.
+void refine_band(const Image& image, const cv::Mat& matte, const Geometry& g, int y0, int y1,
+                 const std::function<void(int y, float* alpha)>& row) {
+    const int W = g.full_w, H = g.full_h, r = g.r, ch = image.channels();
+    // Absolute extents: the guide and matte (two boxes deep), the coefficients (one).
+    const int gy0 = std::max(0, y0 - 2 * r), gy1 = std::min(H, y1 + 2 * r);
+    const int gx0 = std::max(0, g.x0 - 2 * r), gx1 = std::min(W, g.x1 + 2 * r);
+    const int ay0 = std::max(0, y0 - r), ay1 = std::min(H, y1 + r);
+    const int ax0 = std::max(0, g.x0 - r), ax1 = std::min(W, g.x1 + r);
+    const int gw = gx1 - gx0, aw = ax1 - ax0;
+    const auto gsize = std::size_t(gw) * std::size_t(gy1 - gy0);
+
+    std::vector<std::int64_t> I(gsize), P(gsize);
+    {
+        const int mc0 = tap(gx0, W, matte.cols).first;
+        const int mc1 = std::min(tap(gx1 - 1, W, matte.cols).first + 1, matte.cols - 1);
+        std::vector<float> mrow(std::size_t(mc1 - mc0 + 1));
+        for (int y = gy0; y < gy1; ++y) {
+            const std::uint8_t* src = image.row(y - g.gy);
+            const auto [j0, fy] = tap(y, H, matte.rows);
+            const float* m0 = matte.ptr<float>(j0);
+            const float* m1 = matte.ptr<float>(std::min(j0 + 1, matte.rows - 1));
+            for (int i = mc0; i <= mc1; ++i)
+                mrow[std::size_t(i - mc0)] = m0[i] + fy * (m1[i] - m0[i]);
+            std::int64_t* gi = &I[std::size_t(y - gy0) * std::size_t(gw)];
+            std::int64_t* gp = &P[std::size_t(y - gy0) * std::size_t(gw)];
+            for (int x = gx0; x < gx1; ++x) {
+                gi[x - gx0] = guide(src + std::size_t(x - g.gx) * std::size_t(ch), ch);
+                const auto [i0, fx] = tap(x, W, matte.cols);
+                const std::size_t a = std::size_t(i0 - mc0),
+                                  b = std::size_t(std::min(i0 + 1, matte.cols - 1) - mc0);
+                const float p = mrow[a] + fx * (mrow[b] - mrow[a]);
+                gp[x - gx0] = std::lround(double(p) * matte_one);
+            }
+        }
+    }
+    const auto at = [](const std::vector<std::int64_t>& v, int y, int x, int y_base, int x_base,
+                       int width) {
+        return v[std::size_t(y - y_base) * std::size_t(width) + std::size_t(x - x_base)];
+    };
+
+    // Pass 1: a = cov(I, p) / (var(I) + eps) and b = mean(p) − a·mean(I), per coefficient pixel.
+    const double n = double(2 * r + 1) * double(2 * r + 1);
+    const auto asize = std::size_t(aw) * std::size_t(ay1 - ay0);
+    std::vector<std::int64_t> A(asize), B(asize);
+    {
+        std::vector<std::int64_t> vi(std::size_t(gw), 0), vp(vi), vii(vi), vip(vi);
+        const auto column_step = [&](int y, int sign) {
+            for (int x = gx0; x < gx1; ++x) {
+                const std::int64_t i = at(I, y, x, gy0, gx0, gw), p = at(P, y, x, gy0, gx0, gw);
+                const auto c = std::size_t(x - gx0);
+                vi[c] += sign * i, vp[c] += sign * p, vii[c] += sign * i * i,
+                    vip[c] += sign * i * p;
+            }
+        };
+        slide(
+            ay0, ay1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
+            [&](int ky) {
+                std::int64_t si = 0, sp = 0, sii = 0, sip = 0;
+                const auto step = [&](int x, int sign) {
+                    const auto c = std::size_t(x - gx0);
+                    si += sign * vi[c], sp += sign * vp[c], sii += sign * vii[c],
+                        sip += sign * vip[c];
+                };
+                std::int64_t* a_row = &A[std::size_t(ky - ay0) * std::size_t(aw)];
+                std::int64_t* b_row = &B[std::size_t(ky - ay0) * std::size_t(aw)];
+                slide(
+                    ax0, ax1, r, W, [&](int x) { step(x, 1); }, [&](int x) { step(x, -1); },
+                    [&](int kx) {
+                        const double mean_i = double(si) / (n * guide_one);
+                        const double mean_p = double(sp) / (n * matte_one);
+                        const double var =
+                            double(sii) / (n * guide_one * guide_one) - mean_i * mean_i;
+                        const double cov =
+                            double(sip) / (n * guide_one * matte_one) - mean_i * mean_p;
+                        const double a = cov / (var + g.eps);
+                        a_row[kx - ax0] = std::llround(a * coef_one);
+                        b_row[kx - ax0] = std::llround((mean_p - a * mean_i) * coef_one);
+                    });
+            });
+    }
+
+    // Pass 2: q = mean(a)·I + mean(b).
+    std::vector<std::int64_t> va(std::size_t(aw), 0), vb(va);
+    const auto column_step = [&](int y, int sign) {
+        for (int x = ax0; x < ax1; ++x) {
+            const auto c = std::size_t(x - ax0);
+            va[c] += sign * at(A, y, x, ay0, ax0, aw), vb[c] += sign * at(B, y, x, ay0, ax0, aw);
+        }
+    };
+    std::vector<float> alpha(std::size_t(image.width()), 0.f);
+    slide(
+        y0, y1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
+        [&](int y) {
+            std::int64_t sa = 0, sb = 0;
+            const auto step = [&](int x, int sign) {
+                sa += sign * va[std::size_t(x - ax0)], sb += sign * vb[std::size_t(x - ax0)];
+            };
+            std::fill(alpha.begin(), alpha.end(), 0.f);
+            slide(
+                g.x0, g.x1, r, W, [&](int x) { step(x, 1); }, [&](int x) { step(x, -1); },
+                [&](int x) {
+                    const double guide_value = double(at(I, y, x, gy0, gx0, gw)) / guide_one;
+                    const double q = (double(sa) * guide_value + double(sb)) / (n * coef_one);
+                    alpha[std::size_t(x - g.gx)] = float(std::clamp(q, 0.0, 1.0));
+                });
+            row(y - g.gy, alpha.data());
+        });
 }
 
 }  // namespace
 
 void refine_matte(const Image& image, const cv::Mat& matte, const MatteRefineOptions& options,
-                  const std::function<void(int y, float* alpha)>& row,
+                  const MatteWindow& window, const std::function<void(int y, float* alpha)>& row,
                   const std::function<void(int rows)>& band_done, const EffectContext& ctx) {
     if (image.empty() || image.type() != PixelType::u8)
         throw Error(Status::invalid_argument, "refine_matte: the image must be non-empty u8");
     if (matte.empty() || matte.type() != CV_32FC1)
         throw Error(Status::invalid_argument,
                     "refine_matte: the matte must be a non-empty one-channel float image");
-    if (options.radius < 1 || options.band_rows < 1 || !(options.eps > 0))
+    if (options.radius < 1 || options.radius > 256 || options.band_rows < 1 || !(options.eps > 0))
         throw Error(Status::invalid_argument,
-                    fmt::format("refine_matte: radius {} and band_rows {} must be >= 1, eps {} > 0",
+                    fmt::format("refine_matte: radius {} must be in [1, 256], band_rows {} >= 1, "
+                                "eps {} > 0",
                                 options.radius, options.band_rows, options.eps));
-    const int w = image.width(), h = image.height(), ch = image.channels();
-    const int r = options.radius, halo = 2 * r;
-    const auto xt = taps(w, matte.cols), yt = taps(h, matte.rows);
-    const int bands = (h + options.band_rows - 1) / options.band_rows;
-    const cv::Size window(2 * r + 1, 2 * r + 1);
-    const auto box = [&](const cv::Mat& m) {
-        cv::Mat out;
-        cv::boxFilter(m, out, CV_32F, window, cv::Point(-1, -1), true, cv::BORDER_REFLECT);
-        return out;
-    };
-
+    const int w = image.width(), h = image.height();
+    Geometry g{window.x,
+               window.y,
+               window.full_width > 0 ? window.full_width : w,
+               window.full_height > 0 ? window.full_height : h,
+               0,
+               0,
+               options.radius,
+               options.eps};
+    if (g.gx < 0 || g.gy < 0 || g.gx + w > g.full_w || g.gy + h > g.full_h)
+        throw Error(Status::invalid_argument,
+                    fmt::format("refine_matte: a {}x{} window at {},{} is outside the {}x{} image",
+                                w, h, g.gx, g.gy, g.full_w, g.full_h));
+    // What this window can refine: pixels whose halo it holds (or that reach the image's edge).
+    const int halo = matte_refine_halo(options.radius);
+    g.x0 = g.gx + (g.gx == 0 ? 0 : halo);
+    g.x1 = g.gx + (g.gx + w == g.full_w ? w : w - halo);
+    const int y0 = g.gy + (g.gy == 0 ? 0 : halo);
+    const int y1 = g.gy + (g.gy + h == g.full_h ? h : h - halo);
+    if (g.x1 <= g.x0 || y1 <= y0) return;
+    const int bands = (y1 - y0 + options.band_rows - 1) / options.band_rows;
     util::parallel_rows(
         bands,
         [&](int b0, int b1) {
             for (int b = b0; b < b1; ++b) {
                 ctx.throw_if_cancelled();
-                const int y0 = b * options.band_rows, y1 = std::min(h, y0 + options.band_rows);
-                // The halo: two box filters deep, clipped at the image (where reflection then
-                // matches the whole-image filter).
-                const int hy0 = std::max(0, y0 - halo), hy1 = std::min(h, y1 + halo);
-                const int rows = hy1 - hy0;
-                cv::Mat I(rows, w, CV_32F), p(rows, w, CV_32F);
-                std::vector<float> mrow(static_cast<std::size_t>(matte.cols));
-                for (int y = hy0; y < hy1; ++y) {
-                    const std::uint8_t* src = image.row(y);
-                    float* gi = I.ptr<float>(y - hy0);
-                    for (int x = 0; x < w; ++x) gi[x] = luma(src + std::size_t(x) * std::size_t(ch), ch);
-                    const auto [j0, fy] = yt[std::size_t(y)];
-                    const float* m0 = matte.ptr<float>(j0);
-                    const float* m1 = matte.ptr<float>(std::min(j0 + 1, matte.rows - 1));
-                    for (int i = 0; i < matte.cols; ++i) mrow[std::size_t(i)] = m0[i] + fy * (m1[i] - m0[i]);
-                    float* gp = p.ptr<float>(y - hy0);
-                    for (int x = 0; x < w; ++x) {
-                        const auto [i0, fx] = xt[std::size_t(x)];
-                        const std::size_t i1 = std::size_t(std::min(i0 + 1, matte.cols - 1));
-                        gp[x] = mrow[std::size_t(i0)] + fx * (mrow[i1] - mrow[std::size_t(i0)]);
-                    }
-                }
-                // q = mean(a)·I + mean(b) with a = cov(I, p) / (var(I) + eps), b = mean(p) − a·mean(I).
-                const cv::Mat mean_I = box(I), mean_p = box(p);
-                const cv::Mat var_I = box(I.mul(I)) - mean_I.mul(mean_I);
-                const cv::Mat cov_Ip = box(I.mul(p)) - mean_I.mul(mean_p);
-                const cv::Mat a = cov_Ip / (var_I + options.eps);
-                const cv::Mat mean_a = box(a), mean_b = box(mean_p - a.mul(mean_I));
-                std::vector<float> alpha(static_cast<std::size_t>(w));
-                for (int y = y0; y < y1; ++y) {
-                    const float* ma = mean_a.ptr<float>(y - hy0);
-                    const float* mb = mean_b.ptr<float>(y - hy0);
-                    const float* gi = I.ptr<float>(y - hy0);
-                    for (int x = 0; x < w; ++x)
-                        alpha[std::size_t(x)] = std::clamp(ma[x] * gi[x] + mb[x], 0.f, 1.f);
-                    row(y, alpha.data());
-                }
-                if (band_done) band_done(y1 - y0);
+                const int by0 = y0 + b * options.band_rows;
+                const int by1 = std::min(y1, by0 + options.band_rows);
+                refine_band(image, matte, g, by0, by1, row);
+                if (band_done) band_done(by1 - by0);
             }
         },
         1);
+}
+
+void refine_matte(const Image& image, const cv::Mat& matte, const MatteRefineOptions& options,
+                  const std::function<void(int y, float* alpha)>& row,
+                  const std::function<void(int rows)>& band_done, const EffectContext& ctx) {
+    refine_matte(image, matte, options, MatteWindow{}, row, band_done, ctx);
 }
 
 }  // namespace artistry::effects

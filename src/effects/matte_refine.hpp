@@ -1,8 +1,9 @@
 #pragma once
 // Edge-aware refinement of a low-resolution matte at full resolution: a guided filter (He et
 // al. 2010) steered by the full-size image's luminance, so edges follow the photo rather than
-// a blurry upscale. It runs in row bands with a 2·radius halo: memory grows with the band,
-// not with the image, and the result does not depend on the band height.
+// a blurry upscale. It runs in row bands with a 2·radius halo, and on any window of the image
+// (a tile): its statistics are exact integer box sums over absolute coordinates, so a pixel's
+// value does not depend on the band height or on where the window starts.
 
 #include <functional>
 
@@ -18,10 +19,32 @@ struct MatteRefineOptions {
     int band_rows = 256;  // output rows per band
 };
 
-// matte: CV_32F in [0, 1], any size (stretched to the image, pixel centres aligned). image: u8
-// with 1, 3 or 4 channels (alpha is not the guide). Calls row(y, alpha) once per output row,
-// alpha holding width values in [0, 1] (scratch: the callee may overwrite them); rows of
-// different bands come from worker threads at once. band_done(rows) after each band (may be empty). Checks ctx's cancel between bands.
+// The pixels a refined pixel depends on, each way: two box filters deep.
+constexpr int matte_refine_halo(int radius) {
+    return 2 * radius;
+}
+
+// Where the image lies in the full image (a tile and its halo); full size 0: the image's own.
+struct MatteWindow {
+    int x = 0;
+    int y = 0;
+    int full_width = 0;
+    int full_height = 0;
+};
+
+// matte: CV_32F in [0, 1], any size (stretched to the full image, pixel centres aligned).
+// image: u8 with 1, 3 or 4 channels (alpha is not the guide). Borders reflect at the full
+// image's edges. Only rows and columns whose halo lies inside the image (or reaches the full
+// image's edge) can be refined: row(y, alpha) is called once for each such row (y in the
+// image's rows), alpha holding the image's width values in [0, 1], 0 in columns that cannot be
+// refined (scratch: the callee may overwrite them); rows of different bands come from worker
+// threads at once. band_done(rows) after each band (may be empty). Checks ctx's cancel between
+// bands.
+void refine_matte(const Image& image, const cv::Mat& matte, const MatteRefineOptions& options,
+                  const MatteWindow& window, const std::function<void(int y, float* alpha)>& row,
+                  const std::function<void(int rows)>& band_done, const EffectContext& ctx);
+
+// The whole image.
 void refine_matte(const Image& image, const cv::Mat& matte, const MatteRefineOptions& options,
                   const std::function<void(int y, float* alpha)>& row,
                   const std::function<void(int rows)>& band_done, const EffectContext& ctx);

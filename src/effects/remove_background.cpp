@@ -1,18 +1,22 @@
-// remove_background. Neural (ISNet, when installed): the model's matte at its resolution,
-// refined at full resolution in row bands by a guided filter (matte_refine.hpp). Classical (no
-// model): a saliency and centre prior seeds GrabCut on a small working copy; the mask is
-// upsampled and its edge refined at full resolution with a fast guided filter (He et al.
-// 2010) steered by the full-size luminance.
+// remove_background. Neural (ISNet, when installed): the model's matte at its resolution (its
+// input area-resampled from streamed rows), refined at full resolution by a guided filter in
+// absolute coordinates (matte_refine.hpp), so it also runs tiled: an analysis, then per tile.
+// Classical (no model): a saliency and centre prior seeds GrabCut on a small working copy; the mask
+// is upsampled and its edge refined at full resolution with a fast guided filter (He et al. 2010)
+// steered by the full-size luminance.
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include <atomic>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,6 +25,7 @@
 #include "artistry/error.hpp"
 #include "artistry/models.hpp"
 #include "artistry/opencv.hpp"
+#include "effects/area_downscale.hpp"
 #include "effects/builtin.hpp"
 #include "effects/matte_refine.hpp"
 #include "util/color.hpp"
@@ -517,61 +522,100 @@ cv::Size model_input_size(const ModelSpec& spec) {
     return size;
 }
 
-Image run_isnet(const Image& in, const Params& p, const EffectContext& ctx, ModelStore& store) {
+// Full pixels per matte pixel decide the auto refinement radius; capped, so that the tiled
+// path's halo (the footprint's) holds it.
+constexpr int max_auto_radius = 32;
+
+int refine_radius(const Settings& s, int full_w, int full_h, const cv::Mat& matte) {
+    if (s.refine_radius > 0) return s.refine_radius;
+    const double up = std::max(double(full_w) / matte.cols, double(full_h) / matte.rows);
+    return std::clamp(int(std::lround(2 * up)), 2, max_auto_radius);
+}
+
+// The analysis: the model's input (the whole image stretched to its size, no aspect kept, as it
+// was trained) by exact area resampling of the streamed rows; the model's matte on finish.
+struct IsnetState {
+    cv::Mat matte;  // CV_32F in [0, 1], at the model's resolution
+};
+
+class IsnetAnalyzer final : public Analyzer {
+  public:
+    IsnetAnalyzer(std::shared_ptr<const Model> model, cv::Size size, int width, int height)
+        : model_(std::move(model)),
+          size_(size),
+          input_(width, height, size.width, size.height, 3) {}
+
+    void add_rows(const Image& band, int y0) override { input_.add_rows(band, y0); }
+
+    std::shared_ptr<const void> finish() override {
+        // RGB planes, (v − 128) / 256.
+        Tensor input({1, 3, size_.height, size_.width});
+        input.values = input_.finish();
+        for (float& v : input.values) v = (v - 128.f) / 256.f;
+        std::vector<Tensor> outputs = model_->run({input});
+        if (outputs.empty() || outputs[0].shape.size() < 2)
+            throw Error(Status::internal, fmt::format("model '{}' gave no matte", isnet_model));
+        const auto& shape = outputs[0].shape;
+        const int mh = int(shape[shape.size() - 2]), mw = int(shape[shape.size() - 1]);
+        if (std::int64_t(mh) * mw != outputs[0].elements())
+            throw Error(Status::internal,
+                        fmt::format("model '{}': matte of shape {} is not one plane", isnet_model,
+                                    fmt::join(shape, "x")));
+        auto state = std::make_shared<IsnetState>();
+        state->matte =
+            cv::min(cv::max(cv::Mat(mh, mw, CV_32F, outputs[0].values.data()), 0.0), 1.0);
+        return state;
+    }
+
+  private:
+    std::shared_ptr<const Model> model_;
+    cv::Size size_;
+    AreaDownscaler input_;
+};
+
+std::unique_ptr<Analyzer> isnet_analyzer(ModelStore& store, int width, int height) {
+    auto model = store.get(isnet_model);
+    const cv::Size size = model_input_size(model->spec());
+    return std::make_unique<IsnetAnalyzer>(std::move(model), size, width, height);
+}
+
+// The refinement of any window of the image (a tile with its halo, or the whole image) from the
+// analysis: a full-resolution guided filter in absolute coordinates (matte_refine.hpp). Rows
+// and columns it cannot refine (within the halo of a window edge inside the image) are left 0.
+Image refine_window(const Image& in, const Params& p, const EffectContext& ctx,
+                    const IsnetState& state, const std::function<void(int rows)>& band_done) {
     const Settings s(p);
     const int w = in.width(), h = in.height(), ch = in.channels();
-    const auto model = store.get(isnet_model);
-    const cv::Size size = model_input_size(model->spec());
-    const int band_rows = 256;
-    const std::int64_t total = 2 + (h + band_rows - 1) / band_rows;
+    MatteWindow window{ctx.origin_x, ctx.origin_y, ctx.full_width > 0 ? ctx.full_width : w,
+                       ctx.full_height > 0 ? ctx.full_height : h};
+    MatteRefineOptions refine;
+    refine.radius = refine_radius(s, window.full_width, window.full_height, state.matte);
+    Image out = Image::allocate(w, h, s.out_channels());
+    for (int y = 0; y < h; ++y) std::memset(out.row(y), 0, out.row_bytes());
+    refine_matte(
+        in, state.matte, refine, window,
+        [&](int y, float* alpha) { emit_row(s, in.row(y), ch, alpha, w, out.row(y)); }, band_done,
+        ctx);
+    return out;
+}
+
+// The whole image: the same analysis and refinement as the tiled path, so both give the same
+// bytes; the refinement runs in bands (memory grows with the band, not the image).
+Image run_isnet(const Image& in, const Params& p, const EffectContext& ctx, ModelStore& store) {
+    const int h = in.height();
+    const MatteRefineOptions bands;
+    const std::int64_t total = 2 + (h + bands.band_rows - 1) / bands.band_rows;
     std::atomic<std::int64_t> done{0};
     ctx.report(0, total);
-
-    // 1. The model's input: the whole image stretched to its size (no aspect kept, as it was
-    //    trained), RGB planes, (v − 128) / 256. Resized straight from the full image: no
-    //    full-size copy.
-    cv::Mat small;
-    cv::resize(as_mat(in), small, size, 0, 0,
-               size.width < w && size.height < h ? cv::INTER_AREA : cv::INTER_LINEAR);
-    const std::size_t plane = std::size_t(size.width) * std::size_t(size.height);
-    Tensor input({1, 3, size.height, size.width});
-    for (int y = 0; y < size.height; ++y) {
-        const std::uint8_t* px = small.ptr<std::uint8_t>(y);
-        for (int x = 0; x < size.width; ++x, px += ch)
-            for (std::size_t c = 0; c < 3; ++c)
-                input.values[c * plane + std::size_t(y) * std::size_t(size.width) + std::size_t(x)] =
-                    (float(px[c]) - 128.f) / 256.f;
-    }
-    small.release();
+    const auto analyzer = isnet_analyzer(store, in.width(), h);
+    analyzer->add_rows(in, 0);
     ctx.report(++done, total);
     ctx.throw_if_cancelled();
-
-    // 2. The matte at the model's resolution.
-    std::vector<Tensor> outputs = model->run({input});
-    if (outputs.empty() || outputs[0].shape.size() < 2)
-        throw Error(Status::internal, fmt::format("model '{}' gave no matte", isnet_model));
-    const auto& shape = outputs[0].shape;
-    const int mh = int(shape[shape.size() - 2]), mw = int(shape[shape.size() - 1]);
-    if (std::int64_t(mh) * mw != outputs[0].elements())
-        throw Error(Status::internal,
-                    fmt::format("model '{}': matte of shape {} is not one plane", isnet_model,
-                                fmt::join(shape, "x")));
-    cv::Mat matte(mh, mw, CV_32F, outputs[0].values.data());
-    matte = cv::min(cv::max(matte, 0.0), 1.0);
+    const auto state = analyzer->finish();
     ctx.report(++done, total);
     ctx.throw_if_cancelled();
-
-    // 3. Full-resolution guided filter in row bands; each row goes straight to the output.
-    MatteRefineOptions refine;
-    const double up = std::max(double(w) / mw, double(h) / mh);  // full pixels per matte pixel
-    refine.radius = s.refine_radius > 0 ? s.refine_radius : std::max(2, int(std::lround(2 * up)));
-    refine.band_rows = band_rows;
-    Image out = Image::allocate(w, h, s.out_channels());
-    refine_matte(
-        in, matte, refine,
-        [&](int y, float* alpha) { emit_row(s, in.row(y), ch, alpha, w, out.row(y)); },
-        [&](int) { ctx.report(++done, total); }, ctx);
-    return out;
+    return refine_window(in, p, ctx, *static_cast<const IsnetState*>(state.get()),
+                         [&](int) { ctx.report(++done, total); });
 }
 
 Image run_remove_background(const Image& in, const Params& p, const EffectContext& ctx) {
@@ -596,12 +640,27 @@ std::string method_salt(const Params& p, const EffectContext& ctx) {
     }
 }
 
+// Tiled ISNet: the analysis over the whole image (nullptr for the classical method, which runs
+// whole), then the refinement per tile.
+std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height) {
+    ModelStore& store = ModelStore::shared();
+    if (resolve_method(p, store) != isnet_model) return nullptr;
+    return isnet_analyzer(store, width, height);
+}
+
+Image apply_tile(const Image& tile, const Params& p, const EffectContext& ctx,
+                 const std::shared_ptr<const void>& state) {
+    if (!state)
+        throw Error(Status::internal, "effect 'remove_background': apply without its analysis");
+    return refine_window(tile, p, ctx, *static_cast<const IsnetState*>(state.get()), {});
+}
+
 }  // namespace
 
 void register_remove_background(EffectRegistry& registry) {
     EffectInfo e;
     e.name = "remove_background";
-    e.version = 2;
+    e.version = 3;
     e.summary =
         "Cut the subject out (ISNet matte when installed, else saliency-seeded GrabCut; "
         "guided-filter edges at full resolution): RGBA with the matte as alpha, a colour "
@@ -620,7 +679,8 @@ void register_remove_background(EffectRegistry& registry) {
         {"threshold", ParamType::number, 0.0, 0, 1, {},
          "0: soft matte; above 0: hard mask, subject where the matte reaches this level", {}},
         {"refine_radius", ParamType::integer, std::int64_t{0}, 0, 256, {},
-         "edge refinement (guided filter) radius in full-size pixels; 0: from the image size", {}},
+         "edge refinement (guided filter) radius in full-size pixels; 0: from the image size "
+         "(at most 32)", {}},
         {"iterations", ParamType::integer, std::int64_t{5}, 1, 10, {},
          "GrabCut iterations (classical)", {}},
         {"work_size", ParamType::integer, std::int64_t{512}, 64, 2048, {},
@@ -629,7 +689,11 @@ void register_remove_background(EffectRegistry& registry) {
          "seed of GrabCut's colour-model start (classical)", {}},
     };
     // clang-format on
-    e.footprint = [](const Params&) { return Footprint{Footprint::Kind::global, 0}; };
+    // The halo is the ISNet refinement's (the classical method runs whole).
+    e.footprint = [](const Params& p) {
+        const auto r = static_cast<int>(p.integer("refine_radius"));
+        return Footprint{Footprint::Kind::global, matte_refine_halo(r > 0 ? r : max_auto_radius)};
+    };
     e.memory_estimate = [](int width, int height, const Params& params) {
         const auto px = std::size_t(width) * std::size_t(height);
         const auto work = std::size_t(params.integer("work_size"));
@@ -639,10 +703,13 @@ void register_remove_background(EffectRegistry& registry) {
         if (model == "classical" ||
             (model == "auto" && !ModelStore::shared().has(isnet_model)))
             return classical;
-        // the output, two refinement bands of ten float planes, the model's activations at 1024²
-        return px * 4 + std::size_t(width) * 300 * 4 * 10 * 2 + (std::size_t(640) << 20);
+        // the output, two refinement bands (256 rows and the halo) of four 64-bit planes, the
+        // model's activations at 1024²
+        return px * 4 + std::size_t(width) * 400 * 8 * 4 * 2 + (std::size_t(640) << 20);
     };
     e.run = run_remove_background;
+    e.begin_analysis = begin_analysis;
+    e.apply = apply_tile;
     e.has_data = true;
     e.cache_salt = method_salt;
     e.required_models = [](const Params& p, const ModelStore&) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,7 @@
 #include "artistry/error.hpp"
 #include "artistry/models.hpp"
 #include "artistry/opencv.hpp"
+#include "artistry/tiling.hpp"
 #include "effects/matte_refine.hpp"
 #include "test_support.hpp"
 
@@ -159,6 +161,37 @@ TEST_CASE("remove_background with ISNet keeps the astronaut and drops the backgr
     // The flag (left) and the shuttle (right) are background.
     CHECK(cv::countNonZero(subject(cv::Rect(0, 0, 40, 200))) < 40 * 200 / 50);
     CHECK(cv::countNonZero(subject(cv::Rect(380, 20, 80, 200))) < 80 * 200 / 50);
+}
+
+TEST_CASE("remove_background with ISNet: tiled and streamed equal the whole image, byte for byte") {
+    if (!have_model("isnet")) return;
+    const Image photo = test::load_data("squirrel_cls.jpg");
+    const EffectChain chain = {{"remove_background", {{"model", std::string("isnet")}}}};
+    const auto t0 = std::chrono::steady_clock::now();
+    const Image whole = apply_effect("remove_background", photo, chain[0].params);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    MESSAGE("ISNet cut of squirrel_cls (" << photo.width() << " x " << photo.height()
+                                          << "): " << seconds << " s");
+    REQUIRE(whole.channels() == 4);
+    // Each tiled run analyses anew (a model run, seconds): square tiles smaller than the
+    // refinement's halo, and full-width bands that split the image unevenly.
+    for (const auto& [t, square] : {std::pair{17, true}, std::pair{256, false}}) {
+        TileOptions o;
+        o.tile_size = t;
+        o.tile_width = square ? t : 0;
+        INFO("tile " << t << (square ? " square" : " band"));
+        CHECK(run_tiled(chain, photo, o).same_pixels(whole));
+    }
+    // Streamed from a file: the analysis pass then per-band refinement, never the whole image.
+    test::TempDir dir;
+    const std::string in = (dir.path / "in.png").string(), out = (dir.path / "out.png").string();
+    save_image(photo, in);
+    TileOptions o;
+    o.tile_size = 64;
+    const TiledRunStats stats = run_tiled_file(chain, in, out, o);
+    CHECK_FALSE(stats.whole_image_stage);
+    CHECK(load_image(out).same_pixels(whole));
 }
 
 TEST_CASE("detect_faces finds the astronaut's face, on the square photo and on a wide crop") {

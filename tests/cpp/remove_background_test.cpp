@@ -251,7 +251,7 @@ TEST_CASE("invalid parameters name the parameter and what is allowed") {
 
 TEST_CASE("schema: every parameter has help and the footprint is global") {
     const EffectInfo& e = registry().get("remove_background");
-    CHECK(e.version == 2);
+    CHECK(e.version == 3);
     CHECK_FALSE(e.summary.empty());
     for (const auto& p : e.params) CHECK_FALSE(p.help.empty());
     const Params defaults = registry().resolve("remove_background", {});

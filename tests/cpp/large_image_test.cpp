@@ -57,25 +57,41 @@ Image read_rows(const std::string& path, int y0, int rows) {
     return band;
 }
 
+// enhanced_bw → Floyd–Steinberg, streamed from a generated w×h JPEG to PNG under `budget`:
+// the run's plan stays in the budget with no whole-image stage; returns the peak RSS after it.
+struct StreamedRun {
+    std::string in, out;
+    EffectChain chain;
+    TileOptions options;
+    std::uint64_t peak = 0;
+};
+StreamedRun stream_bw_dither(const test::TempDir& dir, int w, int h, std::uint64_t budget) {
+    StreamedRun r{dir.file("in.jpg"), dir.file("out.png"),
+                  {{"enhanced_bw", {{"clahe", false}, {"contrast", 0.2}}},
+                   {"dither", {{"method", std::string("floyd_steinberg")}}}},
+                  {}};
+    write_pattern(r.in, w, h);  // streamed: the image never exists whole
+    r.options.memory_budget_bytes = budget;
+    r.options.save.png_compression = 1;
+    const TiledRunStats stats = run_tiled_file(r.chain, r.in, r.out, r.options);
+    r.peak = peak_rss_bytes();
+    MESSAGE("tile rows " << stats.tile_size << ", planned " << (stats.planned_bytes >> 20)
+                         << " MiB, peak RSS " << (r.peak >> 20) << " MiB");
+    CHECK(stats.planned_bytes <= budget);
+    CHECK_FALSE(stats.whole_image_stage);
+    return r;
+}
+
 }  // namespace
 
 TEST_CASE("100 MP file through enhanced_bw → dither in bounded memory, equal to whole") {
     test::TempDir dir;
     const int w = 10000, h = 10000;
-    const std::string in = dir.file("in.jpg"), out = dir.file("out.png");
-    write_pattern(in, w, h);
-
-    const EffectChain chain = {{"enhanced_bw", {{"clahe", false}, {"contrast", 0.2}}},
-                               {"dither", {{"method", std::string("floyd_steinberg")}}}};
-    TileOptions o;
-    o.memory_budget_bytes = std::uint64_t{192} << 20;
-    o.save.png_compression = 1;
-    const TiledRunStats stats = run_tiled_file(chain, in, out, o);
-    const std::uint64_t peak = peak_rss_bytes();
-    MESSAGE("tile rows " << stats.tile_size << ", planned " << (stats.planned_bytes >> 20)
-                         << " MiB, peak RSS " << (peak >> 20) << " MiB");
-    CHECK(stats.planned_bytes <= o.memory_budget_bytes);
-    CHECK_FALSE(stats.whole_image_stage);
+    const StreamedRun run = stream_bw_dither(dir, w, h, std::uint64_t{192} << 20);
+    const std::string &in = run.in, &out = run.out;
+    const EffectChain& chain = run.chain;
+    const TileOptions& o = run.options;
+    const std::uint64_t peak = run.peak;
     // Stated bound: 384 MiB for a 100 MP image whose RGB pixels alone take 286 MiB (×2 for
     // in and out): the planned working set (192 MiB) plus as much again for code, codec state
     // and allocator slack (measured: about 205 MiB).
@@ -188,20 +204,10 @@ TEST_CASE("900 MP file through enhanced_bw → dither to PNG under 512 MiB peak 
           doctest::skip()) {
     test::TempDir dir;
     const int w = 30000, h = 30000;
-    const std::string in = dir.file("in.jpg"), out = dir.file("out.png");
-    write_pattern(in, w, h);  // streamed: the image never exists whole
-
-    const EffectChain chain = {{"enhanced_bw", {{"clahe", false}, {"contrast", 0.2}}},
-                               {"dither", {{"method", std::string("floyd_steinberg")}}}};
-    TileOptions o;
-    o.memory_budget_bytes = std::uint64_t{256} << 20;
-    o.save.png_compression = 1;
-    const TiledRunStats stats = run_tiled_file(chain, in, out, o);
-    const std::uint64_t peak = peak_rss_bytes();
-    MESSAGE("tile rows " << stats.tile_size << ", planned " << (stats.planned_bytes >> 20)
-                         << " MiB, peak RSS " << (peak >> 20) << " MiB");
-    CHECK(stats.planned_bytes <= o.memory_budget_bytes);
-    CHECK_FALSE(stats.whole_image_stage);
+    const StreamedRun run = stream_bw_dither(dir, w, h, std::uint64_t{256} << 20);
+    const std::string &in = run.in, &out = run.out;
+    const EffectChain& chain = run.chain;
+    const std::uint64_t peak = run.peak;
     // Stated bound: 512 MiB for an image whose RGB pixels take 2.5 GiB: the 256 MiB working
     // set plus as much again for code, codec state and allocator slack.
     CHECK(peak < (std::uint64_t{512} << 20));

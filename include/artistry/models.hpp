@@ -22,6 +22,8 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
+struct EffectContext;  // artistry/effect.hpp
+
 enum class ModelBackend : std::uint8_t { torchscript, onnx };
 const char* model_backend_name(ModelBackend backend) noexcept;  // "torchscript", "onnx"
 
@@ -150,6 +152,8 @@ public:
     // The process's store (options from the environment), made on first use. Effects use it
     // unless their context names another.
     static ModelStore& shared();
+    // The store an effect uses: its context's, else shared().
+    static ModelStore& of(const EffectContext& ctx);
 
 private:
     struct Impl;

@@ -225,7 +225,7 @@ Image annotate(const Image& in, const std::vector<Face>& faces) {
 
 Image run_detect_faces(const Image& in, const Params& p, const EffectContext& ctx) {
     const std::string& name = p.text("model");
-    ModelStore& store = ctx.models != nullptr ? *ctx.models : ModelStore::shared();
+    ModelStore& store = ModelStore::of(ctx);
     const auto model = store.get(name);
     ctx.report(0, 3);
     bool nhwc = true;
@@ -255,7 +255,7 @@ std::string check_model_name(const std::string& text) {
 // A different model file under the same name gives different detections.
 std::string model_salt(const Params& p, const EffectContext& ctx) {
     try {
-        ModelStore& store = ctx.models != nullptr ? *ctx.models : ModelStore::shared();
+        ModelStore& store = ModelStore::of(ctx);
         const auto spec = store.find(p.text("model"));
         return spec ? fmt::format("{}:{}", spec->sha256, spec->bytes) : "missing";
     } catch (const std::exception& e) {

@@ -501,10 +501,6 @@ Image run_classical(const Image& in, const Params& p, const EffectContext& ctx) 
 
 constexpr const char* isnet_model = "isnet";
 
-ModelStore& store_of(const EffectContext& ctx) {
-    return ctx.models != nullptr ? *ctx.models : ModelStore::shared();
-}
-
 // "isnet" or "classical": what `model` means with the models installed now.
 std::string resolve_method(const Params& p, ModelStore& store) {
     const std::string& model = p.text("model");
@@ -619,7 +615,7 @@ Image run_isnet(const Image& in, const Params& p, const EffectContext& ctx, Mode
 }
 
 Image run_remove_background(const Image& in, const Params& p, const EffectContext& ctx) {
-    ModelStore& store = store_of(ctx);
+    ModelStore& store = ModelStore::of(ctx);
     const std::string method = resolve_method(p, store);
     Image out = method == isnet_model ? run_isnet(in, p, ctx, store) : run_classical(in, p, ctx);
     if (ctx.data != nullptr) *ctx.data = nlohmann::json{{"method", method}}.dump();
@@ -630,7 +626,7 @@ Image run_remove_background(const Image& in, const Params& p, const EffectContex
 // another: the resolved method and the model's checksum.
 std::string method_salt(const Params& p, const EffectContext& ctx) {
     try {
-        ModelStore& store = store_of(ctx);
+        ModelStore& store = ModelStore::of(ctx);
         const std::string method = resolve_method(p, store);
         if (method != isnet_model) return method;
         const auto spec = store.find(isnet_model);

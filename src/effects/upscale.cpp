@@ -33,15 +33,11 @@ std::string model_name(const Params& p) {
     return m == "auto" ? fmt::format("esrgan-slim-x{}", p.integer("scale")) : m;
 }
 
-ModelStore& store_of(const EffectContext& ctx) {
-    return ctx.models != nullptr ? *ctx.models : ModelStore::shared();
-}
-
 // The model, checked to be an image upscaler of the requested scale that takes any input size.
 std::shared_ptr<const Model> upscaler(const Params& p, const EffectContext& ctx) {
     const std::string name = model_name(p);
     const int scale = static_cast<int>(p.integer("scale"));
-    auto model = store_of(ctx).get(name);
+    auto model = ModelStore::of(ctx).get(name);
     const ModelSpec& spec = model->spec();
     if (!spec.task.empty() && spec.task != "upscale")
         throw Error(
@@ -184,7 +180,7 @@ void register_upscale(EffectRegistry& registry) {
     e.cache_salt = [](const Params& p, const EffectContext& ctx) {
         // The installed model's digest: reinstalling different weights changes the key.
         try {
-            const auto spec = store_of(ctx).find(model_name(p));
+            const auto spec = ModelStore::of(ctx).find(model_name(p));
             return spec ? fmt::format("{}:{}", spec->name, spec->sha256) : model_name(p);
         } catch (const Error&) {  // an unreadable manifest fails the run, not the planning
             return model_name(p);

@@ -1,32 +1,21 @@
-// Decoding and encoding through OpenCV's imgcodecs; RGB(A) outside, BGR(A) only inside.
+// decode_image and encode_image: checks shared by every format, then the format's own codec
+// (codec_<format>.cpp), on libjpeg-turbo, libpng, libtiff and libwebp rather than OpenCV's
+// imgcodecs, whose GDAL, HDF5, OpenEXR … dependencies every process would otherwise load.
 
 #include <algorithm>
 #include <cctype>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <opencv2/core.hpp>
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
 #include "artistry/io.hpp"
 #include "artistry/opencv.hpp"
+#include "io/codec_internal.hpp"
 #include "io/io_internal.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
-
-namespace {
-
-cv::Mat to_rgb_order(const cv::Mat& m) {
-    cv::Mat out;
-    if (m.channels() == 3) cv::cvtColor(m, out, cv::COLOR_BGR2RGB);
-    else if (m.channels() == 4) cv::cvtColor(m, out, cv::COLOR_BGRA2RGBA);
-    else if (m.channels() == 2) cv::cvtColor(m, out, cv::COLOR_GRAY2RGB);  // not produced in practice
-    else out = m;
-    return out;
-}
-
-}  // namespace
 
 Image decode_image(std::span<const std::uint8_t> bytes, const LoadOptions& options) {
     const ImageInfo info = probe_image(bytes);
@@ -40,21 +29,12 @@ Image decode_image(std::span<const std::uint8_t> bytes, const LoadOptions& optio
     if (info.format == "jpeg" && !io::jpeg_has_end_marker(bytes))
         throw Error(Status::decode_error, "truncated jpeg: the image data ends before its end marker");
 
-    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data()));
-    cv::Mat m;
-    try {
-        m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
-    } catch (const cv::Exception& e) {
-        throw Error(Status::decode_error, fmt::format("cannot decode {} data: {}", info.format, e.what()));
-    }
-    if (m.empty())
-        throw Error(Status::decode_error,
-                    fmt::format("cannot decode {} data: truncated or corrupt", info.format));
-    if (m.depth() == CV_16U) m.convertTo(m, CV_8U, 1.0 / 257.0);
-    else if (m.depth() == CV_64F || m.depth() == CV_16F) m.convertTo(m, CV_32F);
-    else if (m.depth() != CV_8U && m.depth() != CV_32F)
-        throw Error(Status::unsupported, fmt::format("{} pixel depth is not supported", info.format));
-    Image image = from_mat(to_rgb_order(m));
+    Image image;
+    if (info.format == "jpeg") image = io::decode_jpeg(bytes);
+    else if (info.format == "png") image = io::decode_png(bytes);
+    else if (info.format == "tiff") image = io::decode_tiff(bytes);
+    else if (info.format == "webp") image = io::decode_webp(bytes);
+    else image = io::decode_bmp(bytes);
     if (options.apply_orientation) image = io::apply_orientation(image, info.orientation);
     return image;
 }
@@ -81,54 +61,20 @@ ImageInfo probe_image_file(const std::string& path) {
 std::vector<std::uint8_t> encode_image(const Image& image, const std::string& format,
                                        const SaveOptions& options) {
     if (image.empty()) throw Error(Status::invalid_argument, "cannot encode an empty image");
-    cv::Mat m = as_mat(image);
-    const bool keep_float = format == "tiff" && image.type() == PixelType::f32;
-    if (image.type() == PixelType::f32 && !keep_float) m.convertTo(m, CV_8U, 255.0);
-    if (format == "jpeg" && m.channels() == 4) {
-        // JPEG has no alpha: composite over white so cut-outs look as they do on a page.
-        cv::Mat rgb(m.rows, m.cols, CV_8UC3);
-        for (int y = 0; y < m.rows; ++y) {
-            const auto* s = m.ptr<std::uint8_t>(y);
-            auto* d = rgb.ptr<std::uint8_t>(y);
-            for (int x = 0; x < m.cols; ++x, s += 4, d += 3) {
-                const int a = s[3];
-                for (int c = 0; c < 3; ++c) d[c] = static_cast<std::uint8_t>((s[c] * a + 255 * (255 - a) + 127) / 255);
-            }
-        }
-        m = rgb;
+    if (format == "tiff") return io::encode_tiff(image);  // f32 is kept
+    Image u8 = image;
+    if (image.type() == PixelType::f32) {
+        // 0..1 to 0..255, rounded half to even and saturated, as before.
+        cv::Mat m;
+        as_mat(image).convertTo(m, CV_8U, 255.0);
+        u8 = from_mat(m);
     }
-    cv::Mat bgr;
-    if (m.channels() == 3) cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);
-    else if (m.channels() == 4) cv::cvtColor(m, bgr, cv::COLOR_RGBA2BGRA);
-    else bgr = m;
-
-    std::vector<int> flags;
-    std::string ext;
-    if (format == "jpeg") {
-        ext = ".jpg";
-        flags = {cv::IMWRITE_JPEG_QUALITY, std::clamp(options.jpeg_quality, 1, 100)};
-    } else if (format == "png") {
-        ext = ".png";
-        flags = {cv::IMWRITE_PNG_COMPRESSION, std::clamp(options.png_compression, 0, 9)};
-    } else if (format == "webp") {
-        ext = ".webp";
-        flags = {cv::IMWRITE_WEBP_QUALITY, std::clamp(options.webp_quality, 1, 101)};
-    } else if (format == "tiff") {
-        ext = ".tiff";
-    } else if (format == "bmp") {
-        ext = ".bmp";
-    } else {
-        throw Error(Status::unsupported,
-                    fmt::format("unknown output format '{}' (jpeg, png, webp, tiff, bmp)", format));
-    }
-    std::vector<std::uint8_t> out;
-    try {
-        if (!cv::imencode(ext, bgr, out, flags))
-            throw Error(Status::io_error, fmt::format("cannot encode {}", format));
-    } catch (const cv::Exception& e) {
-        throw Error(Status::io_error, fmt::format("cannot encode {}: {}", format, e.what()));
-    }
-    return out;
+    if (format == "jpeg") return io::encode_jpeg(u8, std::clamp(options.jpeg_quality, 1, 100));
+    if (format == "png") return io::encode_png(u8, std::clamp(options.png_compression, 0, 9));
+    if (format == "webp") return io::encode_webp(u8, std::clamp(options.webp_quality, 1, 101));
+    if (format == "bmp") return io::encode_bmp(u8);
+    throw Error(Status::unsupported,
+                fmt::format("unknown output format '{}' (jpeg, png, webp, tiff, bmp)", format));
 }
 
 void save_image(const Image& image, const std::string& path, const SaveOptions& options) {

@@ -1,25 +1,18 @@
-// JPEG by scanlines through libjpeg(-turbo).
-//
-// libjpeg reports errors by longjmp. Every libjpeg call is made from a small function below
-// (c_*) that sets the jump point and holds no object with a destructor, so a longjmp never
-// skips a destructor; the C++ side turns a false return into an Error. No C++ exception ever
-// unwinds through libjpeg frames: the callbacks (source, destination) longjmp too.
+// JPEG by scanlines through libjpeg(-turbo), from and to a file descriptor. The libjpeg calls
+// and their error handling are shared with the in-memory codec (jpeg_lib.hpp); the source and
+// destination here longjmp on failure too, so no C++ exception unwinds through libjpeg frames.
 
 #include <algorithm>
 #include <cerrno>
-#include <csetjmp>
 #include <cstdio>
 #include <cstring>
 #include <span>
 #include <unistd.h>
 #include <vector>
 
-#include <jpeglib.h>
-#include <jerror.h>
-
 #include <fmt/format.h>
 
-#include "io/io_internal.hpp"
+#include "io/jpeg_lib.hpp"
 #include "io/stream_internal.hpp"
 
 namespace artistry::io {
@@ -27,51 +20,6 @@ namespace artistry::io {
 namespace {
 
 constexpr std::size_t jpeg_io_chunk = std::size_t{256} << 10;
-
-struct JpegErr {
-    jpeg_error_mgr mgr;
-    std::jmp_buf jump;
-    Status status;   // what the C++ side throws
-    bool truncated;  // the data ended early
-    char message[JMSG_LENGTH_MAX + 128];
-};
-
-[[noreturn]] void jump_out(j_common_ptr cinfo, Status status, const char* message) {
-    auto* e = reinterpret_cast<JpegErr*>(cinfo->err);
-    e->status = status;
-    std::snprintf(e->message, sizeof e->message, "%s", message);
-    std::longjmp(e->jump, 1);
-}
-
-[[noreturn]] void on_error(j_common_ptr cinfo) {
-    auto* e = reinterpret_cast<JpegErr*>(cinfo->err);
-    char text[JMSG_LENGTH_MAX];
-    (*cinfo->err->format_message)(cinfo, text);
-    const bool oom = cinfo->err->msg_code == JERR_OUT_OF_MEMORY;
-    jump_out(cinfo, oom ? Status::out_of_memory : e->status, text);
-}
-
-void on_message(j_common_ptr cinfo, int level) {
-    // libjpeg only warns when the data ends early and then fills the rest with grey; that is
-    // a truncated file. Other warnings are recoverable corruption, tolerated as load_image does.
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
-        reinterpret_cast<JpegErr*>(cinfo->err)->truncated = true;
-        jump_out(cinfo, Status::decode_error, "the file ends before the image data does");
-    }
-    if (level < 0) ++cinfo->err->num_warnings;
-}
-
-void no_output(j_common_ptr) {}
-
-void init_errors(JpegErr& e, Status status) {
-    jpeg_std_error(&e.mgr);
-    e.mgr.error_exit = on_error;
-    e.mgr.emit_message = on_message;
-    e.mgr.output_message = no_output;
-    e.status = status;
-    e.truncated = false;
-    e.message[0] = '\0';
-}
 
 // ---- reading
 
@@ -91,11 +39,7 @@ boolean source_fill(j_decompress_ptr cinfo) {
     do n = ::read(s->fd, s->buffer, s->size);
     while (n < 0 && errno == EINTR);
     if (n < 0) jump_out(reinterpret_cast<j_common_ptr>(cinfo), Status::io_error, std::strerror(errno));
-    if (n == 0) {
-        reinterpret_cast<JpegErr*>(cinfo->err)->truncated = true;
-        jump_out(reinterpret_cast<j_common_ptr>(cinfo), Status::decode_error,
-                 "the file ends before the image data does");
-    }
+    if (n == 0) jump_truncated(reinterpret_cast<j_common_ptr>(cinfo));
     s->mgr.next_input_byte = s->buffer;
     s->mgr.bytes_in_buffer = static_cast<std::size_t>(n);
     return TRUE;
@@ -113,85 +57,22 @@ void source_skip(j_decompress_ptr cinfo, long count) {
     s->mgr.bytes_in_buffer -= left;
 }
 
-struct JpegDecoder {
-    jpeg_decompress_struct cinfo;
-    JpegErr err;
-    JpegSource src;
-};
-
-// Owns a JpegDecoder's libjpeg state (the C functions take the plain struct inside).
-struct DecoderHolder {
-    JpegDecoder d{};
-    DecoderHolder() = default;
-    DecoderHolder(const DecoderHolder&) = delete;
-    DecoderHolder& operator=(const DecoderHolder&) = delete;
-    ~DecoderHolder() { jpeg_destroy_decompress(&d.cinfo); }
-};
-
-bool c_read_header(JpegDecoder* d) {
-    if (setjmp(d->err.jump)) return false;
-    jpeg_create_decompress(&d->cinfo);
-    d->cinfo.src = &d->src.mgr;
-    jpeg_save_markers(&d->cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF, for the orientation
-    jpeg_read_header(&d->cinfo, TRUE);
-    return true;
-}
-
-bool c_start(JpegDecoder* d) {
-    if (setjmp(d->err.jump)) return false;
-    jpeg_start_decompress(&d->cinfo);
-    return true;
-}
-
-bool c_read(JpegDecoder* d, JSAMPARRAY rows, JDIMENSION count) {
-    if (setjmp(d->err.jump)) return false;
-    for (JDIMENSION done = 0; done < count;) done += jpeg_read_scanlines(&d->cinfo, rows + done, count - done);
-    return true;
-}
-
-bool c_finish(JpegDecoder* d) {
-    if (setjmp(d->err.jump)) return false;
-    jpeg_finish_decompress(&d->cinfo);
-    return true;
-}
-
-// Adobe CMYK as stored by Photoshop (inverted), to RGB with load_image's formula.
-void cmyk_to_rgb(const JSAMPLE* s, std::uint8_t* d, int width) {
-    for (int x = 0; x < width; ++x, s += 4, d += 3) {
-        const int k = s[3];
-        for (int c = 0; c < 3; ++c) d[c] = static_cast<std::uint8_t>(k - (((255 - s[c]) * k) >> 8));
-    }
-}
-
 class JpegReader final : public ReaderBase {
 public:
     JpegReader(UniqueFd& fd, const std::string& path, const LoadOptions& options, const StreamReadOptions& stream)
         : ReaderBase(path), fd_(fd.release()), input_(jpeg_io_chunk) {
-        d_.cinfo.err = &d_.err.mgr;
-        init_errors(d_.err, Status::decode_error);
-        d_.src.mgr.init_source = source_init;
-        d_.src.mgr.fill_input_buffer = source_fill;
-        d_.src.mgr.skip_input_data = source_skip;
-        d_.src.mgr.resync_to_restart = jpeg_resync_to_restart;
-        d_.src.mgr.term_source = source_term;
-        d_.src.fd = fd_.get();
-        d_.src.buffer = input_.data();
-        d_.src.size = input_.size();
-        if (!c_read_header(&d_)) throw codec_error();
+        src_.mgr.init_source = source_init;
+        src_.mgr.fill_input_buffer = source_fill;
+        src_.mgr.skip_input_data = source_skip;
+        src_.mgr.resync_to_restart = jpeg_resync_to_restart;
+        src_.mgr.term_source = source_term;
+        src_.fd = fd_.get();
+        src_.buffer = input_.data();
+        src_.size = input_.size();
+        if (!c_read_header(&d_, &src_.mgr)) throw codec_error();
 
         jpeg_decompress_struct& ci = d_.cinfo;
-        info_.format = "jpeg";
-        info_.width = static_cast<int>(ci.image_width);
-        info_.height = static_cast<int>(ci.image_height);
-        for (jpeg_saved_marker_ptr m = ci.marker_list; m; m = m->next)
-            if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0)
-                info_.orientation = exif_orientation_from_tiff({m->data + 6, m->data_length - 6});
-        switch (ci.jpeg_color_space) {
-            case JCS_GRAYSCALE: ci.out_color_space = JCS_GRAYSCALE; info_.channels = 1; break;
-            case JCS_CMYK:
-            case JCS_YCCK: ci.out_color_space = JCS_CMYK; info_.channels = 3; cmyk_ = true; break;
-            default: ci.out_color_space = JCS_RGB; info_.channels = 3; break;
-        }
+        cmyk_ = configure_jpeg_output(ci, info_);
         check_header(options);
 
         // A progressive (multi-scan) file is decoded into whole-image coefficient buffers.
@@ -214,12 +95,7 @@ public:
     }
 
 private:
-    Error codec_error() const {
-        const char* what = d_.err.truncated                         ? "truncated jpeg"
-                           : d_.err.status == Status::decode_error ? "corrupt jpeg"
-                                                                   : "reading jpeg";
-        return error(d_.err.status, fmt::format("{}: {}", what, d_.err.message));
-    }
+    Error codec_error() const { return error(d_.err.status, describe_jpeg_error(d_.err, "reading")); }
 
     void decode(const Image& dst) override {
         const int n = dst.height();
@@ -247,6 +123,7 @@ private:
 
     UniqueFd fd_;
     std::vector<JOCTET> input_;
+    JpegSource src_{};
     DecoderHolder holder_;
     JpegDecoder& d_ = holder_.d;
     bool cmyk_ = false;
@@ -292,59 +169,17 @@ void dest_term(j_compress_ptr cinfo) {
     write_all(cinfo, d->buffer, d->size - d->mgr.free_in_buffer);
 }
 
-struct JpegEncoder {
-    jpeg_compress_struct cinfo;
-    JpegErr err;
-    JpegDest dest;
-};
-
-struct EncoderHolder {
-    JpegEncoder e{};
-    EncoderHolder() = default;
-    EncoderHolder(const EncoderHolder&) = delete;
-    EncoderHolder& operator=(const EncoderHolder&) = delete;
-    ~EncoderHolder() { jpeg_destroy_compress(&e.cinfo); }
-};
-
-bool c_start_compress(JpegEncoder* e, JDIMENSION width, JDIMENSION height, int components, int quality) {
-    if (setjmp(e->err.jump)) return false;
-    jpeg_create_compress(&e->cinfo);
-    e->cinfo.dest = &e->dest.mgr;
-    e->cinfo.image_width = width;
-    e->cinfo.image_height = height;
-    e->cinfo.input_components = components;
-    e->cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&e->cinfo);  // baseline, 4:2:0, JDCT_ISLOW, no optimised tables: as save_image
-    jpeg_set_quality(&e->cinfo, quality, TRUE);
-    jpeg_start_compress(&e->cinfo, TRUE);
-    return true;
-}
-
-bool c_write(JpegEncoder* e, JSAMPARRAY rows, JDIMENSION count) {
-    if (setjmp(e->err.jump)) return false;
-    for (JDIMENSION done = 0; done < count;) done += jpeg_write_scanlines(&e->cinfo, rows + done, count - done);
-    return true;
-}
-
-bool c_finish_compress(JpegEncoder* e) {
-    if (setjmp(e->err.jump)) return false;
-    jpeg_finish_compress(&e->cinfo);
-    return true;
-}
-
 class JpegWriter final : public WriterBase {
 public:
     JpegWriter(const std::string& path, int width, int height, int channels, const SaveOptions& options)
         : WriterBase(path, width, height, channels), output_(jpeg_io_chunk) {
-        e_.cinfo.err = &e_.err.mgr;
-        init_errors(e_.err, Status::internal);
-        e_.dest.mgr.init_destination = dest_init;
-        e_.dest.mgr.empty_output_buffer = dest_empty;
-        e_.dest.mgr.term_destination = dest_term;
-        e_.dest.fd = out_.fd();
-        e_.dest.buffer = output_.data();
-        e_.dest.size = output_.size();
-        if (!c_start_compress(&e_, static_cast<JDIMENSION>(width), static_cast<JDIMENSION>(height),
+        dest_.mgr.init_destination = dest_init;
+        dest_.mgr.empty_output_buffer = dest_empty;
+        dest_.mgr.term_destination = dest_term;
+        dest_.fd = out_.fd();
+        dest_.buffer = output_.data();
+        dest_.size = output_.size();
+        if (!c_start_compress(&e_, &dest_.mgr, static_cast<JDIMENSION>(width), static_cast<JDIMENSION>(height),
                               channels == 1 ? 1 : 3, std::clamp(options.jpeg_quality, 1, 100)))
             throw codec_error();
     }
@@ -371,14 +206,9 @@ private:
         for (int y0 = 0; y0 < n; y0 += chunk) {
             const int m = std::min(chunk, n - y0);
             for (int i = 0; i < m; ++i) {
-                const std::uint8_t* s = band.row(y0 + i);
                 JSAMPLE* d = rgb_.data() + stride * static_cast<std::size_t>(i);
                 rows_[static_cast<std::size_t>(i)] = d;
-                for (int x = 0; x < width_; ++x, s += 4, d += 3) {
-                    const int a = s[3];
-                    for (int c = 0; c < 3; ++c)
-                        d[c] = static_cast<JSAMPLE>((s[c] * a + 255 * (255 - a) + 127) / 255);
-                }
+                rgba_over_white(band.row(y0 + i), d, width_);
             }
             if (!c_write(&e_, rows_.data(), static_cast<JDIMENSION>(m))) throw codec_error();
         }
@@ -389,7 +219,8 @@ private:
     }
 
     std::vector<JOCTET> output_;
-    EncoderHolder holder_;
+    JpegDest dest_{};
+    EncoderHolder holder_{Status::internal};
     JpegEncoder& e_ = holder_.e;
     std::vector<JSAMPROW> rows_;
     std::vector<JSAMPLE> rgb_;

@@ -1,94 +1,27 @@
-// PNG by rows through libpng.
-//
-// libpng reports errors by longjmp. Every libpng call is made from a small function below (c_*)
-// that sets the jump point and holds no object with a destructor; the C++ side turns a false
-// return into an Error. The I/O callbacks report failures through png_error (a longjmp too),
-// so no C++ exception ever unwinds through libpng frames.
+// PNG by rows through libpng, from and to a file. The libpng calls, their error handling and the
+// file callbacks are shared with the in-memory codec (png_lib.hpp).
 
 #include <algorithm>
 #include <cerrno>
-#include <csetjmp>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
 #include <vector>
 
-#include <png.h>
-
 #include <fmt/format.h>
 
 #include "io/io_internal.hpp"
+#include "io/png_lib.hpp"
 #include "io/stream_internal.hpp"
 
 namespace artistry::io {
 
 namespace {
 
-struct PngCodec {
-    png_structp png;
-    png_infop info;
-    std::FILE* file;
-    Status status;   // what the C++ side throws
-    bool truncated;  // the data ended early
-    char message[256];
-};
-
-[[noreturn]] void on_error(png_structp png, png_const_charp message) {
-    auto* p = static_cast<PngCodec*>(png_get_error_ptr(png));
-    std::snprintf(p->message, sizeof p->message, "%s", message);
-    png_longjmp(png, 1);
-}
-
-void on_warning(png_structp, png_const_charp) {}
-
-[[noreturn]] void fail_io(png_structp png, Status status, const char* message) {
-    static_cast<PngCodec*>(png_get_error_ptr(png))->status = status;
-    png_error(png, message);
-}
-
-void read_data(png_structp png, png_bytep data, size_t length) {
-    auto* p = static_cast<PngCodec*>(png_get_io_ptr(png));
-    if (std::fread(data, 1, length, p->file) == length) return;
-    if (std::ferror(p->file)) fail_io(png, Status::io_error, std::strerror(errno));
-    p->truncated = true;
-    fail_io(png, Status::decode_error, "the file ends before the image data does");
-}
-
-void write_data(png_structp png, png_bytep data, size_t length) {
-    auto* p = static_cast<PngCodec*>(png_get_io_ptr(png));
-    if (std::fwrite(data, 1, length, p->file) != length) fail_io(png, Status::io_error, std::strerror(errno));
-}
-
-void flush_data(png_structp) {}  // the file is flushed once, when it is committed
-
 // ---- reading
 
-struct PngHeader {
-    png_uint_32 width, height;
-    int bit_depth, color_type, interlace;
-    png_bytep exif;
-    png_uint_32 exif_size;
-    int out_channels, out_depth;
-    size_t row_bytes;
-};
-
-bool c_read_header(PngCodec* p, PngHeader* h) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
-    png_set_read_fn(p->png, p, read_data);
-    png_read_info(p->png, p->info);
-    png_get_IHDR(p->png, p->info, &h->width, &h->height, &h->bit_depth, &h->color_type, &h->interlace, nullptr,
-                 nullptr);
-    h->exif = nullptr;
-    h->exif_size = 0;
-#ifdef PNG_eXIf_SUPPORTED
-    png_get_eXIf_1(p->png, p->info, &h->exif_size, &h->exif);  // only when it precedes the pixels
-#endif
-    return true;
-}
-
-// Palette → RGB(A), low bit depths → 8, tRNS → alpha, gray+alpha → RGBA (as load_image).
-bool c_set_transforms(PngCodec* p, PngHeader* h) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
+// Palette → RGB(A), low bit depths → 8, tRNS → alpha, gray+alpha → RGBA.
+void stream_transforms(PngCodec* p, const PngHeader* h) {
     const bool trns = png_get_valid(p->png, p->info, PNG_INFO_tRNS) != 0;
     if (h->color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(p->png);
     if (h->color_type == PNG_COLOR_TYPE_GRAY && h->bit_depth < 8) png_set_expand_gray_1_2_4_to_8(p->png);
@@ -96,39 +29,17 @@ bool c_set_transforms(PngCodec* p, PngHeader* h) {
     if (h->color_type == PNG_COLOR_TYPE_GRAY_ALPHA || (h->color_type == PNG_COLOR_TYPE_GRAY && trns))
         png_set_gray_to_rgb(p->png);
     if (h->interlace != PNG_INTERLACE_NONE) png_set_interlace_handling(p->png);
-    png_read_update_info(p->png, p->info);
-    h->out_channels = png_get_channels(p->png, p->info);
-    h->out_depth = png_get_bit_depth(p->png, p->info);
-    h->row_bytes = png_get_rowbytes(p->png, p->info);
-    return true;
 }
 
-bool c_read_rows(PngCodec* p, png_bytepp rows, png_uint_32 count) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
-    png_read_rows(p->png, rows, nullptr, count);
-    return true;
-}
-
-bool c_read_image(PngCodec* p, png_bytepp rows) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
-    png_read_image(p->png, rows);
-    return true;
-}
-
-bool c_read_end(PngCodec* p) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
-    png_read_end(p->png, nullptr);
-    return true;
-}
-
+// The libpng structs and the file.
 struct ReadHolder {
-    PngCodec p{};
-    std::unique_ptr<char[]> buffer;
+    PngReadHolder h;
+    PngCodec& p = h.p;
+    std::unique_ptr<char[]> buffer;  // the file's stdio buffer, freed after the file is closed
     ReadHolder() = default;
     ReadHolder(const ReadHolder&) = delete;
     ReadHolder& operator=(const ReadHolder&) = delete;
     ~ReadHolder() {
-        if (p.png) png_destroy_read_struct(&p.png, p.info ? &p.info : nullptr, nullptr);
         if (p.file) std::fclose(p.file);
     }
 };
@@ -144,16 +55,16 @@ public:
         h_.buffer = std::make_unique<char[]>(stream_io_buffer);
         std::setvbuf(p.file, h_.buffer.get(), _IOFBF, stream_io_buffer);
         p.status = Status::decode_error;
-        p.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &p, on_error, on_warning);
+        p.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &p, png_on_error, png_on_warning);
         if (p.png) p.info = png_create_info_struct(p.png);
         if (!p.png || !p.info) throw error(Status::out_of_memory, "cannot allocate the png decoder");
-        if (!c_read_header(&p, &hd_)) throw codec_error();
+        if (!c_read_header(&p, &hd_, read_file_data)) throw codec_error();
 
         info_.format = "png";
         info_.width = static_cast<int>(std::min<png_uint_32>(hd_.width, 0x7fffffff));
         info_.height = static_cast<int>(std::min<png_uint_32>(hd_.height, 0x7fffffff));
         if (hd_.exif) info_.orientation = exif_orientation_from_tiff({hd_.exif, hd_.exif_size});
-        if (!c_set_transforms(&p, &hd_)) throw codec_error();
+        if (!c_update_info(&p, &hd_, stream_transforms)) throw codec_error();
         info_.channels = hd_.out_channels;
         if (hd_.out_channels != 1 && hd_.out_channels != 3 && hd_.out_channels != 4)
             throw error(Status::unsupported, fmt::format("png decodes to {} channels", hd_.out_channels));
@@ -175,12 +86,7 @@ public:
     }
 
 private:
-    Error codec_error() const {
-        const char* what = h_.p.truncated                         ? "truncated png"
-                           : h_.p.status == Status::decode_error ? "corrupt png"
-                                                                 : "reading png";
-        return error(h_.p.status, fmt::format("{}: {}", what, h_.p.message));
-    }
+    Error codec_error() const { return error(h_.p.status, describe_png_error(h_.p, "reading")); }
 
     void decode(const Image& dst) override {
         const int n = dst.height();
@@ -235,40 +141,6 @@ private:
 
 // ---- writing
 
-bool c_start_write(PngCodec* p, png_uint_32 width, png_uint_32 height, int color_type, int level, int filters) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
-    png_set_write_fn(p->png, p, write_data, flush_data);
-    png_set_IHDR(p->png, p->info, width, height, 8, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(p->png, level);
-    png_set_filter(p->png, PNG_FILTER_TYPE_BASE, filters);
-    png_set_compression_buffer_size(p->png, std::size_t{256} << 10);  // fewer, larger IDAT chunks
-    png_write_info(p->png, p->info);
-    return true;
-}
-
-bool c_write_rows(PngCodec* p, png_bytepp rows, png_uint_32 count) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
-    png_write_rows(p->png, rows, count);
-    return true;
-}
-
-bool c_write_end(PngCodec* p) {
-    if (setjmp(png_jmpbuf(p->png))) return false;
-    png_write_end(p->png, p->info);
-    return true;
-}
-
-struct WriteHolder {
-    PngCodec p{};
-    WriteHolder() = default;
-    WriteHolder(const WriteHolder&) = delete;
-    WriteHolder& operator=(const WriteHolder&) = delete;
-    ~WriteHolder() {
-        if (p.png) png_destroy_write_struct(&p.png, p.info ? &p.info : nullptr);
-    }
-};
-
 int png_filters(const std::string& path, const std::string& name) {
     if (name == "sub") return PNG_FILTER_SUB;
     if (name == "none") return PNG_FILTER_NONE;
@@ -288,12 +160,14 @@ public:
         PngCodec& p = h_.p;
         p.file = out_.stream();
         p.status = Status::internal;
-        p.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &p, on_error, on_warning);
+        p.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &p, png_on_error, png_on_warning);
         if (p.png) p.info = png_create_info_struct(p.png);
         if (!p.png || !p.info) throw error(Status::out_of_memory, "cannot allocate the png encoder");
         const int type = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGBA;
-        if (!c_start_write(&p, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), type,
-                           std::clamp(options.png_compression, 0, 9), filters))
+        // libpng's default zlib strategy; fewer, larger IDAT chunks.
+        const PngWriteSettings settings{std::clamp(options.png_compression, 0, 9), filters, -1, std::size_t{256} << 10};
+        if (!c_start_write(&p, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), type, settings,
+                           write_file_data))
             throw codec_error();
     }
 
@@ -312,7 +186,7 @@ private:
         if (!c_write_end(&h_.p)) throw codec_error();
     }
 
-    WriteHolder h_;
+    PngWriteHolder h_;
     std::vector<png_bytep> rows_;
 };
 

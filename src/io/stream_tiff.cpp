@@ -1,61 +1,20 @@
-// TIFF by strips and tiles through libtiff, BigTIFF included.
-//
-// libtiff reports errors through handlers and return codes: each file gets its own handler
-// (TIFFOpenOptions) that keeps the last message beside the TIFF handle, and every call's
-// return code is checked. Files are read without memory mapping, so that a large file's pages
-// never count against the process.
+// TIFF by strips and tiles through libtiff, BigTIFF included. The handles and their error
+// messages come from tiff_lib.hpp, shared with the in-memory codec. Files are read without
+// memory mapping, so that a large file's pages never count against the process.
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
-#include <tiffio.h>
-
 #include <fmt/format.h>
 
 #include "io/stream_internal.hpp"
+#include "io/tiff_lib.hpp"
 
 namespace artistry::io {
 
 namespace {
-
-struct TiffMessages {
-    char error[512];
-};
-
-int on_error(TIFF*, void* user, const char* module, const char* format, va_list args) {
-    auto* m = static_cast<TiffMessages*>(user);
-    int n = module ? std::snprintf(m->error, sizeof m->error, "%s: ", module) : 0;
-    n = std::clamp(n, 0, static_cast<int>(sizeof m->error) - 1);
-    std::vsnprintf(m->error + n, sizeof m->error - static_cast<std::size_t>(n), format, args);
-    return 1;  // handled: the process-wide handlers (stderr) are not called
-}
-
-int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
-
-// Opens fd through libtiff with this file's own message handlers.
-TIFF* open_tiff(int fd, const std::string& name, const char* mode, TiffMessages* messages) {
-    TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
-    if (!opts) return nullptr;
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, messages);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, messages);
-    TIFF* tif = TIFFFdOpenExt(fd, name.c_str(), mode, opts);
-    TIFFOpenOptionsFree(opts);
-    return tif;
-}
-
-// A TIFF handle that frees libtiff's state but leaves the descriptor to its owner.
-struct TiffHolder {
-    TIFF* tif = nullptr;
-    TiffHolder() = default;
-    TiffHolder(const TiffHolder&) = delete;
-    TiffHolder& operator=(const TiffHolder&) = delete;
-    ~TiffHolder() {
-        if (tif) TIFFCleanup(tif);
-    }
-};
 
 // ---- reading
 

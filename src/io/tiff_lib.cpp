@@ -98,22 +98,25 @@ TIFF* open_tiff(int fd, const std::string& name, const char* mode, TiffMessages*
     return tif;
 }
 
-TIFF* open_tiff_reading(TiffMemoryInput* input, TiffMessages* messages) {
+namespace {
+
+TIFF* open_client(const char* mode, thandle_t handle, TIFFReadWriteProc read, TIFFReadWriteProc write,
+                  TIFFSeekProc seek, TIFFSizeProc size, TiffMessages* messages) {
     TIFFOpenOptions* opts = make_options(messages);
     if (!opts) return nullptr;
-    TIFF* tif = TIFFClientOpenExt("tiff", "rm", input, memory_read, no_io, memory_seek_input, no_close,
-                                  memory_size_input, no_map, no_unmap, opts);
+    TIFF* tif = TIFFClientOpenExt("tiff", mode, handle, read, write, seek, no_close, size, no_map, no_unmap, opts);
     TIFFOpenOptionsFree(opts);
     return tif;
 }
 
+}  // namespace
+
+TIFF* open_tiff_reading(TiffMemoryInput* input, TiffMessages* messages) {
+    return open_client("rm", input, memory_read, no_io, memory_seek_input, memory_size_input, messages);
+}
+
 TIFF* open_tiff_writing(TiffMemoryOutput* output, TiffMessages* messages) {
-    TIFFOpenOptions* opts = make_options(messages);
-    if (!opts) return nullptr;
-    TIFF* tif = TIFFClientOpenExt("tiff", "w", output, no_io, memory_write, memory_seek_output, no_close,
-                                  memory_size_output, no_map, no_unmap, opts);
-    TIFFOpenOptionsFree(opts);
-    return tif;
+    return open_client("w", output, no_io, memory_write, memory_seek_output, memory_size_output, messages);
 }
 
 }  // namespace artistry::io

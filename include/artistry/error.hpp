@@ -1,6 +1,7 @@
 #pragma once
 // The one exception type of the C++ API. Its status is the code the C ABI returns.
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -22,6 +23,9 @@ enum class Status : int {
     timeout = 9,
     internal = 10,
 };
+// Status values are 0 .. status_count - 1 (the C enum and the Python table are checked
+// against this: capi/src/errors-c.cpp, tests/python).
+inline constexpr int status_count = 11;
 
 // Short stable name of a status ("invalid_argument"), for messages and logs.
 const char* status_name(Status status) noexcept;
@@ -35,6 +39,21 @@ public:
 private:
     Status status_;
 };
+
+// What an exception means as a status: the one mapping the executor (a node's error_status),
+// the C ABI (art_status) and the Python module (its exception classes) use.
+//   Error                  → its status, its message
+//   std::bad_alloc         → out_of_memory, "out of memory"
+//   cv::Exception          → internal ("OpenCV: " + its message); OpenCV's StsNoMem → out_of_memory
+//   std::invalid_argument  → invalid_argument, its message
+//   other std::exception   → internal, its message
+//   anything else          → internal, "unknown exception"
+// A null pointer maps to ok with an empty message.
+struct ExceptionStatus {
+    Status status = Status::ok;
+    std::string message;
+};
+ExceptionStatus exception_status(const std::exception_ptr& error) noexcept;
 
 }  // namespace ARTISTRY_ABI_NAMESPACE
 }  // namespace artistry

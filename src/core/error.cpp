@@ -1,7 +1,13 @@
 #include "artistry/error.hpp"
 
+#include <new>
+#include <opencv2/core.hpp>
+
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
+
+static_assert(static_cast<int>(Status::internal) == status_count - 1,
+              "status_count must follow the last Status");
 
 const char* status_name(Status status) noexcept {
     switch (status) {
@@ -18,6 +24,38 @@ const char* status_name(Status status) noexcept {
         case Status::internal: return "internal";
     }
     return "unknown";
+}
+
+namespace {
+
+ExceptionStatus classify(const std::exception_ptr& error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const Error& e) {
+        return {e.status(), e.what()};
+    } catch (const std::bad_alloc&) {
+        return {Status::out_of_memory, "out of memory"};
+    } catch (const cv::Exception& e) {
+        return {e.code == cv::Error::StsNoMem ? Status::out_of_memory : Status::internal,
+                std::string("OpenCV: ") + e.what()};
+    } catch (const std::invalid_argument& e) {
+        return {Status::invalid_argument, e.what()};
+    } catch (const std::exception& e) {
+        return {Status::internal, e.what()};
+    } catch (...) {
+        return {Status::internal, "unknown exception"};
+    }
+}
+
+}  // namespace
+
+ExceptionStatus exception_status(const std::exception_ptr& error) noexcept {
+    if (!error) return {};
+    try {
+        return classify(error);
+    } catch (...) {  // copying the message ran out of memory: the status still says why
+        return {Status::out_of_memory, {}};
+    }
 }
 
 }  // namespace ARTISTRY_ABI_NAMESPACE

@@ -225,23 +225,12 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
                 status = NodeStatus::ok;
                 error.clear();
                 code = Status::ok;
-            } catch (const Error& e) {
-                if (e.status() == Status::cancelled && run.cancelled()) return;
-                status = NodeStatus::failed;
-                error = e.what();
-                code = e.status();
-            } catch (const std::bad_alloc&) {
-                status = NodeStatus::failed;
-                error = "out of memory";
-                code = Status::out_of_memory;
-            } catch (const std::exception& e) {
-                status = NodeStatus::failed;
-                error = e.what();
-                code = Status::internal;
             } catch (...) {
+                auto failure = exception_status(std::current_exception());
+                if (failure.status == Status::cancelled && run.cancelled()) return;
                 status = NodeStatus::failed;
-                error = "unknown exception";
-                code = Status::internal;
+                error = std::move(failure.message);
+                code = failure.status;
             }
         });
         input = Image();

@@ -87,11 +87,14 @@ class InternalError(ArtistryError, RuntimeError):
     """A bug or an unexpected failure inside the engine (status 10)."""
 
 
-_artistry._set_error_classes({
-    1: InvalidArgumentError, 2: NotFoundError, 3: IOFailedError, 4: DecodeError,
-    5: UnsupportedError, 6: LimitExceededError, 7: OutOfMemoryError, 8: CancelledError,
-    9: TimeoutError, 10: InternalError,
-})
+# By status name (artistry::status_name): the module refuses a table that misses a status.
+_ERROR_CLASSES = {
+    "invalid_argument": InvalidArgumentError, "not_found": NotFoundError,
+    "io_error": IOFailedError, "decode_error": DecodeError, "unsupported": UnsupportedError,
+    "limit_exceeded": LimitExceededError, "out_of_memory": OutOfMemoryError,
+    "cancelled": CancelledError, "timeout": TimeoutError, "internal": InternalError,
+}
+_artistry._set_error_classes(_ERROR_CLASSES)
 
 
 async def _run_async(self, graph, image, *, params=None, max_parallel=0, progress=None):

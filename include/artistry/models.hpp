@@ -48,7 +48,8 @@ struct TensorSpec {
 // JSON keys: name, task, backend ("torchscript" | "onnx"), file (relative to the manifest's
 // folder), inputs/outputs ([{name, shape}]), layout ("nchw" | "nhwc"), scale (upscalers),
 // license, source (package@version), sha256, bytes, fp16 (may run in half precision on CUDA),
-// extras (an object of model-specific settings: normalisation, anchors …, kept as JSON text).
+// form_of (the model this one is another form of), extras (an object of model-specific
+// settings: normalisation, anchors …, kept as JSON text).
 struct ModelSpec {
     std::string name;  // "isnet", "esrgan-slim-x4", "blazeface-front"
     std::string task;  // "matting", "upscale", "face_detection", ...
@@ -64,6 +65,9 @@ struct ModelSpec {
     std::uint64_t bytes = 0;     // of `file`; checked at load when not 0
     bool fp16 = false;           // TorchScript on CUDA: weights and inputs in half precision
     std::string extras;          // JSON object text, "" when the entry has none
+    // Another form of the model named here ("isnet-ts", TorchScript, is a form of "isnet",
+    // ONNX): asking the store for "isnet" gives whichever installed form is preferred.
+    std::string form_of;
 };
 
 // A loaded model. Thread-safe: run() may be called from many threads at once.
@@ -106,6 +110,10 @@ struct ModelStoreOptions {
     // (comma-separated; "all" for every installed model) when use_environment.
     std::vector<std::string> preload;
     bool use_environment = true;
+    // Which form serves a model installed in several (ModelSpec::form_of): "name=form" pairs,
+    // comma-separated ("isnet=isnet"). Empty: ARTISTRY_MODEL_FORMS when use_environment, else
+    // the fastest measured here: TorchScript when the LibTorch module is installed, else ONNX.
+    std::string forms;
 };
 
 struct ModelStoreStats {
@@ -130,6 +138,7 @@ public:
     // Installed and registered models, sorted by name. A missing manifest: none, not an error;
     // an unreadable one: Error(decode_error) naming the file.
     std::vector<ModelSpec> available() const;
+    // The spec `name` stands for: the model itself, or its preferred form (ModelSpec::form_of).
     std::optional<ModelSpec> find(const std::string& name) const;
     bool has(const std::string& name) const;
     // Registers a user's model (replaces one of the same name that is not loaded).

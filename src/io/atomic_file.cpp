@@ -1,4 +1,4 @@
-// Whole-file reads and all-or-nothing writes.
+// Whole-file reads and all-or-nothing writes (AtomicOutput).
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
+#include "io/atomic_output.hpp"
 #include "io/io_internal.hpp"
 
 namespace artistry::io {
@@ -38,40 +39,72 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
     return bytes;
 }
 
-void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
-    std::string tmp = path + ".tmp-XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0)
-        throw Error(Status::io_error,
-                    fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-    const auto fail = [&](const char* what) {
-        const int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return Error(Status::io_error,
-                     fmt::format("cannot write '{}': {} ({})", path, std::strerror(err), what));
-    };
+namespace {
+
+Error write_error(const std::string& path, const char* what, int err) {
+    return Error(Status::io_error,
+                 fmt::format("cannot write '{}': {} ({})", path, std::strerror(err), what));
+}
+
+}  // namespace
+
+AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)), temp_(path_ + ".tmp-XXXXXX") {
+    fd_ = ::mkostemp(temp_.data(), O_CLOEXEC);
+    if (fd_ < 0) throw write_error(path_, "create a temporary file", errno);
+}
+
+AtomicOutput::~AtomicOutput() {
+    if (committed_) return;
+    if (file_ != nullptr) std::fclose(file_);
+    else if (fd_ >= 0) ::close(fd_);
+    ::unlink(temp_.c_str());
+}
+
+std::FILE* AtomicOutput::stream() {
+    if (file_ == nullptr) {
+        file_ = ::fdopen(fd_, "wb");
+        if (file_ == nullptr) throw write_error(path_, "fdopen", errno);
+        buffer_ = std::make_unique<char[]>(output_buffer_bytes);
+        std::setvbuf(file_, buffer_.get(), _IOFBF, output_buffer_bytes);
+    }
+    return file_;
+}
+
+void AtomicOutput::write(std::span<const std::uint8_t> bytes) {
+    if (file_ != nullptr && std::fflush(file_) != 0) throw write_error(path_, "write", errno);
     std::size_t done = 0;
     while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw fail("write");
-        }
+        const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw write_error(path_, "write", n < 0 ? errno : EIO);
         done += static_cast<std::size_t>(n);
     }
-    if (::fchmod(fd, 0644) != 0) throw fail("chmod");
-    if (::fsync(fd) != 0) throw fail("fsync");
-    if (::close(fd) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        throw Error(Status::io_error, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+}
+
+void AtomicOutput::commit() {
+    if (file_ != nullptr && std::fflush(file_) != 0) throw write_error(path_, "write", errno);
+    if (::fchmod(fd_, 0644) != 0) throw write_error(path_, "chmod", errno);
+    if (::fsync(fd_) != 0) throw write_error(path_, "fsync", errno);
+    const int closed = file_ != nullptr ? std::fclose(file_) : ::close(fd_);
+    file_ = nullptr;
+    fd_ = -1;
+    if (closed != 0) throw write_error(path_, "close", errno);
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) throw write_error(path_, "rename", errno);
+    committed_ = true;
+    // The rename itself reaches the disk with the folder; failing that is no reason to fail
+    // the write, which is in place.
+    const auto slash = path_.rfind('/');
+    const std::string folder = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
+    if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        throw Error(Status::io_error, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
-    }
+}
+
+void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
+    AtomicOutput out(path);
+    out.write(bytes);
+    out.commit();
 }
 
 }  // namespace artistry::io

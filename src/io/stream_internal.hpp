@@ -11,6 +11,7 @@
 
 #include "artistry/error.hpp"
 #include "artistry/stream.hpp"
+#include "io/atomic_output.hpp"
 
 namespace artistry::io {
 
@@ -93,31 +94,6 @@ private:
     ErrorLatch latch_;
 };
 
-// A temporary file beside `path`, renamed over it by commit(); removed when never committed.
-class TempOutput {
-public:
-    explicit TempOutput(std::string path);
-    ~TempOutput();
-    TempOutput(const TempOutput&) = delete;
-    TempOutput& operator=(const TempOutput&) = delete;
-
-    const std::string& path() const noexcept { return path_; }
-    const std::string& temp_path() const noexcept { return temp_; }
-    int fd() const noexcept { return fd_; }
-    // A buffered stream on the file (made on first use); writers use either it or fd().
-    std::FILE* stream();
-    // Flushes, syncs to disk, closes and renames into place. Throws Error(io_error).
-    void commit();
-
-private:
-    std::string path_;
-    std::string temp_;
-    int fd_ = -1;
-    std::FILE* file_ = nullptr;
-    std::unique_ptr<char[]> buffer_;
-    bool committed_ = false;
-};
-
 // Shared part of every writer: call checks, f32 conversion, row count, error latching, and
 // the temporary output file.
 class WriterBase : public ImageWriter {
@@ -138,7 +114,7 @@ protected:
 
     Error error(Status status, const std::string& message) const;
 
-    TempOutput out_;
+    AtomicOutput out_;
     int width_;
     int height_;
     int channels_;

@@ -1,5 +1,5 @@
-// Creating a streamed output file: the temporary file renamed into place, and the checks every
-// writer shares.
+// What every streamed writer shares: the call checks and the all-or-nothing output file
+// (io/atomic_output.hpp).
 
 #include <cerrno>
 #include <cmath>
@@ -14,48 +14,6 @@
 #include "io/stream_internal.hpp"
 
 namespace artistry::io {
-
-namespace {
-
-Error write_error(const std::string& path, const char* what, int err) {
-    return Error(Status::io_error, fmt::format("cannot write '{}': {} ({})", path, std::strerror(err), what));
-}
-
-}  // namespace
-
-TempOutput::TempOutput(std::string path) : path_(std::move(path)), temp_(path_ + ".tmp-XXXXXX") {
-    fd_ = ::mkostemp(temp_.data(), O_CLOEXEC);
-    if (fd_ < 0) throw write_error(path_, "create a temporary file", errno);
-}
-
-TempOutput::~TempOutput() {
-    if (committed_) return;
-    if (file_) std::fclose(file_);
-    else if (fd_ >= 0) ::close(fd_);
-    ::unlink(temp_.c_str());
-}
-
-std::FILE* TempOutput::stream() {
-    if (!file_) {
-        file_ = ::fdopen(fd_, "wb");
-        if (!file_) throw write_error(path_, "fdopen", errno);
-        buffer_ = std::make_unique<char[]>(stream_io_buffer);
-        std::setvbuf(file_, buffer_.get(), _IOFBF, stream_io_buffer);
-    }
-    return file_;
-}
-
-void TempOutput::commit() {
-    if (file_ && std::fflush(file_) != 0) throw write_error(path_, "write", errno);
-    if (::fchmod(fd_, 0644) != 0) throw write_error(path_, "chmod", errno);
-    if (::fsync(fd_) != 0) throw write_error(path_, "fsync", errno);
-    const int closed = file_ ? std::fclose(file_) : ::close(fd_);
-    file_ = nullptr;
-    fd_ = -1;
-    if (closed != 0) throw write_error(path_, "close", errno);
-    if (::rename(temp_.c_str(), path_.c_str()) != 0) throw write_error(path_, "rename", errno);
-    committed_ = true;
-}
 
 WriterBase::WriterBase(const std::string& path, int width, int height, int channels)
     : out_(path), width_(width), height_(height), channels_(channels) {}

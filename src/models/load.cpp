@@ -7,6 +7,7 @@
 #include "artistry/error.hpp"
 #include "models/model_impl.hpp"
 #include "models/sha256.hpp"
+#include "models/verified_stamp.hpp"
 
 namespace artistry::models {
 namespace fs = std::filesystem;
@@ -22,6 +23,7 @@ std::vector<std::uint8_t> read_model_file(const ModelSpec& spec) {
     if (fs::is_directory(spec.file, ec))
         throw Error(Status::invalid_argument,
                     fmt::format("model '{}': '{}' is a folder, not a model file", spec.name, path));
+    const std::string stamp_before = file_stamp(spec.file);
     std::ifstream in(spec.file, std::ios::binary | std::ios::ate);
     if (!in)
         throw Error(Status::io_error, fmt::format("model '{}': cannot open '{}'", spec.name, path));
@@ -37,14 +39,17 @@ std::vector<std::uint8_t> read_model_file(const ModelSpec& spec) {
         throw Error(Status::io_error,
                     fmt::format("model '{}': reading '{}' failed", spec.name, path));
     if (!spec.sha256.empty()) {
-        const std::string got = sha256_hex(bytes);
         std::string want = spec.sha256;
         for (auto& c : want) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        // Checked after the read: a file changed while it was read no longer matches its stamp.
+        if (verified_stamp_matches(spec.file, want)) return bytes;
+        const std::string got = sha256_hex(bytes);
         if (got != want)
             throw Error(Status::decode_error,
                         fmt::format("model '{}': '{}' has sha256 {}, its spec says {} (corrupt or "
                                     "a different file; reinstall it with scripts/fetch-models)",
                                     spec.name, path, got, want));
+        record_verified_stamp(spec.file, want, stamp_before);
     }
     return bytes;
 }

@@ -28,9 +28,13 @@ int resolve_threads(int requested);
 std::uint64_t estimate_weight_bytes(const ModelSpec& spec, std::uint64_t file_bytes);
 
 std::shared_ptr<Model> load_onnx(const ModelSpec& spec, const std::vector<std::uint8_t>& bytes);
-// Error(unsupported) in a build without LibTorch.
+// Through libartistry_torch.so, loaded on first use (torch_loader.cpp); Error(unsupported)
+// naming the module when it is not installed.
 std::shared_ptr<Model> load_torchscript(const ModelSpec& spec,
                                         const std::vector<std::uint8_t>& bytes, Device device,
                                         int threads);
+
+// Whether the LibTorch module is installed where load_torchscript looks (without loading it).
+bool torch_module_available();
 
 }  // namespace artistry::models

@@ -129,6 +129,7 @@ ModelSpec spec_from_json(const json& j, const fs::path& base_dir, const std::str
         if (!h->is_boolean()) bad(where, name, "key 'fp16' must be true or false");
         spec.fp16 = h->get<bool>();
     }
+    spec.form_of = text_key(j, "form_of", where, name, false);
     // Model-specific settings: the "extras" object plus any key the spec does not know
     // (scripts/fetch-models writes normalisation, anchors … at the top level).
     json extras = json::object();
@@ -138,7 +139,7 @@ ModelSpec spec_from_json(const json& j, const fs::path& base_dir, const std::str
     }
     static const std::set<std::string> known = {
         "name",    "task",   "backend", "file",   "inputs", "outputs", "layout", "scale",
-        "license", "source", "package", "sha256", "bytes",  "fp16",    "extras"};
+        "license", "source", "package", "sha256", "bytes",  "fp16",    "extras", "form_of"};
     for (const auto& [key, value] : j.items())
         if (!known.count(key) && !extras.contains(key)) extras[key] = value;
     if (!extras.empty()) spec.extras = extras.dump();

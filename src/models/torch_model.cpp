@@ -1,7 +1,9 @@
-// The TorchScript backend on LibTorch (the only file that includes it). Inference runs under
-// InferenceMode in eval mode; the module is shared by all threads (forward of a scripted
-// module with no state changes is thread-safe). On CUDA the weights live on the GPU, in FP16
-// when the spec allows it, and the memory manager learns about the devices through CudaHooks.
+// The TorchScript backend on LibTorch (the only file that includes it), built as its own shared
+// module (libartistry_torch.so) that the core loads on first use: see torch_module.hpp.
+// Inference runs under InferenceMode in eval mode; the module is shared by all threads (forward
+// of a scripted module with no state changes is thread-safe). On CUDA the weights live on the
+// GPU, in FP16 when the spec allows it, and the memory manager learns about the devices through
+// the CudaHooks the module hands the core.
 
 #include <algorithm>
 #include <mutex>
@@ -14,6 +16,7 @@
 
 #include "artistry/error.hpp"
 #include "models/model_impl.hpp"
+#include "models/torch_module.hpp"
 
 // Set by CMake when the LibTorch found was built with CUDA.
 #ifdef ARTISTRY_TORCH_CUDA
@@ -48,18 +51,25 @@ void configure_torch_once(int threads) {
     std::call_once(once, [threads] {
         at::set_num_threads(std::max(1, threads));
 #ifdef ARTISTRY_HAVE_CUDA
-        if (torch::cuda::is_available()) {
+        if (torch::cuda::is_available())
             at::globalContext().setBenchmarkCuDNN(true);  // fixed tile shapes: pick the fastest
-            CudaHooks hooks;
-            hooks.device_count = [] { return static_cast<int>(torch::cuda::device_count()); };
-            hooks.total_bytes = [](int index) -> std::uint64_t {
-                return at::cuda::getDeviceProperties(index)->totalGlobalMem;
-            };
-            hooks.empty_cache = [](int) { c10::cuda::CUDACachingAllocator::emptyCache(); };
-            set_cuda_hooks(std::move(hooks));
-        }
 #endif
     });
+}
+
+bool torch_cuda_hooks(CudaHooks& hooks) {
+#ifdef ARTISTRY_HAVE_CUDA
+    if (!torch::cuda::is_available()) return false;
+    hooks.device_count = [] { return static_cast<int>(torch::cuda::device_count()); };
+    hooks.total_bytes = [](int index) -> std::uint64_t {
+        return at::cuda::getDeviceProperties(index)->totalGlobalMem;
+    };
+    hooks.empty_cache = [](int) { c10::cuda::CUDACachingAllocator::emptyCache(); };
+    return true;
+#else
+    (void)hooks;
+    return false;
+#endif
 }
 
 c10::Device torch_device(Device device, const ModelSpec& spec) {
@@ -177,9 +187,7 @@ class TorchModel final : public Model {
     std::uint64_t weights_ = 0;
 };
 
-}  // namespace
-
-std::shared_ptr<Model> load_torchscript(const ModelSpec& spec,
+std::shared_ptr<Model> load_module_model(const ModelSpec& spec,
                                         const std::vector<std::uint8_t>& bytes, Device device,
                                         int threads) {
     configure_torch_once(threads);
@@ -208,4 +216,14 @@ std::shared_ptr<Model> load_torchscript(const ModelSpec& spec,
     }
 }
 
+}  // namespace
 }  // namespace artistry::models
+
+// The module's one exported symbol (the build gives everything else hidden visibility).
+extern "C" __attribute__((visibility("default"))) const artistry::models::TorchModuleApi*
+artistry_torch_module() {
+    using namespace artistry::models;
+    static const TorchModuleApi api{torch_module_abi, torch_module_build, &load_module_model,
+                                    &torch_cuda_hooks};
+    return &api;
+}

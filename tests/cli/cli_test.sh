@@ -51,6 +51,13 @@ check "parameters reach the effect (gameboy: at most 4 colours)" \
 "$cli" run "$photo" -e enhanced_bw --cut -o "$tmp/cut" --quiet
 check "--cut writes the cut-out and effects on it" test -f "$tmp/cut/butterfly_remove_background.png" -a -f "$tmp/cut/butterfly_enhanced_bw.png"
 
+# The core never links LibTorch: it is loaded only for a TorchScript model (libartistry_torch.so).
+check "the CLI and its libraries link no LibTorch" sh -c "! ldd '$cli' | grep -q libtorch"
+LD_DEBUG=libs "$cli" run "$photo" -e dither,enhanced_bw -o "$tmp/lean" --quiet 2>"$tmp/ld.txt"
+check "effects run without loading LibTorch" sh -c "! grep -q 'libtorch' '$tmp/ld.txt'"
+LD_DEBUG=libs "$cli" run "$photo" -e detect_faces -o "$tmp/lean" --quiet 2>"$tmp/ld.txt"
+check "an ONNX model runs without loading LibTorch" sh -c "! grep -q 'libtorch' '$tmp/ld.txt'"
+
 # Models and structured output: `artistry models` lists what is installed; --data writes each
 # node's structured output; --cut uses ISNet when it is installed.
 "$cli" models >"$tmp/models.txt"

@@ -16,6 +16,7 @@
 #include "artistry/error.hpp"
 #include "artistry/models.hpp"
 #include "models/sha256.hpp"
+#include "models/verified_stamp.hpp"
 #include "test_support.hpp"
 
 #ifdef ARTISTRY_TEST_WITH_TORCH
@@ -263,6 +264,62 @@ TEST_CASE("missing, truncated and corrupt model files are clear errors naming th
     CHECK(contains(e.what(), "'pixels'"));
 }
 
+TEST_CASE("a verified model file is not hashed again until it changes") {
+    TempDir tmp;
+    ModelSpec spec = tiny_spec("tiny_x2");
+    const auto bytes = test::file_bytes(spec.file.string());
+    spec.file = tmp.path / "x2.onnx";
+    test::write_bytes(spec.file.string(), bytes);
+    spec.sha256 = models::sha256_hex(bytes);
+    const fs::path stamp = tmp.path / ".verified" / "x2.onnx.stamp";
+
+    CHECK(load_model(spec));  // hashed in full, then stamped
+    REQUIRE(fs::exists(stamp));
+    CHECK(models::verified_stamp_matches(spec.file, spec.sha256));
+
+    // The same bytes rewritten with the old mtime: ctime moved, so the stamp no longer holds.
+    const auto mtime = fs::last_write_time(spec.file);
+    auto flipped = bytes;
+    flipped[flipped.size() / 2] ^= 1;
+    test::write_bytes(spec.file.string(), flipped);
+    fs::last_write_time(spec.file, mtime);
+    CHECK_FALSE(models::verified_stamp_matches(spec.file, spec.sha256));
+    const auto e = error_of([&] { load_model(spec); });
+    CHECK(e.status() == Status::decode_error);
+    CHECK(contains(e.what(), "sha256"));
+
+    // Restored: hashed in full again (the stamp of the corrupt file was never written), passes.
+    test::write_bytes(spec.file.string(), bytes);
+    CHECK_FALSE(models::verified_stamp_matches(spec.file, spec.sha256));
+    CHECK(load_model(spec));
+    CHECK(models::verified_stamp_matches(spec.file, spec.sha256));
+
+    // A stamp for another digest does not vouch for this one.
+    CHECK_FALSE(models::verified_stamp_matches(spec.file, sha_of("another file")));
+    // A folder that cannot hold stamps only costs the hash: loading still works and checks.
+    fs::remove_all(tmp.path / ".verified");
+    test::write_bytes((tmp.path / ".verified").string(), {1, 2, 3});  // a file in the way
+    CHECK(load_model(spec));
+    CHECK_FALSE(models::verified_stamp_matches(spec.file, spec.sha256));
+}
+
+TEST_CASE("a TorchScript model without the LibTorch module is refused naming the module") {
+    TempDir tmp;
+    write_text(tmp.path / "m.pt", "PK");
+    ModelSpec spec;
+    spec.name = "ts";
+    spec.backend = ModelBackend::torchscript;
+    spec.file = tmp.path / "m.pt";
+    const fs::path missing = tmp.path / "nowhere" / "libartistry_torch.so";
+    ::setenv("ARTISTRY_TORCH_MODULE", missing.c_str(), 1);
+    const auto e = error_of([&] { load_model(spec); });
+    ::unsetenv("ARTISTRY_TORCH_MODULE");
+    CHECK(e.status() == Status::unsupported);
+    CHECK(contains(e.what(), "libartistry_torch.so"));
+    CHECK(contains(e.what(), missing.string()));
+    CHECK(contains(e.what(), "ARTISTRY_TORCH_MODULE"));
+}
+
 TEST_CASE("the store lists the manifest and loads a model once under 16 concurrent first calls") {
     ModelsDir dir;
     ModelStore store(dir.options());
@@ -320,6 +377,44 @@ TEST_CASE("the store lists the manifest and loads a model once under 16 concurre
     CHECK(store.get("broken")->spec().name == "broken");
     // A loaded model cannot be replaced under its users.
     CHECK(error_of([&] { store.add(broken); }).status() == Status::invalid_argument);
+}
+
+TEST_CASE("a model installed in two forms is served by the preferred one") {
+    TempDir tmp;
+    nlohmann::json list = nlohmann::json::array();
+    for (const char* name : {"affine", "affine-alt"}) {
+        fs::copy_file(tiny_dir / "affine.onnx", tmp.path / (std::string(name) + ".onnx"));
+        std::ifstream in(tiny_dir / "affine.json");
+        auto entry = nlohmann::json::parse(in);
+        entry["name"] = name;
+        entry["file"] = std::string(name) + ".onnx";
+        list.push_back(entry);
+    }
+    list[1]["form_of"] = "affine";
+    write_text(tmp.path / "manifest.json", nlohmann::json{{"models", list}}.dump(2));
+    ModelStoreOptions o;
+    o.dir = tmp.path;
+    o.use_environment = false;
+
+    {  // Both forms are listed; with no choice, a form of the same backend: the model itself.
+        ModelStore store(o);
+        REQUIRE(store.available().size() == 2);
+        CHECK(store.available()[1].form_of == "affine");
+        CHECK(store.find("affine")->name == "affine");
+        CHECK(store.find("affine-alt")->name == "affine-alt");  // a form asked by name is itself
+    }
+    o.forms = "other=x, affine=affine-alt";
+    ModelStore store(o);
+    CHECK(store.find("affine")->name == "affine-alt");
+    CHECK_FALSE(store.loaded("affine"));
+    const auto model = store.get("affine");
+    CHECK(model->spec().name == "affine-alt");
+    CHECK(store.loaded("affine"));
+    CHECK(store.get("affine") == model);  // one load serves both names
+    CHECK(store.stats().loads == 1);
+
+    o.forms = "affine=no-such-form";  // a choice that is not installed leaves the default
+    CHECK(ModelStore(o).find("affine")->name == "affine");
 }
 
 TEST_CASE("under a small memory budget the least recently used idle model is dropped") {
@@ -507,5 +602,6 @@ TEST_CASE("without LibTorch a TorchScript model is refused as unsupported") {
     const auto e = error_of([&] { load_model(spec); });
     CHECK(e.status() == Status::unsupported);
     CHECK(contains(e.what(), "LibTorch"));
+    CHECK(contains(e.what(), "libartistry_torch.so"));
 }
 #endif

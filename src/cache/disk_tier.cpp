@@ -16,6 +16,7 @@
 #include "artistry/error.hpp"
 #include "cache/disk_tier.hpp"
 #include "cache/entry_format.hpp"
+#include "io/atomic_output.hpp"
 
 namespace fs = std::filesystem;
 
@@ -44,18 +45,6 @@ bool read_exact(int fd, void* data, std::size_t n, off_t offset) {
         p += r;
         n -= static_cast<std::size_t>(r);
         offset += r;
-    }
-    return true;
-}
-
-bool write_all(int fd, const void* data, std::size_t n) {
-    const auto* p = static_cast<const std::uint8_t*>(data);
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        p += w;
-        n -= static_cast<std::size_t>(w);
     }
     return true;
 }
@@ -219,25 +208,24 @@ bool DiskTier::write(const CacheKey& key, const Image& image, std::uint32_t acce
                      const std::string& path) {
     const std::string dir = path.substr(0, path.rfind('/'));
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return false;
-    std::string tmp = path + ".tmp-XXXXXX";
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) return false;
-    const Fd file(fd);
     EntryHeader h = header_for(key, image, accesses, Encoding::raw);
     h.payload_bytes = image.byte_size();
     h.payload_hash = hash_rows(image);
     std::uint8_t head[header_bytes];
     write_header(h, head);
-    bool ok = write_all(fd, head, header_bytes);
-    if (image.contiguous()) {
-        ok = ok && write_all(fd, image.data(), image.byte_size());
-    } else {
-        for (int y = 0; ok && y < image.height(); ++y)
-            ok = write_all(fd, image.row(y), image.row_bytes());
+    try {  // all or nothing, synced: a crash never leaves a torn entry under a key
+        io::AtomicOutput out(path);
+        out.write({head, header_bytes});
+        if (image.contiguous()) {
+            out.write({image.data(), image.byte_size()});
+        } else {
+            for (int y = 0; y < image.height(); ++y) out.write({image.row(y), image.row_bytes()});
+        }
+        out.commit();
+        return true;
+    } catch (const Error&) {
+        return false;
     }
-    ok = ok && ::fchmod(fd, 0644) == 0 && ::rename(tmp.c_str(), path.c_str()) == 0;
-    if (!ok) ::unlink(tmp.c_str());
-    return ok;
 }
 
 bool DiskTier::put(const CacheKey& key, const Image& image, std::uint32_t accesses) {

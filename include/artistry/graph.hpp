@@ -5,6 +5,7 @@
 // immutable afterwards; copies share one validated description and are cheap.
 
 #include <memory>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,15 @@ class Graph {
     // Validates nodes and outputs built in code (empty outputs: the nodes nothing reads).
     static Graph from_nodes(std::vector<NodeSpec> nodes, std::vector<std::string> outputs = {},
                             const EffectRegistry& registry = EffectRegistry::builtin());
+
+    // The graph a list of effect names describes (the CLI's -e, the C ABI's and Python's
+    // lists): one node per effect, named after it, reading the input and each an output. With
+    // `cut`, one remove_background node that every other effect reads instead (an output too).
+    // `params` by effect name. Error(invalid_argument) for an empty list, a repeated effect or
+    // parameters for an effect not in the list; Error(not_found) for an unknown effect.
+    static Graph from_effects(const std::vector<std::string>& effects,
+                              const std::map<std::string, ParamMap>& params = {}, bool cut = false,
+                              const EffectRegistry& registry = EffectRegistry::builtin());
 
     Graph(const Graph&) = default;
     Graph(Graph&&) noexcept = default;

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "artistry/error.hpp"
 #include "artistry/graph.hpp"
@@ -185,6 +186,40 @@ Graph Graph::from_nodes(std::vector<NodeSpec> nodes, std::vector<std::string> ou
                         const EffectRegistry& registry) {
     const bool given = !outputs.empty();
     return Graph(detail::validate_graph(std::move(nodes), std::move(outputs), given, registry));
+}
+
+Graph Graph::from_effects(const std::vector<std::string>& effects,
+                          const std::map<std::string, ParamMap>& params, bool cut,
+                          const EffectRegistry& registry) {
+    if (effects.empty()) throw Error(Status::invalid_argument, "no effect given: the list is empty");
+    constexpr const char* cutout = "remove_background";
+    std::vector<std::string> list;
+    for (const auto& e : effects) {
+        registry.get(e);  // not_found naming the known effects, before any work
+        if (std::find(list.begin(), list.end(), e) != list.end())
+            throw Error(Status::invalid_argument, fmt::format("effect '{}' is listed twice", e));
+        if (!(cut && e == cutout)) list.push_back(e);
+    }
+    for (const auto& [effect, values] : params) {
+        const bool used = std::find(list.begin(), list.end(), effect) != list.end() ||
+                          (cut && effect == cutout);
+        if (!used && !values.empty())
+            throw Error(Status::invalid_argument,
+                        fmt::format("parameters for '{}', which is not among the effects run ({})",
+                                    effect, fmt::join(effects, ",")));
+    }
+    const auto params_of = [&](const std::string& effect) {
+        const auto it = params.find(effect);
+        return it == params.end() ? ParamMap{} : it->second;
+    };
+    Builder builder;
+    std::vector<std::string> from;
+    if (cut) {
+        builder.node(cutout, cutout, {}, params_of(cutout)).output(cutout);
+        from = {cutout};
+    }
+    for (const auto& e : list) builder.node(e, e, from, params_of(e)).output(e);
+    return builder.build(registry);
 }
 
 const std::vector<NodeSpec>& Graph::nodes() const noexcept {

@@ -173,8 +173,6 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, co
                       effects.end());
     if (effects.empty()) throw Error(Status::invalid_argument, "no effect given (-e EFFECT[,EFFECT...])");
     for (const auto& e : effects) registry.get(e);  // unknown effect → error before any work
-    if (args.cut) effects.erase(std::remove(effects.begin(), effects.end(), "remove_background"), effects.end());
-
     std::map<std::string, ParamMap> params;
     for (const auto& item : args.params) {
         const auto dot = item.find('.');
@@ -190,19 +188,7 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, co
                         fmt::format("-p '{}': effect '{}' is not being run (-e {})", item, effect, args.effects));
         params[effect][name] = parse_param_text(registry.get(effect), name, item.substr(eq + 1));
     }
-
-    Graph::Builder builder;
-    std::vector<std::string> from;
-    if (args.cut) {
-        builder.node("remove_background", "remove_background", {}, params["remove_background"]);
-        builder.output("remove_background");
-        from = {"remove_background"};
-    }
-    for (const auto& e : effects) {
-        builder.node(e, e, from, params[e]);
-        builder.output(e);
-    }
-    return builder.build(registry);
+    return Graph::from_effects(effects, params, args.cut, registry);
 }
 
 int run_command(const RunArgs& args) {

@@ -180,7 +180,7 @@ Bytes write_tiff(const TiffSpec& s) {
     TIFFSetField(tif, TIFFTAG_PLANARCONFIG, s.planes ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
     if (s.extra) TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, std::uint16_t{1}, &s.extra);
     if (s.compression == COMPRESSION_JPEG) TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
-    std::vector<std::uint16_t> map(3u << s.bps);
+    std::vector<std::uint16_t> map(s.photometric == PHOTOMETRIC_PALETTE ? 3u << s.bps : 0u);
     if (s.photometric == PHOTOMETRIC_PALETTE) {
         for (std::size_t i = 0; i < map.size(); ++i) map[i] = static_cast<std::uint16_t>(noise(static_cast<unsigned>(i), 3, 0) * 257);
         const std::size_t n = std::size_t{1} << s.bps;

@@ -43,8 +43,8 @@ struct ChainStep {
 using EffectChain = std::vector<ChainStep>;
 
 struct TileOptions {
-    // Rows per band (and the edge of a tile when tile_width is 0 … see below); 0: the largest
-    // that fits memory_budget_bytes (tile_size_for_budget).
+    // Rows per band (and the edge of a tile when tile_width is 0 … see below); 0: the height
+    // that runs fastest within memory_budget_bytes (band_rows_for_speed).
     int tile_size = 0;
     // Columns per tile inside a band; 0: the whole width (one tile per band: the effects then
     // parallelise the band's rows themselves and pay their per-call setup once per band).
@@ -62,6 +62,9 @@ struct TileOptions {
     // run_tiled_file: checked between bands; once true the run stops with Error(cancelled) and
     // leaves no output.
     const std::atomic<bool>* cancel = nullptr;
+    // Where model-backed effects get their models (EffectContext::models). Null:
+    // ModelStore::shared().
+    ModelStore* models = nullptr;
     // When set, the run reserves its planned working set (capped at the CPU budget) from this
     // manager for its whole length and charges its band and tile images to it (an
     // AllocationScope on every thread of the run), so concurrent runs share one budget.
@@ -72,9 +75,16 @@ struct TileOptions {
 // What a file run did.
 struct TiledRunStats {
     int tile_size = 0;                // rows per band used
-    int bands = 0;                    // bands read
-    std::uint64_t planned_bytes = 0;  // the working set tile_size_for_budget planned for
+    int bands = 0;                    // bands read in the final pass
+    std::uint64_t planned_bytes = 0;  // the working set the bands were planned for
     bool whole_image_stage = false;   // some effect ran on the whole image (global fallback)
+    // Reads of the input file (analysis passes and the final one) and the rows they decoded,
+    // shared by the outputs of one run_tiled_files call: each pass is read once for all.
+    int input_passes = 0;
+    std::uint64_t rows_read = 0;
+    // Per step of the chain: the structured output (EffectContext::data) of a has_data effect
+    // that ran on the whole image (detect_faces); empty for the other steps.
+    std::vector<std::string> data;
 };
 
 // The chain on an in-memory u8 RGB/RGBA image, tiled; equals running the effects one after the
@@ -88,6 +98,22 @@ Image run_tiled(const EffectChain& chain, const Image& input, const TileOptions&
 TiledRunStats run_tiled_file(const EffectChain& chain, const std::string& input_path,
                              const std::string& output_path, const TileOptions& options = {});
 
+// One output of a streamed run: its chain (from the input) and the file it writes.
+struct StreamedOutput {
+    EffectChain chain;
+    std::string path;
+    // Called on the output's writer thread after each band is written, as TileOptions::progress.
+    std::function<void(int rows_done, int rows_total)> progress;
+};
+
+// Several outputs of one input streamed together, the input read once per pass for all of them
+// (one final pass, and one before it per level of streamed analysis): bands go from one reader
+// to every chain, the chains run side by side, each output has its own writer. Either every
+// output appears or, on failure or cancellation, none does. Stats per output, in order.
+std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& outputs,
+                                           const std::string& input_path,
+                                           const TileOptions& options = {});
+
 // The working set in bytes of running `chain` over a width × height × channels image in bands
 // of `tile_size` rows (tiles of options.tile_width columns, or whole width).
 std::uint64_t tiled_working_set(const EffectChain& chain, int width, int height, int channels,
@@ -97,6 +123,12 @@ std::uint64_t tiled_working_set(const EffectChain& chain, int width, int height,
 // place a budget becomes a tile size: the memory manager's largest_fit can stand in here.
 int tile_size_for_budget(const EffectChain& chain, int width, int height, int channels,
                          std::uint64_t budget_bytes, const TileOptions& options = {});
+
+// The band height that runs fastest: a band's working set sized to the CPU caches, enough rows
+// for every worker, a multiple of the effects' band alignment and large against their halos;
+// tile_size_for_budget is the upper bound. Big bands buy nothing: they leave the caches.
+int band_rows_for_speed(const EffectChain& chain, int width, int height, int channels,
+                        std::uint64_t budget_bytes, const TileOptions& options = {});
 
 }  // namespace ARTISTRY_ABI_NAMESPACE
 }  // namespace artistry

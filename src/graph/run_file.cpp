@@ -7,6 +7,8 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <mutex>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -72,6 +74,135 @@ void emit(const ProgressCallback& progress, const ProgressEvent& event) {
     }
 }
 
+// The node ids of an output's chain, input first (as output_chains' steps).
+std::vector<std::string> chain_node_ids(const Graph& graph, const std::string& output) {
+    const auto& g = detail::GraphAccess::impl(graph);
+    std::vector<std::string> ids;
+    for (int n = g.index.at(output);; n = g.inputs[n].front()) {
+        ids.push_back(g.nodes[n].id);
+        if (g.inputs[n].empty()) break;
+    }
+    std::reverse(ids.begin(), ids.end());
+    return ids;
+}
+
+// Progress of outputs streamed together: the rows each has written, summed into one fraction
+// and ETA; events go out one at a time (writers call from their own threads).
+class StreamProgress {
+  public:
+    StreamProgress(const ProgressCallback& callback, std::size_t outputs, int width)
+        : callback_(callback), rows_(outputs, 0), width_(width) {}
+
+    void rows_written(std::size_t output, const std::string& id, const std::string& op,
+                      int rows_done, int rows_total) {
+        if (!callback_) return;
+        const std::lock_guard lock(mutex_);
+        rows_[output] = rows_done;
+        double done = 0;
+        for (const int r : rows_) done += r;
+        ProgressEvent e;
+        e.node = id;
+        e.op = op;
+        e.phase = Phase::running;
+        e.units_done = rows_done;
+        e.units_total = rows_total;
+        e.fraction =
+            std::min(1.0, done / (static_cast<double>(rows_.size()) * std::max(1, rows_total)));
+        const double elapsed = seconds();
+        if (e.fraction > 0) e.eta_seconds = elapsed * (1 - e.fraction) / e.fraction;
+        if (elapsed > 0) e.rate_mps = done * width_ / 1e6 / elapsed;
+        emit(callback_, e);
+    }
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+  private:
+    const ProgressCallback& callback_;
+    std::mutex mutex_;
+    std::vector<int> rows_;
+    int width_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// The streamed run: every requested output's chain through run_tiled_files together, the input
+// read once per pass for all of them, with the engine's models, the run's cancellation flag,
+// progress, and the structured output of the nodes that have some, as Engine::run gives.
+void stream_outputs(Engine& engine, MemoryManager& memory, double memory_wait_seconds,
+                    const Graph& graph, const std::string& input_path,
+                    const std::map<std::string, std::string>& output_paths,
+                    const FileRunOptions& options, FileRunResult& out) {
+    const ProgressCallback& progress = options.run.progress;
+    StreamProgress rows(progress, output_paths.size(), out.plan.width);
+    std::vector<StreamedOutput> streamed;
+    std::vector<std::string> ids;
+    for (const auto& [id, path] : output_paths) {
+        const EffectChain& chain = out.plan.chains.at(id);
+        const std::size_t k = streamed.size();
+        streamed.push_back(
+            {chain, path, [&rows, k, id = id, op = chain.back().effect](int done, int total) {
+                 rows.rows_written(k, id, op, done, total);
+             }});
+        ids.push_back(id);
+    }
+    TileOptions tile;
+    tile.tile_size = options.tile_size;
+    tile.registry = &engine.registry();
+    tile.models = &engine.models();
+    tile.cancel = options.run.cancel.get();
+    tile.memory_budget_bytes = out.plan.budget_bytes;
+    tile.load = options.load;
+    tile.save = options.save;
+    tile.stream_write = options.stream_write;
+    // The band working set is reserved from the engine's manager for the run, so streamed runs
+    // and in-memory nodes share one budget.
+    if (memory.has_device(Device::cpu())) {
+        tile.memory = &memory;
+        tile.memory_wait_seconds = memory_wait_seconds;
+    }
+
+    ProgressEvent first;
+    first.phase = Phase::running;
+    first.node = ids.front();
+    first.op = streamed.front().chain.back().effect;
+    first.units_total = out.plan.height;
+    emit(progress, first);
+    std::vector<TiledRunStats> stats;
+    try {
+        stats = run_tiled_files(streamed, input_path, tile);
+    } catch (const std::exception& e) {
+        ProgressEvent last;
+        const auto* error = dynamic_cast<const Error*>(&e);
+        last.phase = error != nullptr && error->status() == Status::cancelled ? Phase::cancelled
+                                                                              : Phase::failed;
+        last.fraction = 1.0;
+        last.message = e.what();
+        emit(progress, last);
+        throw;
+    }
+
+    Result& result = out.result;
+    result.wall_seconds = rows.seconds();
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        const std::vector<std::string> nodes = chain_node_ids(graph, ids[k]);
+        for (std::size_t step = 0; step < nodes.size(); ++step)
+            if (!stats[k].data[step].empty()) result.data[nodes[step]] = stats[k].data[step];
+        NodeResult node;
+        node.id = ids[k];
+        node.op = streamed[k].chain.back().effect;
+        node.status = NodeStatus::ok;
+        node.end_seconds = node.seconds = result.wall_seconds;  // the outputs ran side by side
+        node.data = stats[k].data.back();
+        result.nodes.push_back(std::move(node));
+        out.tiled[ids[k]] = std::move(stats[k]);
+        out.written[ids[k]] = output_paths.at(ids[k]);
+    }
+    result.status = RunStatus::ok;
+    ProgressEvent last;
+    last.phase = Phase::done;
+    last.fraction = 1.0;
+    emit(progress, last);
+}
 }  // namespace
 
 void save_run_output(const Image& image, const std::string& path, const SaveOptions& save,
@@ -80,16 +211,16 @@ void save_run_output(const Image& image, const std::string& path, const SaveOpti
         save_image(image, path, save);
         return;
     }
-    auto writer = ImageWriter::create(path, image.width(), image.height(), image.channels(), save,
-                                      stream);
+    auto writer =
+        ImageWriter::create(path, image.width(), image.height(), image.channels(), save, stream);
     writer->write_rows(image);
     writer->finish();
 }
 
 namespace detail {
 
-FilePlan plan_file(const Graph& graph, const MemoryManager& memory,
-                   const std::string& input_path, const FileRunOptions& options) {
+FilePlan plan_file(const Graph& graph, const MemoryManager& memory, const std::string& input_path,
+                   const FileRunOptions& options) {
     FilePlan plan;
     const ImageInfo info = probe_image_file(input_path);
     plan.width = info.width;
@@ -112,9 +243,10 @@ FilePlan plan_file(const Graph& graph, const MemoryManager& memory,
     const bool forced = options.force_streaming || options.tile_size > 0;
     const bool fits = bytes * 2 <= plan.budget_bytes;
     if (!forced && bytes <= plan.threshold_bytes) {
-        plan.reason = fmt::format("in memory: {} MiB of pixels, under the streaming threshold of "
-                                  "{} MiB",
-                                  bytes / mib, plan.threshold_bytes / mib);
+        plan.reason = fmt::format(
+            "in memory: {} MiB of pixels, under the streaming threshold of "
+            "{} MiB",
+            bytes / mib, plan.threshold_bytes / mib);
         return plan;
     }
     // Streaming wanted: can it be done?
@@ -131,9 +263,10 @@ FilePlan plan_file(const Graph& graph, const MemoryManager& memory,
     if (obstacle.empty()) {
         plan.stream = true;
         plan.reason = forced ? std::string("streamed: asked for")
-                             : fmt::format("streamed: {} MiB of pixels, over the threshold of "
-                                           "{} MiB",
-                                           bytes / mib, plan.threshold_bytes / mib);
+                             : fmt::format(
+                                   "streamed: {} MiB of pixels, over the threshold of "
+                                   "{} MiB",
+                                   bytes / mib, plan.threshold_bytes / mib);
         return plan;
     }
     if (forced)
@@ -195,97 +328,8 @@ FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait
         return out;
     }
 
-    // Streamed: each requested output's chain through run_tiled_file, one after the other.
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
-    const auto since = [&](clock::time_point t) {
-        return std::chrono::duration<double>(t - start).count();
-    };
-    const int width = out.plan.width, height = std::max(1, out.plan.height);
-    const int channels = out.plan.channels == 4 ? 4 : 3;
-    const double chains = static_cast<double>(output_paths.size());
-    const ProgressCallback& progress = options.run.progress;
-    ProgressEvent first;
-    first.phase = Phase::running;
-    first.node = output_paths.begin()->first;
-    first.op = out.plan.chains.at(first.node).back().effect;
-    first.units_total = height;
-    emit(progress, first);
-
-    Result& result = out.result;
-    int k = 0;
-    try {
-        for (const auto& [id, path] : output_paths) {
-            const EffectChain& chain = out.plan.chains.at(id);
-            TileOptions tile;
-            tile.registry = &engine.registry();
-            tile.memory_budget_bytes = out.plan.budget_bytes;
-            tile.load = options.load;
-            tile.save = options.save;
-            tile.stream_write = options.stream_write;
-            tile.cancel = options.run.cancel.get();
-            tile.tile_size = options.tile_size > 0
-                                 ? options.tile_size
-                                 : tile_size_for_budget(chain, width, height, channels,
-                                                        out.plan.budget_bytes, tile);
-            // The band working set is reserved from the engine's manager for the run, so
-            // streamed runs and in-memory nodes share one budget.
-            if (memory.has_device(Device::cpu())) {
-                tile.memory = &memory;
-                tile.memory_wait_seconds = memory_wait_seconds;
-            }
-            const auto chain_start = clock::now();
-            const std::string op = chain.back().effect;
-            tile.progress = [&, k, op, id = id](int rows_done, int rows_total) {
-                ProgressEvent e;
-                e.node = id;
-                e.op = op;
-                e.phase = Phase::running;
-                e.units_done = rows_done;
-                e.units_total = rows_total;
-                const double part = static_cast<double>(rows_done) / std::max(1, rows_total);
-                e.fraction = std::min(1.0, (k + part) / chains);
-                const double elapsed = since(clock::now());
-                if (e.fraction > 0) e.eta_seconds = elapsed * (1 - e.fraction) / e.fraction;
-                const double chain_elapsed =
-                    std::chrono::duration<double>(clock::now() - chain_start).count();
-                if (chain_elapsed > 0)
-                    e.rate_mps = static_cast<double>(rows_done) * width / 1e6 / chain_elapsed;
-                emit(progress, e);
-            };
-            out.tiled[id] = run_tiled_file(chain, input_path, path, tile);
-            out.written[id] = path;
-            NodeResult node;
-            node.id = id;
-            node.op = op;
-            node.status = NodeStatus::ok;
-            node.start_seconds = std::chrono::duration<double>(chain_start - start).count();
-            node.end_seconds = since(clock::now());
-            node.seconds = node.end_seconds - node.start_seconds;
-            result.nodes.push_back(std::move(node));
-            ++k;
-        }
-    } catch (const Error& e) {
-        ProgressEvent last;
-        last.phase = e.status() == Status::cancelled ? Phase::cancelled : Phase::failed;
-        last.fraction = 1.0;
-        last.message = e.what();
-        emit(progress, last);
-        throw;
-    } catch (const std::exception& e) {
-        ProgressEvent last;
-        last.phase = Phase::failed;
-        last.fraction = 1.0;
-        last.message = e.what();
-        emit(progress, last);
-        throw;
-    }
-    result.status = RunStatus::ok;
-    result.wall_seconds = since(clock::now());
-    ProgressEvent last;
-    last.phase = Phase::done;
-    last.fraction = 1.0;
-    emit(progress, last);
+    stream_outputs(engine, memory, memory_wait_seconds, graph, input_path, output_paths, options,
+                   out);
     return out;
 }
 

@@ -55,6 +55,8 @@ EffectContext context_at(int x, int y, const PipelineShape& shape) {
     ctx.origin_y = y;
     ctx.full_width = shape.width;
     ctx.full_height = shape.height;
+    ctx.models = shape.context.models;
+    ctx.cancel = shape.context.cancel;
     return ctx;
 }
 
@@ -247,14 +249,17 @@ std::unique_ptr<Stage> aligned(std::unique_ptr<Stage> stage, const ResolvedStep&
 // Gathers the whole image and runs the effect once: global effects without a streamed pass.
 class WholeStage final : public Stage {
   public:
-    WholeStage(const ResolvedStep& step, const PipelineShape& shape, BandSink sink)
-        : step_(step), shape_(shape), sink_(std::move(sink)) {}
+    WholeStage(const ResolvedStep& step, const PipelineShape& shape, BandSink sink,
+               std::string* data)
+        : step_(step), shape_(shape), sink_(std::move(sink)), data_(data) {}
     void push(const Image& band, int y0) override {
         if (full_.empty()) full_ = Image::allocate(shape_.width, shape_.height, band.channels());
         copy_rows(band, full_, 0, y0);
     }
     void finish() override {
-        const Image out = step_.info->run(full_, step_.params, context_at(0, 0, shape_));
+        EffectContext ctx = context_at(0, 0, shape_);
+        ctx.data = data_;
+        const Image out = step_.info->run(full_, step_.params, ctx);
         full_ = Image();
         const int t = std::max(1, shape_.tile_rows);
         for (int y = 0; y < out.height(); y += t)
@@ -265,6 +270,7 @@ class WholeStage final : public Stage {
     const ResolvedStep& step_;
     PipelineShape shape_;
     BandSink sink_;
+    std::string* data_;  // the step's structured output, when collected
     Image full_;
 };
 
@@ -341,7 +347,7 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
     struct Group {
         std::vector<TileStep> steps;
         bool halo = false;
-        std::size_t analyse = 0;  // analysis pass: 1 + the step's index
+        std::size_t analyse = 0;               // analysis pass: 1 + the step's index
         std::unique_ptr<BandProcessor> bands;  // an analysed step that runs in bands
     };
     std::vector<Group> groups;
@@ -393,20 +399,37 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
                                 shape.height);
         } else {
             if (whole_image) *whole_image = true;
-            stages[i] = std::make_unique<WholeStage>(first, shape, std::move(next));
+            auto* slots = shape.context.data;
+            const auto at = static_cast<std::size_t>(&first - steps.data());
+            std::string* data = slots != nullptr && first.info->has_data && at < slots->size()
+                                    ? &(*slots)[at]
+                                    : nullptr;
+            stages[i] = std::make_unique<WholeStage>(first, shape, std::move(next), data);
         }
     }
     return std::make_unique<Chain>(std::move(stages));
 }
 
+std::unique_ptr<Stage> next_analysis_pass(const std::vector<ResolvedStep>& steps,
+                                          const PipelineShape& shape, AnalysisStates& states) {
+    if (states.size() != steps.size()) states.resize(steps.size());
+    for (std::size_t i = 0; i < steps.size(); ++i)
+        if (has_analysis(steps[i]) && !states[i])
+            return build_pipeline(steps, shape, BandSink(), nullptr, &states);
+    return nullptr;
+}
+
 AnalysisStates analyse_chain(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
                              const std::function<void(Stage&)>& source) {
     AnalysisStates states(steps.size());
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-        if (!has_analysis(steps[i])) continue;
-        auto pass = build_pipeline(steps, shape, BandSink(), nullptr, &states);
+    std::size_t done = 0;
+    while (auto pass = next_analysis_pass(steps, shape, states)) {
         source(*pass);
-        if (!states[i]) throw Error(Status::internal, "tiling: an analysis pass did not finish");
+        const auto analysed = static_cast<std::size_t>(std::count_if(
+            states.begin(), states.end(), [](const auto& s) { return s != nullptr; }));
+        if (analysed <= done)
+            throw Error(Status::internal, "tiling: an analysis pass did not finish");
+        done = analysed;
     }
     return states;
 }
@@ -469,9 +492,9 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
 AllocationScope charge_run(const TileOptions& options, std::uint64_t planned_bytes) {
     if (options.memory == nullptr) return AllocationScope();
     MemoryManager& m = *options.memory;
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(
-                              static_cast<std::int64_t>(options.memory_wait_seconds * 1000));
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(static_cast<std::int64_t>(options.memory_wait_seconds * 1000));
     Reservation held = m.reserve(Device::cpu(), std::min(planned_bytes, m.budget(Device::cpu())),
                                  deadline, options.cancel);
     return AllocationScope(&m, std::move(held), deadline, options.cancel);

@@ -3,9 +3,11 @@
 // point/local effects with its halo, a sequential band processor, or a whole-image stage), each
 // taking full-width row bands in raster order and passing its finished rows to the next.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "artistry/tiling.hpp"
@@ -37,10 +39,21 @@ class Stage {
     virtual void finish() = 0;                         // after the last row
 };
 
+// What a run gives its effects besides pixels and their place: the EffectContext fields that
+// the whole-image path sets too.
+struct RunContext {
+    ModelStore* models = nullptr;  // null: ModelStore::shared()
+    const std::atomic<bool>* cancel = nullptr;
+    // Per step of the chain: the structured output of a has_data step that ran on the whole
+    // image (a global step without a streamed pass, such as detect_faces). Null: not collected.
+    std::vector<std::string>* data = nullptr;
+};
+
 struct PipelineShape {
     int width = 0, height = 0, channels = 0;
     int tile_rows = 0;   // rows per band
     int tile_width = 0;  // columns per tile; 0: whole width
+    RunContext context;
 };
 
 // The stages for `steps`, the last one feeding `sink`. whole_image is set when a stage gathers
@@ -60,12 +73,24 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
 AnalysisStates analyse_chain(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
                              const std::function<void(Stage&)>& source);
 
+// The next analysis pass of a chain (the steps before the first step with analysis whose state
+// is still null, ending in its analyzer; finish() stores the state), or null when every such
+// step has its state: analyse_chain one pass at a time, for sources shared by several chains.
+std::unique_ptr<Stage> next_analysis_pass(const std::vector<ResolvedStep>& steps,
+                                          const PipelineShape& shape, AnalysisStates& states);
+
 // The effects of steps that the pipeline must run whole (names), for refusals.
 std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& steps, int width,
                                              int height);
 
 std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
                           int queue_depth);
+
+// The band height that runs fastest (band_rows_for_speed in artistry/tiling.hpp) for chains
+// fed from one source together, no larger than what keeps their working sets, summed, within
+// budget_bytes.
+int fast_band_rows(const std::vector<std::vector<ResolvedStep>>& chains, PipelineShape shape,
+                   std::uint64_t budget_bytes, int queue_depth);
 
 // With options.memory: `planned_bytes` (capped at the budget) reserved for the run, waiting
 // up to options.memory_wait_seconds, in a scope charging the run's images. Else inactive.

@@ -12,8 +12,6 @@ come out without one (the array's base owns the pixels). The GIL is released whi
 works; progress callbacks take it only for the call.
 """
 
-import asyncio as _asyncio
-
 from . import _artistry
 from ._artistry import (  # noqa: F401  (the public API)
     Engine,
@@ -101,7 +99,9 @@ async def _run_async(self, graph, image, *, params=None, max_parallel=0, progres
     """Awaitable Engine.run: the run goes on in the engine's threads (no Python thread); its
     completion resolves the future through loop.call_soon_threadsafe. Cancelling the task
     cancels the run."""
-    loop = _asyncio.get_running_loop()
+    import asyncio  # here, not at import: a caller awaiting this has it loaded already
+
+    loop = asyncio.get_running_loop()
     future = loop.create_future()
     run = None
 
@@ -125,7 +125,7 @@ async def _run_async(self, graph, image, *, params=None, max_parallel=0, progres
         resolve()
     try:
         return await future
-    except _asyncio.CancelledError:
+    except asyncio.CancelledError:
         run.cancel()
         raise
 

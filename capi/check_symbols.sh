@@ -4,7 +4,7 @@
 set -euo pipefail
 lib=$1 allow=$2
 actual=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TtDdBbRrVvWwi]$/ {print $3}' \
-         | sed 's/@.*//' | grep -v '^ARTISTRY_C_1$' | sort -u)
+         | sed 's/@.*//' | grep -Ev '^ARTISTRY_C_[0-9.]+$' | sort -u)
 expected=$(grep -v '^#' "$allow" | sed '/^$/d' | sort -u)
 extra=$(comm -23 <(echo "$actual") <(echo "$expected"))
 missing=$(comm -13 <(echo "$actual") <(echo "$expected"))

@@ -7,7 +7,9 @@
  *   - Out-parameters come first. Handles are opaque; whatever art_X_create / _new / _load /
  *     ... hands out is freed with the matching art_X_free, which accepts NULL.
  *   - Options structs begin with `size_t struct_size`; initialise them with their _INIT
- *     macro. A struct_size the library does not know is rejected (ART_INVALID_ARGUMENT).
+ *     macro. The library accepts the size of every release's header (0.1 and later: a caller
+ *     built against an older header keeps working, the fields it lacks take their defaults)
+ *     and rejects any other (ART_INVALID_ARGUMENT naming the struct and the sizes accepted).
  *   - Strings returned as `const char*` are owned by the library and live as long as the
  *     handle they came from (or the process, where that is said). `char**` outputs are the
  *     caller's, freed with art_string_free.
@@ -33,9 +35,10 @@ extern "C" {
 /* ---- versions ---------------------------------------------------------------------- */
 
 #define ART_VERSION_MAJOR 0
-#define ART_VERSION_MINOR 1
+#define ART_VERSION_MINOR 2
 #define ART_VERSION_PATCH 0
-/* Raised only when a change breaks existing callers (see docs/abi.md). */
+/* Raised only when a change breaks existing callers (see docs/abi.md). Minor versions only
+ * add: 0.2 added art_engine_run_file, the model functions and the fields marked "0.2". */
 #define ART_ABI_VERSION 1
 
 /* The library's version text ("0.1.0"); static storage. Thread-safe. */
@@ -171,8 +174,15 @@ typedef struct art_engine_options {
     int32_t threads;       /* worker threads; 0: ARTISTRY_THREADS, else one per core */
     int32_t max_parallel;  /* default nodes in flight per run; 0: from the environment */
     int32_t use_environment; /* nonzero: read ARTISTRY_* and the old backend's variables */
+    /* 0.2: models (see "models" below). */
+    const char* models_dir; /* NULL: the process's shared store (ARTISTRY_MODELS_DIR, else
+                               ~/.local/share/artistry/models); else this engine's own store
+                               reading the manifest.json in this folder. Copied. */
+    const char* preload;    /* comma-separated model names loaded when the engine is made
+                               (errors fail art_engine_create), "all" for every installed
+                               one; NULL: ARTISTRY_PRELOAD when use_environment. Copied. */
 } art_engine_options;
-#define ART_ENGINE_OPTIONS_INIT { sizeof(art_engine_options), 0, 0, 1 }
+#define ART_ENGINE_OPTIONS_INIT { sizeof(art_engine_options), 0, 0, 1, NULL, NULL }
 
 /* options may be NULL (defaults). Free with art_engine_free. */
 ART_API art_status art_engine_create(art_engine** out, const art_engine_options* options);
@@ -219,8 +229,14 @@ typedef struct art_run_options {
     int32_t max_parallel;  /* nodes of this run in flight at once; 0: the engine's default */
     art_progress_fn progress; /* may be NULL */
     void* user_data;       /* passed to progress; must stay valid until the run ends */
+    /* 0.2: file runs (art_engine_run_file) only; the other runs ignore them. */
+    int32_t tile_size;     /* rows per streamed band; > 0 also forces streaming; 0: the
+                              engine's choice within the memory budget */
+    int32_t force_streaming; /* nonzero: stream whatever the input's size */
+    uint64_t memory_budget_bytes; /* the budget a file run plans for; 0: what the engine's
+                                     memory manager has free */
 } art_run_options;
-#define ART_RUN_OPTIONS_INIT { sizeof(art_run_options), 0, NULL, NULL }
+#define ART_RUN_OPTIONS_INIT { sizeof(art_run_options), 0, NULL, NULL, 0, 0, 0 }
 
 typedef int32_t art_run_status;
 enum { ART_RUN_OK = 0, ART_RUN_PARTIAL = 1, ART_RUN_FAILED = 2, ART_RUN_CANCELLED = 3 };
@@ -271,6 +287,52 @@ ART_API art_status art_result_output(art_image** out, const art_result* result,
  * string lives until art_result_free(result). ART_NOT_FOUND: the graph has no such node. */
 ART_API art_status art_result_data(const char** out, const art_result* result, const char* node);
 ART_API void art_result_free(art_result* result);
+
+/* ---- file runs (0.2) ---------------------------------------------------------------- */
+
+/* Runs a graph on an image file and writes outputs to files: output_nodes[i] (an output of
+ * the graph) goes to output_paths[i] (format from the extension), for i < output_count.
+ * Large inputs, or options->tile_size / force_streaming, are streamed band by band (JPEG,
+ * PNG and TIFF outputs; memory bounded by the band); others are loaded and run in memory.
+ * As art_engine_run, node failures of an in-memory run come back in the result (status
+ * ART_RUN_PARTIAL / FAILED; a failed output is not written); a failed streamed run fails
+ * the call. The result holds every node's structured data (art_result_data) and, after an
+ * in-memory run, the images written; a streamed run holds none. options may be NULL.
+ * Thread-safe per engine. Free *out with art_result_free. */
+ART_API art_status art_engine_run_file(art_result** out, art_engine* engine,
+                                       const art_graph* graph, const char* input_path,
+                                       const char* const* output_nodes,
+                                       const char* const* output_paths, size_t output_count,
+                                       const art_run_options* options);
+
+/* ---- models (0.2) ------------------------------------------------------------------- */
+
+typedef struct art_model_list art_model_list;
+
+typedef struct art_model_info {
+    size_t struct_size;   /* set by the caller: sizeof(art_model_info) */
+    const char* name;     /* "isnet", "blazeface-front", ... */
+    const char* task;     /* "matting", "upscale", "face_detection", ... */
+    const char* backend;  /* "onnx" or "torchscript" */
+    int32_t loaded;       /* 1: in memory when the list was made, else 0 */
+    uint64_t bytes;       /* the model file's size; 0 when neither the manifest nor the
+                             file says */
+} art_model_info;
+#define ART_MODEL_INFO_INIT { sizeof(art_model_info), NULL, NULL, NULL, 0, 0 }
+
+/* The models the engine's store has (installed, from its manifest), sorted by name, as they
+ * are now. None installed: an empty list, not an error; an unreadable manifest:
+ * ART_DECODE_ERROR naming it. Thread-safe. Free *out with art_model_list_free. */
+ART_API art_status art_engine_list_models(art_model_list** out, const art_engine* engine);
+ART_API art_status art_model_list_count(size_t* out, const art_model_list* list);
+/* Entry `index` (< count); its strings live until art_model_list_free(list). */
+ART_API art_status art_model_list_info(art_model_info* out, const art_model_list* list,
+                                       size_t index);
+ART_API void art_model_list_free(art_model_list* list);
+/* Loads a model now (it stays loaded until memory pressure drops it), so that the first run
+ * needing it does not pay for the load; "all" loads every installed model. ART_NOT_FOUND
+ * names the model and the folder searched; a corrupt file: ART_DECODE_ERROR. Thread-safe. */
+ART_API art_status art_engine_preload_model(art_engine* engine, const char* name);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,8 @@
 #include "artistry/error.hpp"
 #include "artistry/graph.hpp"
 #include "artistry/image.hpp"
+#include "artistry/models.hpp"
+#include "struct_size.hpp"
 
 struct art_image {
     artistry::Image image;
@@ -25,10 +27,19 @@ struct art_engine {
 };
 struct art_run {
     artistry::RunHandle handle;
+    artistry::Graph graph;  // what it runs (copies share one description)
 };
 struct art_result {
     artistry::Result result;
     std::vector<std::string> output_names;  // in graph output order, finished ones only
+    // The graph's node ids (file runs: a streamed run reports only its outputs in
+    // result.nodes, the others' structured data in result.data).
+    std::vector<std::string> node_ids;
+};
+struct art_model_list {
+    std::vector<artistry::ModelSpec> specs;  // sorted by name
+    std::vector<bool> loaded;                // same order
+    std::vector<std::uint64_t> bytes;
 };
 
 namespace artistry::capi {
@@ -43,8 +54,6 @@ template <class T>
 void require(const T* p, const char* what) {
     if (p == nullptr) throw Error(Status::invalid_argument, std::string(what) + " is NULL");
 }
-// Options structs: a size this library does not know is refused.
-void require_struct_size(std::size_t given, std::size_t known, const char* what);
 
 // A copy the caller frees with art_string_free.
 char* dup_string(const std::string& text);
@@ -65,6 +74,10 @@ char* dup_string(const std::string& text);
 namespace artistry::capi {
 // The graph art_graph_from_effects describes (graph-c.cpp).
 Graph graph_from_effects(const char* const* effects, std::size_t count);
-// Engine options from the C struct (NULL: defaults) (run-c.cpp).
+// Run options from the C struct (NULL: defaults) (run-c.cpp).
 RunOptions run_options(const art_run_options* options);
+// The C struct as this header's (NULL: defaults): older sizes get the newer fields' defaults.
+art_run_options run_options_struct(const art_run_options* options);
+// The result handle of a finished run of `graph` (run-c.cpp).
+art_result* make_result(Result result, const Graph& graph);
 }  // namespace artistry::capi

@@ -109,34 +109,39 @@ art_status art_effect_name(const char** out, size_t index) {
 art_status art_effect_describe(art_effect_info* out, const char* effect) {
     ART_TRY
     require(out, "out");
-    require_struct_size(out->struct_size, sizeof(art_effect_info), "art_effect_info");
+    checked_struct_size<art_effect_info>(out->struct_size);
     const auto& info = *find_effect(effect).info;
-    out->name = info.name.c_str();
-    out->version = info.version;
-    out->summary = info.summary.c_str();
-    out->param_count = info.params.size();
+    art_effect_info e = ART_EFFECT_INFO_INIT;
+    e.name = info.name.c_str();
+    e.version = info.version;
+    e.summary = info.summary.c_str();
+    e.param_count = info.params.size();
+    write_struct(out, e);
     ART_CATCH
 }
 
 art_status art_effect_param(art_param_info* out, const char* effect, size_t index) {
     ART_TRY
     require(out, "out");
-    require_struct_size(out->struct_size, sizeof(art_param_info), "art_param_info");
+    checked_struct_size<art_param_info>(out->struct_size);
     const auto& view = find_effect(effect);
     if (index >= view.params.size())
         throw Error(Status::invalid_argument,
                     fmt::format("effect '{}': parameter index {} out of range (count {})",
                                 view.info->name, index, view.params.size()));
     const auto& spec = view.info->params[index];
-    out->name = spec.name.c_str();
-    out->type = param_type(spec.type);
-    out->type_name = artistry::param_type_name(spec.type);
-    out->default_text = view.params[index].default_text.c_str();
-    out->min = spec.min;
-    out->max = spec.max;
-    out->choice_count = view.params[index].choices.size();
-    out->choices = view.params[index].choices.empty() ? nullptr : view.params[index].choices.data();
-    out->help = spec.help.c_str();
+    const auto& param = view.params[index];
+    art_param_info p = ART_PARAM_INFO_INIT;
+    p.name = spec.name.c_str();
+    p.type = param_type(spec.type);
+    p.type_name = artistry::param_type_name(spec.type);
+    p.default_text = param.default_text.c_str();
+    p.min = spec.min;
+    p.max = spec.max;
+    p.choice_count = param.choices.size();
+    p.choices = param.choices.empty() ? nullptr : param.choices.data();
+    p.help = spec.help.c_str();
+    write_struct(out, p);
     ART_CATCH
 }
 

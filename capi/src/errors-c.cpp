@@ -1,10 +1,31 @@
-// Errors, versions and strings of the C ABI: the exception → status mapping lives here only.
+// Errors, versions and strings of the C ABI. Exceptions become statuses through
+// artistry::exception_status (src/core/error.cpp), the mapping the engine and Python use too.
 
-#include <new>
-#include <opencv2/core.hpp>
+#include <fmt/format.h>
 
 #include "artistry/artistry.hpp"
 #include "capi_internal.hpp"
+
+// The C codes are artistry::Status, value for value (artistry.h promises it).
+namespace {
+using artistry::Status;
+constexpr bool same(int c, Status s) {
+    return c == static_cast<int>(s);
+}
+static_assert(same(ART_OK, Status::ok));
+static_assert(same(ART_INVALID_ARGUMENT, Status::invalid_argument));
+static_assert(same(ART_NOT_FOUND, Status::not_found));
+static_assert(same(ART_IO_ERROR, Status::io_error));
+static_assert(same(ART_DECODE_ERROR, Status::decode_error));
+static_assert(same(ART_UNSUPPORTED, Status::unsupported));
+static_assert(same(ART_LIMIT_EXCEEDED, Status::limit_exceeded));
+static_assert(same(ART_OUT_OF_MEMORY, Status::out_of_memory));
+static_assert(same(ART_CANCELLED, Status::cancelled));
+static_assert(same(ART_TIMEOUT, Status::timeout));
+static_assert(same(ART_INTERNAL, Status::internal));
+static_assert(ART_INTERNAL + 1 == artistry::status_count,
+              "artistry::Status has a value artistry.h lacks: add its ART_ code");
+}  // namespace
 
 namespace {
 
@@ -40,27 +61,22 @@ void clear_error() noexcept {
 }
 
 art_status translate_current_exception() noexcept {
-    try {
-        throw;
-    } catch (const Error& e) {
-        return record(static_cast<art_status>(e.status()), e.what());
-    } catch (const cv::Exception& e) {
-        return record(ART_INTERNAL, (std::string("OpenCV: ") + e.what()).c_str());
-    } catch (const std::bad_alloc&) {
-        return record(ART_OUT_OF_MEMORY, "out of memory");
-    } catch (const std::exception& e) {
-        return record(ART_INTERNAL, e.what());
-    } catch (...) {
-        return record(ART_INTERNAL, "unknown exception");
-    }
+    const auto failure = exception_status(std::current_exception());
+    return record(static_cast<art_status>(failure.status), failure.message.c_str());
 }
 
-void require_struct_size(std::size_t given, std::size_t known, const char* what) {
-    if (given != known)
-        throw Error(Status::invalid_argument,
-                    std::string(what) + ": unknown struct_size " + std::to_string(given) +
-                        " (this library knows " + std::to_string(known) +
-                        "; initialise it with its _INIT macro)");
+void check_struct_size(std::size_t given, const char* name, const char* init_macro,
+                       std::span<const ShippedSize> accepted) {
+    std::string sizes;
+    for (const auto& s : accepted) {
+        if (s.size == given) return;
+        if (!sizes.empty()) sizes += ", ";
+        sizes += fmt::format("{} (the {} header)", s.size, s.release);
+    }
+    throw Error(Status::invalid_argument,
+                fmt::format("{}: struct_size {} is not one this library accepts: {}; "
+                            "initialise the struct with {}",
+                            name, given, sizes, init_macro));
 }
 
 char* dup_string(const std::string& text) {
@@ -90,7 +106,7 @@ art_status art_last_error_status(void) {
 }
 
 const char* art_status_name(art_status status) {
-    if (status < ART_OK || status > ART_INTERNAL) return "unknown";
+    if (status < 0 || status >= artistry::status_count) return "unknown";
     return artistry::status_name(static_cast<artistry::Status>(status));
 }
 

@@ -33,19 +33,20 @@ void check_shape(int32_t width, int32_t height, int32_t channels) {
 // Validates a caller's descriptor and views its pixels (no copy).
 Image view_of(const art_image_desc* desc) {
     require(desc, "desc");
-    require_struct_size(desc->struct_size, sizeof(art_image_desc), "art_image_desc");
-    require(desc->data, "desc->data");
-    check_shape(desc->width, desc->height, desc->channels);
-    const PixelType type = pixel_type(desc->elem_type);
-    const std::size_t row = static_cast<std::size_t>(desc->width) *
-                            static_cast<std::size_t>(desc->channels) *
+    const art_image_desc defaults = ART_IMAGE_DESC_INIT;
+    const art_image_desc d = read_struct(desc, defaults);
+    require(d.data, "desc->data");
+    check_shape(d.width, d.height, d.channels);
+    const PixelType type = pixel_type(d.elem_type);
+    const std::size_t row = static_cast<std::size_t>(d.width) *
+                            static_cast<std::size_t>(d.channels) *
                             artistry::pixel_type_size(type);
-    const std::size_t stride = desc->stride == 0 ? row : desc->stride;
+    const std::size_t stride = d.stride == 0 ? row : d.stride;
     if (stride < row)
         throw Error(Status::invalid_argument, "stride " + std::to_string(stride) +
                                                   " is less than a row (" + std::to_string(row) +
                                                   " bytes)");
-    return Image::wrap(desc->data, desc->width, desc->height, desc->channels, type, stride);
+    return Image::wrap(d.data, d.width, d.height, d.channels, type, stride);
 }
 
 art_status hand_out(art_image** out, Image image) {
@@ -103,15 +104,17 @@ art_status art_image_save(const art_image* image, const char* path) {
 art_status art_image_describe(art_image_desc* out, const art_image* image) {
     ART_TRY
     require(out, "out");
-    require_struct_size(out->struct_size, sizeof(art_image_desc), "art_image_desc");
+    checked_struct_size<art_image_desc>(out->struct_size);
     require(image, "image");
     const Image& img = image->image;
-    out->data = img.data();
-    out->width = img.width();
-    out->height = img.height();
-    out->channels = img.channels();
-    out->elem_type = img.type() == PixelType::u8 ? ART_ELEM_U8 : ART_ELEM_F32;
-    out->stride = img.stride();
+    art_image_desc d = ART_IMAGE_DESC_INIT;
+    d.data = img.data();
+    d.width = img.width();
+    d.height = img.height();
+    d.channels = img.channels();
+    d.elem_type = img.type() == PixelType::u8 ? ART_ELEM_U8 : ART_ELEM_F32;
+    d.stride = img.stride();
+    write_struct(out, d);
     ART_CATCH
 }
 

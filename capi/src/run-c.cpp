@@ -1,5 +1,6 @@
 // Runs (sync and async), progress callbacks into C, cancellation, and results.
 
+#include <algorithm>
 #include <atomic>
 
 #include <fmt/format.h>
@@ -13,19 +14,23 @@ using namespace artistry::capi;
 
 namespace artistry::capi {
 
+art_run_options run_options_struct(const art_run_options* options) {
+    const art_run_options defaults = ART_RUN_OPTIONS_INIT;
+    return options == nullptr ? defaults : read_struct(options, defaults);
+}
+
 RunOptions run_options(const art_run_options* options) {
     RunOptions r;
     if (options == nullptr) return r;
-    require_struct_size(options->struct_size, sizeof(art_run_options), "art_run_options");
-    if (options->max_parallel < 0)
+    const art_run_options o = run_options_struct(options);
+    if (o.max_parallel < 0)
         throw Error(Status::invalid_argument,
-                    fmt::format("art_run_options: max_parallel {} must be >= 0", options->max_parallel));
-    r.max_parallel = options->max_parallel;
-    if (options->progress != nullptr) {
+                    fmt::format("art_run_options: max_parallel {} must be >= 0", o.max_parallel));
+    r.max_parallel = o.max_parallel;
+    if (o.progress != nullptr) {
         auto cancel = std::make_shared<std::atomic<bool>>(false);
         r.cancel = cancel;
-        r.progress = [fn = options->progress, user = options->user_data,
-                      cancel](const ProgressEvent& e) {
+        r.progress = [fn = o.progress, user = o.user_data, cancel](const ProgressEvent& e) {
             art_progress_event c{};
             c.struct_size = sizeof(c);
             c.run_id = e.run_id;
@@ -44,17 +49,19 @@ RunOptions run_options(const art_run_options* options) {
     return r;
 }
 
-}  // namespace artistry::capi
-
-namespace {
-
-art_result* make_result(Result result) {
-    auto* r = new art_result{std::move(result), {}};
+art_result* make_result(Result result, const Graph& graph) {
+    auto r = std::make_unique<art_result>();
+    r->result = std::move(result);
     // Output order: the graph's, as the nodes list keeps spec order; only finished outputs.
     for (const auto& node : r->result.nodes)
         if (r->result.outputs.count(node.id) != 0) r->output_names.push_back(node.id);
-    return r;
+    for (const auto& node : graph.nodes()) r->node_ids.push_back(node.id);
+    return r.release();
 }
+
+}  // namespace artistry::capi
+
+namespace {
 
 const art_image& input_of(const art_image* input) {
     require(input, "input");
@@ -80,7 +87,7 @@ art_status art_engine_run(art_result** out, art_engine* engine, const art_graph*
     require(graph, "graph");
     const auto& image = input_of(input);
     auto opts = run_options(options);
-    *out = make_result(engine->engine.run(graph->graph, image.image, opts));
+    *out = make_result(engine->engine.run(graph->graph, image.image, opts), graph->graph);
     ART_CATCH
 }
 
@@ -94,7 +101,7 @@ art_status art_engine_run_effects(art_result** out, art_engine* engine,
     const auto& image = input_of(input);
     const auto graph = graph_from_effects(effects, count);
     auto opts = run_options(options);
-    *out = make_result(engine->engine.run(graph, image.image, opts));
+    *out = make_result(engine->engine.run(graph, image.image, opts), graph);
     ART_CATCH
 }
 
@@ -106,7 +113,8 @@ art_status art_engine_submit(art_run** out, art_engine* engine, const art_graph*
     require(engine, "engine");
     require(graph, "graph");
     const auto& image = input_of(input);
-    *out = new art_run{engine->engine.submit(graph->graph, image.image, run_options(options))};
+    *out = new art_run{engine->engine.submit(graph->graph, image.image, run_options(options)),
+                       graph->graph};
     ART_CATCH
 }
 
@@ -150,7 +158,7 @@ art_status art_run_result(art_result** out, art_run* run) {
     require(out, "out");
     *out = nullptr;
     require(run, "run");
-    *out = make_result(run->handle.result());
+    *out = make_result(run->handle.result(), run->graph);
     ART_CATCH
 }
 
@@ -215,7 +223,15 @@ art_status art_result_data(const char** out, const art_result* result, const cha
     require(out, "out");
     *out = nullptr;
     require(node, "node");
-    *out = result_of_handle(result).node(node).data.c_str();
+    const Result& r = result_of_handle(result);
+    if (const auto it = r.data.find(node); it != r.data.end()) {
+        *out = it->second.c_str();
+    } else if (std::find(result->node_ids.begin(), result->node_ids.end(), node) !=
+               result->node_ids.end()) {
+        *out = "";  // finished without structured output, or did not finish
+    } else {
+        throw Error(Status::not_found, fmt::format("run {} has no node '{}'", r.run_id, node));
+    }
     ART_CATCH
 }
 

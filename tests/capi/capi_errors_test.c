@@ -35,6 +35,8 @@ int main(void) {
     CHECK(art_last_error_message() != NULL);
     CHECK(strcmp(art_status_name(ART_NOT_FOUND), "not_found") == 0);
     CHECK(strcmp(art_status_name(99), "unknown") == 0);
+    CHECK(strcmp(art_status_name(ART_INTERNAL), "internal") == 0);
+    CHECK(strcmp(art_status_name(ART_INTERNAL + 1), "unknown") == 0);
     CHECK(strcmp(art_status_name(-1), "unknown") == 0);
     art_string_free(NULL);
 

@@ -137,8 +137,8 @@ struct Result {
 // ---- Runs from a file to files (Engine::run_file)
 
 struct FileRunOptions {
-    // Rows per band when streamed; 0: the largest that fits the budget. Above 0 it also forces
-    // streaming.
+    // Rows per band when streamed; 0: the height that runs fastest within the budget
+    // (band_rows_for_speed). Above 0 it also forces streaming.
     int tile_size = 0;
     // The budget the streamed run plans its bands for and the in-memory run must fit. 0: what
     // fits under the engine's MemoryManager CPU pressure threshold (largest_fit, threshold).
@@ -157,7 +157,7 @@ struct FileRunOptions {
 
 // How run_file will run a graph on a file (Engine::plan_file), decided from the header alone.
 struct FilePlan {
-    bool stream = false;  // streamed band by band (run_tiled_file per output), else in memory
+    bool stream = false;  // streamed band by band (all outputs together), else in memory
     bool chain = false;   // every output is a chain of one-input nodes from the input
     int width = 0, height = 0, channels = 0;  // the input as stored
     std::uint64_t budget_bytes = 0;
@@ -170,7 +170,8 @@ struct FilePlan {
 struct FileRunResult {
     FilePlan plan;
     // In memory: the engine's Result (failed nodes are reported there, as with run; outputs
-    // hold the images written). Streamed: status ok, one NodeResult per output, no images.
+    // hold the images written). Streamed: status ok, one NodeResult per output, no images, the
+    // structured output of the nodes that ran whole (detect_faces) in data.
     Result result;
     std::map<std::string, TiledRunStats> tiled;  // streamed: by output id
     std::map<std::string, std::string> written;  // output id → the file written

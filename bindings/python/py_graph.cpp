@@ -16,18 +16,17 @@ Graph graph_from_object(const py::handle& object, const py::object& params) {
         return Graph::from_json(object.cast<std::string>());
     }
     if (py::isinstance<py::list>(object) || py::isinstance<py::tuple>(object)) {
-        const py::dict by_effect = params.is_none() ? py::dict() : params.cast<py::dict>();
-        Graph::Builder builder;
+        std::vector<std::string> effects;
         for (const auto& item : object) {
             if (!py::isinstance<py::str>(item))
                 throw py::type_error("effects: every item must be an effect name (str)");
-            const auto name = item.cast<std::string>();
-            ParamMap p;
-            if (by_effect.contains(name)) p = params_from_dict(by_effect[py::str(name)].cast<py::dict>());
-            builder.node(name, name, {}, std::move(p));
-            builder.output(name);
+            effects.push_back(item.cast<std::string>());
         }
-        return builder.build();
+        std::map<std::string, ParamMap> by_effect;
+        if (!params.is_none())
+            for (const auto& [name, values] : params.cast<py::dict>())
+                by_effect[name.cast<std::string>()] = params_from_dict(values.cast<py::dict>());
+        return Graph::from_effects(effects, by_effect);
     }
     throw py::type_error(fmt::format("graph: expected artistry.Graph, a JSON str or a list of effect "
                                      "names, got {}",

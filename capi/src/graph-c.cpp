@@ -14,14 +14,13 @@ namespace artistry::capi {
 Graph graph_from_effects(const char* const* effects, std::size_t count) {
     require(effects, "effects");
     if (count == 0) throw Error(Status::invalid_argument, "effects: the list is empty");
-    Graph::Builder builder;
+    std::vector<std::string> names;
     for (std::size_t i = 0; i < count; ++i) {
         if (effects[i] == nullptr)
             throw Error(Status::invalid_argument, fmt::format("effects[{}] is NULL", i));
-        builder.node(effects[i], effects[i]);
-        builder.output(effects[i]);
+        names.emplace_back(effects[i]);
     }
-    return builder.build();
+    return Graph::from_effects(names);
 }
 
 }  // namespace artistry::capi

@@ -50,8 +50,8 @@ class Graph {
     // The graph a list of effect names describes (the CLI's -e, the C ABI's and Python's
     // lists): one node per effect, named after it, reading the input and each an output. With
     // `cut`, one remove_background node that every other effect reads instead (an output too).
-    // `params` by effect name. Error(invalid_argument) for an empty list, a repeated effect or
-    // parameters for an effect not in the list; Error(not_found) for an unknown effect.
+    // `params` by effect name. Error(invalid_argument) for an empty list, an unknown or
+    // repeated effect, or parameters for an effect not in the list (as for a JSON spec).
     static Graph from_effects(const std::vector<std::string>& effects,
                               const std::map<std::string, ParamMap>& params = {}, bool cut = false,
                               const EffectRegistry& registry = EffectRegistry::builtin());

@@ -385,9 +385,13 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
         const ResolvedStep& first = *g.steps[0].step;
         if (g.analyse) {
             auto analyzer = first.info->begin_analysis(first.params, shape.width, shape.height);
-            if (!analyzer)
-                throw Error(Status::internal,
-                            fmt::format("tiling: effect '{}' gave no analyzer", first.info->name));
+            if (!analyzer)  // these parameters need the whole image at once (classical matting)
+                throw Error(Status::unsupported,
+                            fmt::format("effect '{}' with {} needs the whole image in memory and "
+                                        "cannot stream in bands; run it in memory (a larger "
+                                        "ARTISTRY_MEMORY_BUDGET, no --tile) or choose parameters "
+                                        "that stream",
+                                        first.info->name, first.params.canonical()));
             stages[i] = aligned(
                 std::make_unique<AnalyzeStage>(std::move(analyzer), states->at(g.analyse - 1)),
                 first, shape.height);

@@ -383,3 +383,17 @@ TEST_CASE("run_tiled rejects what it cannot take") {
               run_tiled({{"no_such_effect", {}}}, img);
           }).status() == Status::not_found);
 }
+
+TEST_CASE("a global effect whose parameters need the whole image is refused clearly in bands") {
+    // Classical matting (GrabCut) has no streamed analysis: tiling it must say so, naming the
+    // effect and its parameters, not fail as an internal error.
+    const Image photo = test::load_data("squirrel_cls.jpg");
+    TileOptions o;
+    o.tile_size = 64;
+    const auto e = test::error_of([&] {
+        run_tiled({{"remove_background", {{"model", std::string("classical")}}}}, photo, o);
+    });
+    CHECK(e.status() == Status::unsupported);
+    CHECK(std::string(e.what()).find("remove_background") != std::string::npos);
+    CHECK(std::string(e.what()).find("model=classical") != std::string::npos);
+}

@@ -266,6 +266,7 @@ int run_command(const RunArgs& args) {
                                 .string();
             file_options.force_streaming = true;  // as planned
             const FileRunResult run = engine.run_file(graph, path, files, file_options);
+            for (const auto& [id, json] : run.result.data) data[path][id] = nlohmann::json::parse(json);
             for (const auto& id : graph.outputs()) {
                 const auto it = run.written.find(id);
                 if (it == run.written.end()) continue;
@@ -386,7 +387,8 @@ int main(int argc, char** argv) {
     run->add_option("--tile", run_args.tile,
                     "Stream each image in bands of SIZE rows (memory bounded by the band; JPEG, PNG "
                     "or TIFF in and out; no contact sheet). Without it, inputs over a quarter of the "
-                    "memory budget (ARTISTRY_MEMORY_BUDGET) are streamed with bands sized to fit")
+                    "memory budget (ARTISTRY_MEMORY_BUDGET) are streamed in bands sized for speed (the "
+                    "CPU caches and cores), the budget only bounding them")
         ->check(CLI::Range(1, 1 << 20));
     run->add_option("--data", run_args.data_file,
                     "Write the nodes' structured outputs (faces found, the matting method used) "

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -153,8 +154,10 @@ int main(int argc, char** argv) {
     ModelStoreOptions store_options;
     store_options.intra_op_threads = threads;
     ModelStore store(store_options);
-    const auto isnet_spec = store.find(isnet_name);
-    const auto isnet_onnx = store.find("isnet");  // the peer always runs the ONNX file
+    const auto isnet_spec = store.find(isnet_name);  // "isnet": the form the store prefers
+    std::optional<ModelSpec> isnet_onnx;              // the peer always runs the ONNX file
+    for (auto& spec : store.available())
+        if (spec.name == "isnet") isnet_onnx = spec;
     if (!isnet_spec || !isnet_onnx) {
         std::fprintf(stderr, "bench_models: isnet (and %s) not installed in %s (run scripts/fetch-models)\n",
                      isnet_name.c_str(), store.dir().c_str());
@@ -186,13 +189,15 @@ int main(int argc, char** argv) {
         for (double v : j["ms"]) ort_ms.push_back(v);
     }
     const double lib_med = median(lib_ms), ort_med = median(ort_ms);
-    std::printf("ISNet 1024², %d threads: library (%s, %s) %.0f ms (load %.0f ms)", threads,
-                isnet_name.c_str(), model_backend_name(isnet_spec->backend), lib_med, load_ms);
+    std::printf("ISNet 1024², %d threads: library (%s as %s, %s) %.0f ms (load %.0f ms)",
+                threads, isnet_name.c_str(), isnet_spec->name.c_str(),
+                model_backend_name(isnet_spec->backend), lib_med, load_ms);
     if (!skip_ort)
         std::printf(", onnxruntime-node %.0f ms (load %.0f ms), ratio %.2f×", ort_med, ort_load_ms,
                     lib_med / ort_med);
     std::printf("\n");
-    report["isnet"] = {{"model", isnet_name}, {"backend", model_backend_name(isnet_spec->backend)},
+    report["isnet"] = {{"model", isnet_name}, {"form", isnet_spec->name},
+                       {"backend", model_backend_name(isnet_spec->backend)},
                        {"library_ms", lib_med},   {"library_load_ms", load_ms},
                        {"ort_ms", ort_med},       {"ort_load_ms", ort_load_ms},
                        {"ratio", skip_ort ? 0.0 : lib_med / ort_med}};

@@ -111,8 +111,8 @@ struct ModelStoreOptions {
     std::vector<std::string> preload;
     bool use_environment = true;
     // Which form serves a model installed in several (ModelSpec::form_of): "name=form" pairs,
-    // comma-separated ("isnet=isnet"). Empty: ARTISTRY_MODEL_FORMS when use_environment, else
-    // the fastest measured here: TorchScript when the LibTorch module is installed, else ONNX.
+    // comma-separated ("isnet=isnet-ts"). Empty: ARTISTRY_MODEL_FORMS when use_environment,
+    // else the model itself (ONNX ISNet: the faster form on the machines measured).
     std::string forms;
 };
 

@@ -34,7 +34,4 @@ std::shared_ptr<Model> load_torchscript(const ModelSpec& spec,
                                         const std::vector<std::uint8_t>& bytes, Device device,
                                         int threads);
 
-// Whether the LibTorch module is installed where load_torchscript looks (without loading it).
-bool torch_module_available();
-
 }  // namespace artistry::models

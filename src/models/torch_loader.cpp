@@ -116,11 +116,4 @@ std::shared_ptr<Model> load_torchscript(const ModelSpec& spec,
     return model;
 }
 
-bool torch_module_available() {
-    std::error_code ec;
-    for (const auto& path : module_candidates())
-        if (fs::exists(path, ec)) return true;
-    return false;
-}
-
 }  // namespace artistry::models

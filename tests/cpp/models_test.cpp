@@ -396,7 +396,7 @@ TEST_CASE("a model installed in two forms is served by the preferred one") {
     o.dir = tmp.path;
     o.use_environment = false;
 
-    {  // Both forms are listed; with no choice, a form of the same backend: the model itself.
+    {  // Both forms are listed; with no choice, the model itself serves its name.
         ModelStore store(o);
         REQUIRE(store.available().size() == 2);
         CHECK(store.available()[1].form_of == "affine");

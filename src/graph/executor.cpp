@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
+#include "artistry/models.hpp"
 #include "graph/plan.hpp"
 
 namespace artistry {
@@ -43,6 +44,18 @@ Phase phase_of(NodeStatus status) {
 }
 
 const char* const cancelled_message = "run cancelled";
+
+// Whether node n runs a model with its parameters (its ETA then starts from a model's cost).
+bool model_backed(const GraphData& g, std::size_t n, ModelStore* models) {
+    const EffectInfo& info = *g.effects[n];
+    if (!info.required_models) return false;
+    try {
+        return !info.required_models(g.params[n], models != nullptr ? *models : ModelStore::shared())
+                    .empty();
+    } catch (const Error&) {  // an unreadable manifest: the run itself will say so
+        return false;
+    }
+}
 
 }  // namespace
 
@@ -130,7 +143,8 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
             node.waiting_inputs = g.inputs[i].size();
             for (int r : g.readers[i]) node.readers_left += plan[r].needed ? 1 : 0;
             if (node.needed) ++run->unfinished;
-            rate[i] = throughput_.get(g.nodes[i].op);
+            rate[i] = throughput_.get(g.nodes[i].op,
+                                      model_backed(g, i, models_) ? graph::model_node_prior_mps(mp[i]) : 0);
         }
         for (int o : g.output_nodes) run->nodes[o].is_output = true;
         run->progress.emplace(g.inputs, g.order, std::move(needed), std::move(mp), std::move(rate),

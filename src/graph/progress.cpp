@@ -9,10 +9,18 @@ namespace artistry::graph {
 ThroughputTable::ThroughputTable(double default_mps)
     : default_mps_(default_mps > 0 ? default_mps : 20.0) {}
 
-double ThroughputTable::get(const std::string& op) const {
+double ThroughputTable::get(const std::string& op, double prior) const {
     std::lock_guard lock(mutex_);
     const auto it = rates_.find(op);
-    return it == rates_.end() ? default_mps_ : it->second;
+    if (it != rates_.end()) return it->second;
+    return prior > 0 ? prior : default_mps_;
+}
+
+double model_node_prior_mps(double megapixels) {
+    constexpr double inference_seconds = 3.0;
+    constexpr double around_mps = 4.0;  // decode, resize, refinement at full resolution
+    const double mp = std::max(megapixels, 1e-6);
+    return mp / (inference_seconds + mp / around_mps);
 }
 
 void ThroughputTable::record(const std::string& op, double megapixels, double seconds) {

@@ -13,7 +13,8 @@ namespace artistry::graph {
 class ThroughputTable {
   public:
     explicit ThroughputTable(double default_mps);
-    double get(const std::string& op) const;
+    // The learned rate, else `prior` when positive, else the default.
+    double get(const std::string& op, double prior = 0) const;
     void record(const std::string& op, double megapixels, double seconds);
 
   private:
@@ -22,6 +23,11 @@ class ThroughputTable {
     std::map<std::string, double> rates_;
     double default_mps_;
 };
+
+// What a model-backed node is expected to cost before its op has been timed in this process
+// (every CLI run): a fixed inference (ISNet at 1024², 2 cores: about 3 s) plus the per-pixel
+// work around it, as a rate for `megapixels`. A point effect's default is 20 MP/s.
+double model_node_prior_mps(double megapixels);
 
 // One run's work model. Each node's expected time is its megapixels over its op's rate; the
 // fraction is the expected time done over the total, and the ETA is the remaining expected

@@ -12,6 +12,7 @@
 #include "artistry/error.hpp"
 #include "artistry/graph.hpp"
 #include "fake_effects.hpp"
+#include "graph/progress.hpp"
 #include "test_support.hpp"
 
 using namespace artistry;
@@ -472,4 +473,34 @@ TEST_CASE("metrics: Prometheus text with histograms by op, runs by status and ti
         pos = space;
     }
     CHECK(previous == 2);
+}
+
+TEST_CASE("before any run has timed it, a model-backed node is expected to cost a model's time") {
+    // The CLI runs once per process, so its first progress events come from these priors: a
+    // cut-out must not look as cheap as a copy (a 10 MP cut-out and two effects used to show
+    // "69 %, ETA 0.5 s" with 3 s to go).
+    Fixture f;
+    EffectInfo infer = test::fake::effect(
+        "infer", {}, [](const Image& in, const Params&, const EffectContext&) { return in; });
+    infer.required_models = [](const Params&, const ModelStore&) {
+        return std::vector<std::string>{"net"};
+    };
+    f.registry.add(std::move(infer));
+    Engine engine(f.options(1));
+    const Graph chain = Graph::Builder()
+                            .node("a", "copy", {}, {{"tag", "a"}})
+                            .node("m", "infer", {"a"})
+                            .build(f.registry);
+    Recorder rec;
+    RunOptions o;
+    o.progress = rec.callback();
+    REQUIRE(engine.run(chain, Image::allocate(1000, 1000, 3), o).status == RunStatus::ok);
+    std::lock_guard lock(rec.mutex);
+    const ProgressEvent first = rec.events.front();
+    const double copy_s = 1.0 / f.options(1).default_throughput_mps;
+    const double model_s = 1.0 / graph::model_node_prior_mps(1.0);
+    CHECK(model_s > 3.0);
+    CHECK(first.eta_seconds == doctest::Approx(copy_s + model_s).epsilon(0.01));
+    for (const auto& e : rec.events)  // the copy done, the model not yet: a small fraction
+        if (e.node == "a" && e.phase == Phase::done) CHECK(e.fraction < 0.1);
 }

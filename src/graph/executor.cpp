@@ -50,8 +50,8 @@ bool model_backed(const GraphData& g, std::size_t n, ModelStore* models) {
     const EffectInfo& info = *g.effects[n];
     if (!info.required_models) return false;
     try {
-        return !info.required_models(g.params[n], models != nullptr ? *models : ModelStore::shared())
-                    .empty();
+        const ModelStore& store = models != nullptr ? *models : ModelStore::shared();
+        return !info.required_models(g.params[n], store).empty();
     } catch (const Error&) {  // an unreadable manifest: the run itself will say so
         return false;
     }
@@ -143,8 +143,9 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
             node.waiting_inputs = g.inputs[i].size();
             for (int r : g.readers[i]) node.readers_left += plan[r].needed ? 1 : 0;
             if (node.needed) ++run->unfinished;
-            rate[i] = throughput_.get(g.nodes[i].op,
-                                      model_backed(g, i, models_) ? graph::model_node_prior_mps(mp[i]) : 0);
+            const double prior =
+                model_backed(g, i, models_) ? graph::model_node_prior_mps(mp[i]) : 0;
+            rate[i] = throughput_.get(g.nodes[i].op, prior);
         }
         for (int o : g.output_nodes) run->nodes[o].is_output = true;
         run->progress.emplace(g.inputs, g.order, std::move(needed), std::move(mp), std::move(rate),

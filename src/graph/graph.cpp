@@ -191,7 +191,8 @@ Graph Graph::from_nodes(std::vector<NodeSpec> nodes, std::vector<std::string> ou
 Graph Graph::from_effects(const std::vector<std::string>& effects,
                           const std::map<std::string, ParamMap>& params, bool cut,
                           const EffectRegistry& registry) {
-    if (effects.empty()) throw Error(Status::invalid_argument, "no effect given: the list is empty");
+    if (effects.empty())
+        throw Error(Status::invalid_argument, "no effect given: the list is empty");
     constexpr const char* cutout = "remove_background";
     std::vector<std::string> list;
     for (const auto& e : effects) {

@@ -48,7 +48,8 @@ Error write_error(const std::string& path, const char* what, int err) {
 
 }  // namespace
 
-AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)), temp_(path_ + ".tmp-XXXXXX") {
+AtomicOutput::AtomicOutput(std::string path)
+    : path_(std::move(path)), temp_(path_ + ".tmp-XXXXXX") {
     fd_ = ::mkostemp(temp_.data(), O_CLOEXEC);
     if (fd_ < 0) throw write_error(path_, "create a temporary file", errno);
 }

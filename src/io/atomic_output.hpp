@@ -15,7 +15,7 @@ namespace artistry::io {
 inline constexpr std::size_t output_buffer_bytes = std::size_t{1} << 20;  // stream()'s buffer
 
 class AtomicOutput {
-public:
+  public:
     // Creates "<path>.tmp-XXXXXX". Throws Error(io_error) naming `path`.
     explicit AtomicOutput(std::string path);
     ~AtomicOutput();  // removes the temporary file unless committed
@@ -33,7 +33,7 @@ public:
     // Error(io_error); the temporary file is removed then too.
     void commit();
 
-private:
+  private:
     std::string path_;
     std::string temp_;
     int fd_ = -1;

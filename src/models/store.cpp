@@ -62,7 +62,7 @@ struct ModelStore::Impl {
     };
 
     ModelStoreOptions options;
-    std::string forms_choice;  // options.forms, else ARTISTRY_MODEL_FORMS
+    std::map<std::string, std::string> forms_choice;  // options.forms or ARTISTRY_MODEL_FORMS
     int threads = 1;
     std::uint64_t pressure_id = 0;
 
@@ -107,12 +107,9 @@ struct ModelStore::Impl {
     // here (bench/models, ISNet 1024² on 2 threads: OpenCV dnn 3.1 s, LibTorch 5.6–6.6 s).
     const ModelSpec* preferred_form(const std::string& name,
                                     const std::vector<const ModelSpec*>& forms) const {
-        for (const auto& pair : split_names(forms_choice)) {
-            const auto eq = pair.find('=');
-            if (eq == std::string::npos || pair.substr(0, eq) != name) continue;
+        if (const auto chosen = forms_choice.find(name); chosen != forms_choice.end())
             for (const ModelSpec* f : forms)
-                if (f->name == pair.substr(eq + 1)) return f;
-        }
+                if (f->name == chosen->second) return f;
         return forms.front();
     }
 
@@ -214,10 +211,12 @@ ModelStore::ModelStore(ModelStoreOptions options) : impl_(std::make_unique<Impl>
     auto& o = impl_->options;
     o = std::move(options);
     if (o.dir.empty()) o.dir = default_models_dir(o.use_environment);
-    impl_->forms_choice = o.forms;
-    if (o.forms.empty() && o.use_environment)
-        if (const char* env = std::getenv("ARTISTRY_MODEL_FORMS"); env != nullptr)
-            impl_->forms_choice = env;
+    std::string forms = o.forms;
+    if (forms.empty() && o.use_environment)
+        if (const char* env = std::getenv("ARTISTRY_MODEL_FORMS"); env != nullptr) forms = env;
+    for (const auto& pair : split_names(forms))  // "name=form", read once
+        if (const auto eq = pair.find('='); eq != std::string::npos)
+            impl_->forms_choice[pair.substr(0, eq)] = pair.substr(eq + 1);
     impl_->threads = o.intra_op_threads > 0 || o.use_environment
                          ? models::resolve_threads(o.intra_op_threads)
                          : models::resolve_threads(

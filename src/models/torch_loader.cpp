@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "artistry/error.hpp"
 #include "models/model_impl.hpp"
@@ -78,9 +79,8 @@ LoadedModule open_module() {
         }
         return {api, {}};
     }
-    std::string list;
-    for (const auto& t : tried) list += (list.empty() ? "" : "; ") + t;
-    return {nullptr, fmt::format("tried: {}", list.empty() ? "nowhere" : list)};
+    if (tried.empty()) return {nullptr, "tried: nowhere"};
+    return {nullptr, fmt::format("tried: {}", fmt::join(tried, "; "))};
 }
 
 // The module once found; a failure is not remembered, so a module installed (or

@@ -20,8 +20,8 @@ namespace artistry::models {
 inline constexpr std::uint32_t torch_module_abi = 1;
 
 struct TorchModuleApi {
-    std::uint32_t abi;   // torch_module_abi
-    const char* build;   // torch_module_build of the module's tree
+    std::uint32_t abi;  // torch_module_abi
+    const char* build;  // torch_module_build of the module's tree
     // Loads a TorchScript archive (bytes already checked against the spec). Throws Error.
     std::shared_ptr<Model> (*load)(const ModelSpec& spec, const std::vector<std::uint8_t>& bytes,
                                    Device device, int threads);

@@ -28,8 +28,8 @@ std::string file_stamp(const fs::path& file) {
     const auto ns = [](const timespec& t) {
         return static_cast<long long>(t.tv_sec) * 1000000000LL + t.tv_nsec;
     };
-    return fmt::format("{} {} {} {} {}", static_cast<long long>(st.st_size),
-                       ns(st.st_mtim), ns(st.st_ctim), static_cast<unsigned long long>(st.st_ino),
+    return fmt::format("{} {} {} {} {}", static_cast<long long>(st.st_size), ns(st.st_mtim),
+                       ns(st.st_ctim), static_cast<unsigned long long>(st.st_ino),
                        static_cast<unsigned long long>(st.st_dev));
 }
 
@@ -51,9 +51,9 @@ void record_verified_stamp(const fs::path& file, const std::string& sha256,
     fs::create_directories(path.parent_path(), ec);
     if (ec) return;
     try {
-        io::write_file_atomic(path.string(),
-                              std::span(reinterpret_cast<const std::uint8_t*>(line.data()),
-                                        line.size()));
+        io::write_file_atomic(
+            path.string(),
+            std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
     } catch (const Error&) {  // read-only folder: verified again next time
     }
 }

@@ -14,20 +14,14 @@
 #include "artistry/engine.hpp"
 #include "artistry/error.hpp"
 #include "artistry/graph.hpp"
+#include "engine_test_support.hpp"
 #include "test_support.hpp"
 
 using namespace artistry;
+using artistry::test::quiet_engine;
 using artistry::test::TempDir;
 
 namespace {
-
-EngineOptions quiet_engine() {
-    EngineOptions o;
-    o.use_environment = false;
-    o.threads = 2;
-    o.cache_options.enabled = false;
-    return o;
-}
 
 Graph color_then_dither() {
     return Graph::Builder()

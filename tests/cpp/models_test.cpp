@@ -71,6 +71,16 @@ struct ModelsDir {
     }
 };
 
+// A TorchScript spec whose file is no archive: enough to reach the backend's loader.
+ModelSpec torchscript_spec_in(const fs::path& dir) {
+    write_text(dir / "m.pt", "PK");
+    ModelSpec spec;
+    spec.name = "ts";
+    spec.backend = ModelBackend::torchscript;
+    spec.file = dir / "m.pt";
+    return spec;
+}
+
 std::shared_ptr<MemoryManager> small_memory(std::uint64_t bytes) {
     MemoryOptions o;
     o.use_environment = false;
@@ -305,11 +315,7 @@ TEST_CASE("a verified model file is not hashed again until it changes") {
 
 TEST_CASE("a TorchScript model without the LibTorch module is refused naming the module") {
     TempDir tmp;
-    write_text(tmp.path / "m.pt", "PK");
-    ModelSpec spec;
-    spec.name = "ts";
-    spec.backend = ModelBackend::torchscript;
-    spec.file = tmp.path / "m.pt";
+    const ModelSpec spec = torchscript_spec_in(tmp.path);
     const fs::path missing = tmp.path / "nowhere" / "libartistry_torch.so";
     ::setenv("ARTISTRY_TORCH_MODULE", missing.c_str(), 1);
     const auto e = error_of([&] { load_model(spec); });
@@ -594,11 +600,7 @@ TEST_CASE("a TorchScript model made here loads, runs and refuses bad inputs") {
 #else
 TEST_CASE("without LibTorch a TorchScript model is refused as unsupported") {
     TempDir tmp;
-    write_text(tmp.path / "m.pt", "PK");
-    ModelSpec spec;
-    spec.name = "ts";
-    spec.backend = ModelBackend::torchscript;
-    spec.file = tmp.path / "m.pt";
+    const ModelSpec spec = torchscript_spec_in(tmp.path);
     const auto e = error_of([&] { load_model(spec); });
     CHECK(e.status() == Status::unsupported);
     CHECK(contains(e.what(), "LibTorch"));

@@ -22,21 +22,16 @@
 #include "artistry/opencv.hpp"
 #include "artistry/tiling.hpp"
 #include "effects/matte_refine.hpp"
+#include "engine_test_support.hpp"
 #include "test_support.hpp"
 
 using namespace artistry;
 
+using artistry::test::have_model;
+
 namespace {
 
 const char* const astronaut_path = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png";
-
-bool have_model(const std::string& name) {
-    if (ModelStore::shared().has(name)) return true;
-    MESSAGE("skipped: model '" << name << "' is not installed in "
-                               << ModelStore::shared().dir().string()
-                               << " (scripts/fetch-models installs it)");
-    return false;
-}
 
 bool have_astronaut() {
     if (std::filesystem::exists(astronaut_path)) return true;

@@ -18,28 +18,15 @@
 #include "artistry/graph.hpp"
 #include "artistry/models.hpp"
 #include "artistry/tiling.hpp"
+#include "engine_test_support.hpp"
 #include "test_support.hpp"
 
 using namespace artistry;
+using artistry::test::quiet_engine;
+using artistry::test::have_model;
 using artistry::test::TempDir;
 
 namespace {
-
-EngineOptions quiet_engine() {
-    EngineOptions o;
-    o.use_environment = false;
-    o.threads = 2;
-    o.cache_options.enabled = false;
-    return o;
-}
-
-bool have_model(const std::string& name) {
-    if (ModelStore::shared().has(name)) return true;
-    MESSAGE("skipped: model '" << name << "' is not installed in "
-                               << ModelStore::shared().dir().string()
-                               << " (scripts/fetch-models installs it)");
-    return false;
-}
 
 // A portrait BlazeFace finds (Debian's python3-skimage ships it); empty when missing.
 std::string portrait() {

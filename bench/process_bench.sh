@@ -10,6 +10,7 @@ cli_of() {
 # run_alternating REPS WORK_DIR: appends "wall_s peak_kib" lines to WORK_DIR/NAME.times.
 run_alternating() {
   local reps=$1 work=$2 i name
+  cut -d' ' -f1-3 /proc/loadavg >"$work/load_before"
   for name in "${order[@]}"; do : >"$work/$name.times"; done
   for ((i = 0; i < reps; i++)); do
     for name in "${order[@]}"; do
@@ -24,7 +25,7 @@ write_medians() {
   median() { sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
   {
     echo "{\"machine\": \"$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB\", \"date\": \"$(date -u +%F)\","
-    echo " \"load_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\", \"reps\": $reps, \"results\": {"
+    echo " \"load_before\": \"$(cat "$work/load_before")\", \"reps\": $reps, \"results\": {"
     for name in "${order[@]}"; do
       wall=$(cut -d' ' -f1 "$work/$name.times" | median)
       rss=$(cut -d' ' -f2 "$work/$name.times" | median)

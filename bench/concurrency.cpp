@@ -43,8 +43,7 @@ std::uint64_t run_estimate(const Graph& graph, const Image& input) {
     std::uint64_t bytes = input.byte_size();
     for (const NodeSpec& n : graph.nodes()) {
         const EffectInfo& info = graph.registry().get(n.op);
-        if (info.memory_estimate)
-            bytes += info.memory_estimate(input.width(), input.height(), graph.params(n.id));
+        bytes += info.plan(graph.params(n.id), input.width(), input.height(), {}).memory_bytes;
         bytes += input.pixel_count() * 4;
     }
     return bytes;

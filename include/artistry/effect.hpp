@@ -2,6 +2,7 @@
 // Effects: named, versioned operations with a typed parameter schema, read by the CLI, the
 // C ABI and Python from one registry.
 
+#include <any>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -37,11 +38,37 @@ struct ParamSpec {
     std::function<std::string(const std::string&)> check;
 };
 
-// Resolved parameters: every schema parameter present, typed, in range.
+// One-line parameter declarations: `param::number("amount", 1.0, 0, 2, "how much")`.
+namespace param {
+ParamSpec flag(std::string name, bool fallback, std::string help);
+ParamSpec integer(std::string name, std::int64_t fallback, std::int64_t min, std::int64_t max,
+                  std::string help);
+ParamSpec number(std::string name, double fallback, double min, double max, std::string help);
+ParamSpec choice(std::string name, std::string fallback, std::vector<std::string> choices,
+                 std::string help);
+// `check` returns an empty string when the value is acceptable, else what is wrong.
+ParamSpec text(std::string name, std::string fallback, std::string help,
+               std::function<std::string(const std::string&)> check = {});
+}  // namespace param
+
+// Resolved parameters: every schema parameter present, typed, in range, and decoded once into
+// the effect's settings struct (EffectInfo::decode) when the registry resolves them.
 class Params {
-public:
+  public:
     Params() = default;
     explicit Params(ParamMap values) : values_(std::move(values)) {}
+    Params(ParamMap values, std::any settings)
+        : values_(std::move(values)),
+          settings_(std::make_shared<const std::any>(std::move(settings))) {}
+
+    // The effect's decoded settings. Error(internal) when these parameters were not resolved
+    // by the registry, or were decoded into another type.
+    template <class Settings>
+    const Settings& settings() const {
+        const Settings* s = settings_ ? std::any_cast<Settings>(settings_.get()) : nullptr;
+        if (s == nullptr) missing_settings();
+        return *s;
+    }
 
     bool flag(const std::string& name) const;
     std::int64_t integer(const std::string& name) const;
@@ -52,9 +79,11 @@ public:
     // One stable text for the same parameters, for cache keys and logs ("a=1;b=x").
     std::string canonical() const;
 
-private:
+  private:
     const ParamValue& at(const std::string& name) const;
+    [[noreturn]] static void missing_settings();
     ParamMap values_;
+    std::shared_ptr<const std::any> settings_;  // shared by copies: decoded once
 };
 
 // How an output pixel depends on the input (DESIGN.md): decides tiling.
@@ -67,6 +96,36 @@ struct Footprint {
     int band_alignment = 1;
 };
 const char* footprint_name(Footprint::Kind kind) noexcept;
+
+// An effect's output size: the input's times num / den (rounded down), num = den = 1 when the
+// effect keeps the size.
+struct Scale {
+    int num = 1;
+    int den = 1;
+    bool identity() const noexcept { return num == den; }
+    int apply(int size) const noexcept {
+        return static_cast<int>(static_cast<std::int64_t>(size) * num / den);
+    }
+};
+
+// What running an effect with these parameters on an image of a given size takes: the
+// planner's questions, answered in one place (EffectInfo::describe).
+struct EffectPlan {
+    Footprint footprint;
+    std::size_t memory_bytes = 0;  // peak bytes beyond the input (its output included)
+    Scale scale;                   // the output's size
+    // The installed models this run uses (resolved: an "auto" choice names the model it picks,
+    // or nothing when it falls back without one). The engine refuses a run whose models are
+    // missing, and salts the cache key with their digests: a reinstalled model with other
+    // weights is another result.
+    std::vector<std::string> models;
+};
+
+// The file format an output of the effect is best written in when the caller leaves it open.
+enum class OutputFormat {
+    input,     // like the input (a JPEG photo stays JPEG), PNG when the output has alpha
+    lossless,  // PNG: exact palettes and dither patterns that JPEG would smear
+};
 
 // What an effect's implementation is told besides its pixels and parameters.
 struct EffectContext {
@@ -86,6 +145,9 @@ struct EffectContext {
     // Structured (non-image) output: when set, an effect that has some (EffectInfo::has_data)
     // writes it here as JSON text; the engine returns it in Result::data.
     std::string* data = nullptr;
+    // A global effect's statistics of the whole image (its Analyzer's finish()), when it has
+    // an analysis for these parameters: render then turns any region into its final pixels.
+    std::shared_ptr<const void> analysis;
 
     bool cancelled() const noexcept {
         return cancel != nullptr && cancel->load(std::memory_order_relaxed);
@@ -100,7 +162,7 @@ struct EffectContext {
 // carried from band to band (the error rows), so bands fed in raster order give the bytes of a
 // whole-image run. Bands are full width; y0 is the band's first absolute row.
 class BandProcessor {
-public:
+  public:
     virtual ~BandProcessor() = default;
     // band_out: allocated by the caller with band_in's size and channels.
     virtual void process(const Image& band_in, Image& band_out, int y0) = 0;
@@ -111,59 +173,65 @@ public:
 // EffectInfo::apply then needs to turn any tile into its final pixels. Bands hold the effect's
 // input (u8 RGB or RGBA); y0 is the band's first absolute row.
 class Analyzer {
-public:
+  public:
     virtual ~Analyzer() = default;
     virtual void add_rows(const Image& band, int y0) = 0;
     virtual std::shared_ptr<const void> finish() = 0;  // once, after the last row
 };
 
+// An effect: metadata, a parameter schema, and the functions the engine plans and runs it with
+// (docs/writing-an-effect.md). Every function is told the run's context.
 struct EffectInfo {
     std::string name;
-    int version = 1;
+    int version = 1;      // bumped when the output of some parameters changes: cache keys change
     std::string summary;  // one line
     std::vector<ParamSpec> params;
-    std::function<Footprint(const Params&)> footprint;
-    // Peak bytes the effect needs beyond its input for a width × height image.
-    std::function<std::size_t(int width, int height, const Params&)> memory_estimate;
-    // Optional, for effects whose output size differs from the input's (upscale): the output's
-    // {width, height}. They run whole, in memory; the tiled and streaming paths refuse them.
-    std::function<std::pair<int, int>(int width, int height, const Params&)> output_size;
-    // Implementation. Receives u8 RGB (3) or RGBA (4) pixels; keeps alpha unchanged unless the
-    // effect is about alpha. Must be deterministic: same input, params, seed → same bytes.
-    std::function<Image(const Image&, const Params&, const EffectContext&)> run;
-    // run writes structured output to ctx.data (detections, the method used): the engine keeps
-    // it with the image, in the result and in the cache.
+    OutputFormat output_format = OutputFormat::input;
+    bool changes_size = false;  // some parameters give another size (EffectPlan::scale)
+    // render writes structured output to ctx.data (detections, the method used): the engine
+    // keeps it with the image, in the result and in the cache.
     bool has_data = false;
-    // Optional, for model-backed effects: the installed models these parameters need (empty
-    // when none, or when the effect falls back without them). The CLI and callers check it.
-    std::function<std::vector<std::string>(const Params&, const ModelStore&)> required_models;
-    // Optional: what the result depends on besides the pixels and parameters (e.g. the model an
-    // "auto" choice resolves to, with its sha256). Goes into the node's cache key.
-    std::function<std::string(const Params&, const EffectContext&)> cache_salt;
-    // Optional, for footprint `sequential`: a band processor for an image of this full size.
-    // Empty, or returning nullptr for these params: the tiled path runs the effect whole.
-    // `state` is null, except for a global effect once analysed (see begin_analysis): a
-    // processor then replaces the per-tile apply (an adaptive palette with error diffusion).
-    std::function<std::unique_ptr<BandProcessor>(const Params&, int full_width, int full_height,
-                                                 const std::shared_ptr<const void>& state)>
-        begin_bands;
-    // Optional, for footprint `global`: a streamed statistics pass, then a per-tile apply. Both
-    // set, and begin_analysis not returning nullptr for these params: the tiled path feeds
-    // every band to the analyzer, then calls apply on each tile with ctx.origin_* and
-    // ctx.full_* set (a local footprint of Footprint::radius given the state; or bands through
-    // begin_bands given the state). Apply on the whole image with the whole image's state must
-    // equal run, byte for byte.
-    std::function<std::unique_ptr<Analyzer>(const Params&, int full_width, int full_height)>
+
+    // Decodes resolved parameters into the effect's settings struct, once per resolution
+    // (Params::settings<S>() returns it); throws Error(invalid_argument) for combinations the
+    // schema cannot express. Optional: effects without settings read Params directly.
+    std::function<std::any(const Params&)> decode;
+    // The plan for an image of width × height. Optional: a point effect of no extra memory.
+    std::function<EffectPlan(const Params&, int width, int height, const EffectContext&)> describe;
+    // The one implementation: the output for `in`, a region of the whole image placed at
+    // ctx.origin within ctx.full_* (a local footprint's region carries its halo; a global or
+    // sequential effect without band processing gets the whole image). Receives u8 RGB (3) or
+    // RGBA (4) pixels; keeps alpha unless the effect is about alpha. Deterministic: the same
+    // input, parameters and seed give the same bytes, whichever way the engine cuts the image.
+    std::function<Image(const Image& in, const Params&, const EffectContext&)> render;
+    // Optional, for footprint `global`: a statistics pass over the whole image. When it returns
+    // an analyzer for these parameters, every run (whole, tiled or streamed) feeds it every row
+    // first and hands finish()'s state to render as ctx.analysis; render then needs only its
+    // region (plus Footprint::radius) and may be cut into tiles.
+    std::function<std::unique_ptr<Analyzer>(const Params&, int full_width, int full_height,
+                                            const EffectContext&)>
         begin_analysis;
-    std::function<Image(const Image& tile, const Params&, const EffectContext&,
-                        const std::shared_ptr<const void>& state)>
-        apply;
+    // Optional, for footprint `sequential` (or a global one once analysed, given its state): a
+    // band processor that the streamed path feeds full-width bands in raster order, giving
+    // render's bytes. Empty, or nullptr for these params: the streamed path renders whole.
+    std::function<std::unique_ptr<BandProcessor>(const Params&, int full_width, int full_height,
+                                                 const EffectContext&,
+                                                 const std::shared_ptr<const void>& analysis)>
+        begin_bands;
 
     const ParamSpec* find_param(const std::string& param) const noexcept;
+    // describe, or the plan of a point effect that needs no memory of its own.
+    EffectPlan plan(const Params& params, int width, int height, const EffectContext& ctx) const;
 };
 
+// An EffectInfo::decode from a function that reads Params into a settings struct.
+template <class Read>
+std::function<std::any(const Params&)> decoder(Read read) {
+    return [read](const Params& p) { return std::any(read(p)); };
+}
+
 class EffectRegistry {
-public:
+  public:
     void add(EffectInfo info);  // Error(invalid_argument) on a duplicate name
     const EffectInfo& get(const std::string& name) const;  // Error(not_found) names the known ones
     const EffectInfo* find(const std::string& name) const noexcept;
@@ -173,10 +241,12 @@ public:
     // choice → Error(invalid_argument) naming the effect, the parameter and what is allowed.
     Params resolve(const std::string& effect, const ParamMap& given) const;
 
-    // The registry with every built-in effect.
+    // The registry with every built-in effect, and those of the effect plugins named in
+    // $ARTISTRY_EFFECT_PLUGINS (paths separated by ':'; docs/writing-an-effect.md). A plugin
+    // that cannot be loaded fails the first call with Error(unsupported) naming it.
     static const EffectRegistry& builtin();
 
-private:
+  private:
     std::map<std::string, EffectInfo> effects_;
 };
 
@@ -184,11 +254,20 @@ private:
 ParamValue parse_param_text(const EffectInfo& effect, const std::string& param,
                             const std::string& text);
 
-// Runs a built-in effect on any image: gray becomes RGB and f32 becomes u8 on the way in.
+// Runs an effect on a whole image as the engine does (its analysis first, when it has one, then
+// render): gray becomes RGB and f32 becomes u8 on the way in.
 Image apply_effect(const std::string& name, const Image& input, const ParamMap& params = {},
                    const EffectContext& context = {});
 Image apply_effect(const EffectRegistry& registry, const std::string& name, const Image& input,
                    const ParamMap& params = {}, const EffectContext& context = {});
+// The same with parameters already resolved by the registry (decoded once).
+Image apply_effect(const EffectInfo& effect, const Image& input, const Params& params,
+                   const EffectContext& context = {});
+
+// What a plugin library exports (extern "C"): the library version it was built against
+// (ARTISTRY_VERSION_STRING, checked before anything else is called) and the function that
+// adds its effects.
+using EffectPluginRegister = void (*)(EffectRegistry&);
 
 }  // namespace ARTISTRY_ABI_NAMESPACE
 }  // namespace artistry

@@ -259,7 +259,6 @@ std::shared_ptr<const std::vector<float>> baked_grade(const std::vector<Grade>& 
     return table;
 }
 
-
 // Runs body(in_row, out_row) over every row in parallel bands, with progress and cancel.
 template <class Body>
 void for_each_row(const Image& in, Image& out, const EffectContext& ctx, Body&& body) {
@@ -328,17 +327,34 @@ void grade_row(const Stages& s, const std::uint8_t* p, std::uint8_t* q, int widt
     }
 }
 
+struct Settings {
+    std::vector<Grade> grades;  // the preset's, then the explicit controls'
+    std::string lut;            // .cube path; empty: none
+    float lut_strength = 1;
+    LutInterpolation lut_interpolation = LutInterpolation::tetrahedral;
+};
+
+Settings read_settings(const Params& p) {
+    Settings s;
+    s.grades = grades_of(p);
+    s.lut = p.text("lut");
+    s.lut_strength = static_cast<float>(p.number("lut_strength"));
+    s.lut_interpolation = p.text("lut_interpolation") == "trilinear"
+                              ? LutInterpolation::trilinear
+                              : LutInterpolation::tetrahedral;
+    return s;
+}
+
 Image run(const Image& in, const Params& params, const EffectContext& ctx) {
+    const Settings& settings = params.settings<Settings>();
     const int w = in.width(), ch = in.channels();
-    const auto grades = grades_of(params);
+    const auto& grades = settings.grades;
     const Pipeline pipeline(grades);
 
     std::shared_ptr<const CubeLut> lut;
-    const float strength = static_cast<float>(params.number("lut_strength"));
-    if (!params.text("lut").empty() && strength > 0) lut = load_cube(params.text("lut"));
-    const auto mode = params.text("lut_interpolation") == "trilinear"
-                          ? LutInterpolation::trilinear
-                          : LutInterpolation::tetrahedral;
+    const float strength = settings.lut_strength;
+    if (!settings.lut.empty() && strength > 0) lut = load_cube(settings.lut);
+    const auto mode = settings.lut_interpolation;
 
     if (pipeline.lead.empty() && pipeline.rest.empty() && !lut) {
         ctx.report(in.height(), in.height());
@@ -403,121 +419,57 @@ void register_color(EffectRegistry& registry) {
     std::vector<std::string> preset_names{"none"};
     for (const auto& p : presets) preset_names.push_back(p.name);
     e.params = {
-        {"preset",
-         ParamType::choice,
-         std::string("none"),
-         0,
-         0,
-         preset_names,
-         "a look made of these same controls, applied as a first grade; the explicit controls "
-         "are applied after it as a second grade",
-         {}},
-        {"exposure",
-         ParamType::number,
-         0.0,
-         -5,
-         5,
-         {},
-         "exposure in stops, in linear light (+1 doubles the light)",
-         {}},
-        {"temperature",
-         ParamType::number,
-         0.0,
-         -1,
-         1,
-         {},
-         "white balance: >0 warmer (more red, less blue), <0 cooler; grey keeps its luminance",
-         {}},
-        {"tint", ParamType::number, 0.0, -1, 1, {}, "white balance: >0 magenta, <0 green", {}},
-        {"contrast",
-         ParamType::number,
-         0.0,
-         -1,
-         1,
-         {},
-         "S-curve contrast per channel, pinned at black and white: >0 punchier, <0 flatter",
-         {}},
-        {"gamma",
-         ParamType::number,
-         1.0,
-         0.2,
-         5,
-         {},
-         "midtone gamma on sRGB values, out = in^(1/gamma): >1 lighter",
-         {}},
-        {"fade",
-         ParamType::number,
-         0.0,
-         0,
-         0.5,
-         {},
-         "lifts black to this level for a matte look (0 = none)",
-         {}},
-        {"saturation",
-         ParamType::number,
-         1.0,
-         0,
-         4,
-         {},
-         "chroma multiplier in Oklab: 0 grey, 1 unchanged, 2 double",
-         {}},
-        {"vibrance",
-         ParamType::number,
-         0.0,
-         -1,
-         1,
-         {},
-         "saturation that favours muted colours and spares saturated and skin-like hues",
-         {}},
-        {"hue",
-         ParamType::number,
-         0.0,
-         -180,
-         180,
-         {},
-         "hue rotation in degrees in Oklab LCh, keeping lightness: >0 turns red toward yellow",
-         {}},
-        {"lut",
-         ParamType::text,
-         std::string(),
-         0,
-         0,
-         {},
-         "path of a .cube 3D (or 1D) LUT applied after the grade; empty = none",
-         [](const std::string& path) {
-             return path.empty() ? std::string() : check_cube_file(path);
-         }},
-        {"lut_interpolation",
-         ParamType::choice,
-         std::string("tetrahedral"),
-         0,
-         0,
-         {"trilinear", "tetrahedral"},
-         "how the 3D LUT is sampled between its grid points",
-         {}},
-        {"lut_strength",
-         ParamType::number,
-         1.0,
-         0,
-         1,
-         {},
-         "mix of the LUT's output: 0 = graded image only, 1 = full LUT",
-         {}},
+        param::choice(
+            "preset", "none", preset_names,
+            "a look made of these same controls, applied as a first grade; the explicit controls "
+            "are applied after it as a second grade"),
+        param::number("exposure", 0.0, -5, 5,
+                      "exposure in stops, in linear light (+1 doubles the light)"),
+        param::number(
+            "temperature", 0.0, -1, 1,
+            "white balance: >0 warmer (more red, less blue), <0 cooler; grey keeps its luminance"),
+        param::number("tint", 0.0, -1, 1, "white balance: >0 magenta, <0 green"),
+        param::number(
+            "contrast", 0.0, -1, 1,
+            "S-curve contrast per channel, pinned at black and white: >0 punchier, <0 flatter"),
+        param::number("gamma", 1.0, 0.2, 5,
+                      "midtone gamma on sRGB values, out = in^(1/gamma): >1 lighter"),
+        param::number("fade", 0.0, 0, 0.5, "lifts black to this level for a matte look (0 = none)"),
+        param::number("saturation", 1.0, 0, 4,
+                      "chroma multiplier in Oklab: 0 grey, 1 unchanged, 2 double"),
+        param::number(
+            "vibrance", 0.0, -1, 1,
+            "saturation that favours muted colours and spares saturated and skin-like hues"),
+        param::number(
+            "hue", 0.0, -180, 180,
+            "hue rotation in degrees in Oklab LCh, keeping lightness: >0 turns red toward yellow"),
+        param::text("lut", "",
+                    "path of a .cube 3D (or 1D) LUT applied after the grade; empty = none",
+                    [](const std::string& path) {
+                        return path.empty() ? std::string() : check_cube_file(path);
+                    }),
+        param::choice("lut_interpolation", "tetrahedral", {"trilinear", "tetrahedral"},
+                      "how the 3D LUT is sampled between its grid points"),
+        param::number("lut_strength", 1.0, 0, 1,
+                      "mix of the LUT's output: 0 = graded image only, 1 = full LUT"),
     };
-    e.footprint = [](const Params&) { return Footprint{Footprint::Kind::point, 0}; };
-    e.memory_estimate = [](int w, int h, const Params& p) {
+    e.decode = decoder(read_settings);
+    e.describe = [](const Params& p, int w, int h, const EffectContext&) {
+        const Settings& s = p.settings<Settings>();
         std::size_t lut_bytes = 0;
-        if (!p.text("lut").empty()) {
+        if (!s.lut.empty()) {
             try {
-                const auto lut = load_cube(p.text("lut"));
+                const auto lut = load_cube(s.lut);
                 lut_bytes = (lut->table_3d.size() + lut->table_1d.size()) * sizeof(float);
-            } catch (const Error&) {
+            } catch (const Error&) {  // the run itself reports an unreadable LUT
             }
         }
-        return static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4 +
-               4 * sizeof(float) * baked_size * baked_size * baked_size + lut_bytes;
+        EffectPlan plan;
+        plan.memory_bytes = static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4 +
+                            4 * sizeof(float) * baked_size * baked_size * baked_size + lut_bytes;
+        return plan;
     };
-    e.run = run;
+    e.render = run;
     registry.add(std::move(e));
 }
 

@@ -73,8 +73,8 @@ std::vector<Face> weighted_nms(std::vector<Face> candidates, float threshold) {
 
 // The square input the model sees: the photo scaled to fit, centred, black around it.
 struct Letterbox {
-    int size = 128;      // the model's input side
-    int width = 0;       // the scaled photo inside it
+    int size = 128;  // the model's input side
+    int width = 0;   // the scaled photo inside it
     int height = 0;
     int left = 0;
     int top = 0;
@@ -115,7 +115,8 @@ Tensor model_input(const Image& in, const Letterbox& box, bool nhwc) {
     for (int y = 0; y < box.height; ++y) {
         const std::uint8_t* px = scaled.ptr<std::uint8_t>(y);
         for (int x = 0; x < box.width; ++x, px += ch) {
-            const std::size_t at = std::size_t(y + box.top) * std::size_t(n) + std::size_t(x + box.left);
+            const std::size_t at =
+                std::size_t(y + box.top) * std::size_t(n) + std::size_t(x + box.left);
             for (std::size_t c = 0; c < 3; ++c)
                 t.values[nhwc ? at * 3 + c : c * plane + at] = float(px[c]) / 127.5f - 1.f;
         }
@@ -141,8 +142,8 @@ AnchorGroup anchor_group(std::int64_t count, const std::string& model) {
 }
 
 // Candidates above the score threshold, in image pixels.
-std::vector<Face> decode(const std::vector<Tensor>& outputs, const Letterbox& box,
-                         float min_score, const std::string& model) {
+std::vector<Face> decode(const std::vector<Tensor>& outputs, const Letterbox& box, float min_score,
+                         const std::string& model) {
     // Outputs come as score/regressor pairs ([1, n, 1] and [1, n, 16]); pair them by n and keep
     // the groups in the order of their first output (stride 8 before stride 16).
     std::vector<const Tensor*> scores, regressors;
@@ -162,9 +163,9 @@ std::vector<Face> decode(const std::vector<Tensor>& outputs, const Letterbox& bo
         const auto r = std::find_if(regressors.begin(), regressors.end(),
                                     [&](const Tensor* t) { return t->shape[1] == s->shape[1]; });
         if (r == regressors.end())
-            throw Error(Status::invalid_argument,
-                        fmt::format("model '{}': no regressor output for {} anchors", model,
-                                    s->shape[1]));
+            throw Error(
+                Status::invalid_argument,
+                fmt::format("model '{}': no regressor output for {} anchors", model, s->shape[1]));
         const AnchorGroup g = anchor_group(s->shape[1], model);
         const float* reg = (*r)->values.data();
         for (std::int64_t i = 0; i < s->shape[1]; ++i) {
@@ -176,8 +177,12 @@ std::vector<Face> decode(const std::vector<Tensor>& outputs, const Letterbox& bo
             const float ay = (float(cell / g.grid) + 0.5f) / float(g.grid);
             const float* v = reg + std::size_t(i) * (4 + 2 * keypoint_count);
             // Input pixels (the letterbox) → image pixels.
-            const auto px = [&](float ux) { return float((ux * n - float(box.left)) * box.to_image_x); };
-            const auto py = [&](float uy) { return float((uy * n - float(box.top)) * box.to_image_y); };
+            const auto px = [&](float ux) {
+                return float((ux * n - float(box.left)) * box.to_image_x);
+            };
+            const auto py = [&](float uy) {
+                return float((uy * n - float(box.top)) * box.to_image_y);
+            };
             const float cx = v[0] / n + ax, cy = v[1] / n + ay;
             const float hw = v[2] / n / 2, hh = v[3] / n / 2;
             Face f;
@@ -185,7 +190,8 @@ std::vector<Face> decode(const std::vector<Tensor>& outputs, const Letterbox& bo
             f.y0 = py(cy - hh), f.y1 = py(cy + hh);
             f.score = score;
             for (int k = 0; k < keypoint_count; ++k)
-                f.keypoints[std::size_t(k)] = {px(v[4 + 2 * k] / n + ax), py(v[5 + 2 * k] / n + ay)};
+                f.keypoints[std::size_t(k)] = {px(v[4 + 2 * k] / n + ax),
+                                               py(v[5 + 2 * k] / n + ay)};
             faces.push_back(f);
         }
     }
@@ -201,9 +207,10 @@ std::string faces_json(const std::vector<Face>& faces) {
     for (const auto& f : faces) {
         nlohmann::json kp = nlohmann::json::array();
         for (const auto& p : f.keypoints) kp.push_back({round2(p.x), round2(p.y)});
-        list.push_back({{"box", {round2(f.x0), round2(f.y0), round2(f.x1 - f.x0), round2(f.y1 - f.y0)}},
-                        {"score", std::round(f.score * 1e4) / 1e4},
-                        {"keypoints", kp}});
+        list.push_back(
+            {{"box", {round2(f.x0), round2(f.y0), round2(f.x1 - f.x0), round2(f.y1 - f.y0)}},
+             {"score", std::round(f.score * 1e4) / 1e4},
+             {"keypoints", kp}});
     }
     return list.dump();
 }
@@ -234,12 +241,14 @@ Image run_detect_faces(const Image& in, const Params& p, const EffectContext& ct
     ctx.report(1, 3);
     ctx.throw_if_cancelled();
 
-    std::vector<Face> faces = weighted_nms(
-        decode(outputs, box, float(p.number("score_threshold")), name),
-        float(p.number("nms_threshold")));
+    std::vector<Face> faces =
+        weighted_nms(decode(outputs, box, float(p.number("score_threshold")), name),
+                     float(p.number("nms_threshold")));
     for (auto& f : faces) {  // the padding is not the photo
-        f.x0 = std::clamp(f.x0, 0.f, float(in.width())), f.x1 = std::clamp(f.x1, 0.f, float(in.width()));
-        f.y0 = std::clamp(f.y0, 0.f, float(in.height())), f.y1 = std::clamp(f.y1, 0.f, float(in.height()));
+        f.x0 = std::clamp(f.x0, 0.f, float(in.width())),
+        f.x1 = std::clamp(f.x1, 0.f, float(in.width()));
+        f.y0 = std::clamp(f.y0, 0.f, float(in.height())),
+        f.y1 = std::clamp(f.y1, 0.f, float(in.height()));
     }
     if (ctx.data != nullptr) *ctx.data = faces_json(faces);
     ctx.report(2, 3);
@@ -252,17 +261,6 @@ std::string check_model_name(const std::string& text) {
     return text.empty() ? "expected a model name (see `artistry models`)" : std::string();
 }
 
-// A different model file under the same name gives different detections.
-std::string model_salt(const Params& p, const EffectContext& ctx) {
-    try {
-        ModelStore& store = ModelStore::of(ctx);
-        const auto spec = store.find(p.text("model"));
-        return spec ? fmt::format("{}:{}", spec->sha256, spec->bytes) : "missing";
-    } catch (const std::exception& e) {
-        return fmt::format("unresolved:{}", e.what());  // the run itself reports the problem
-    }
-}
-
 }  // namespace
 
 void register_detect_faces(EffectRegistry& registry) {
@@ -272,29 +270,24 @@ void register_detect_faces(EffectRegistry& registry) {
     e.summary =
         "Find faces (BlazeFace): the image unchanged, or with boxes and keypoints drawn. Data: "
         "[{\"box\": [x, y, w, h], \"score\", \"keypoints\": [[x, y] × 6]}] in image pixels";
-    // clang-format off
     e.params = {
-        {"score_threshold", ParamType::number, 0.5, 0, 1, {},
-         "keep detections at least this confident", {}},
-        {"nms_threshold", ParamType::number, 0.3, 0, 1, {},
-         "overlap (IoU) above which detections are merged (weighted NMS)", {}},
-        {"annotate", ParamType::boolean, false, 0, 0, {},
-         "draw the boxes (green) and keypoints (red) on the output", {}},
-        {"model", ParamType::text, std::string("blazeface-front"), 0, 0, {},
-         "an installed BlazeFace model (`artistry models`)", check_model_name},
+        param::number("score_threshold", 0.5, 0, 1, "keep detections at least this confident"),
+        param::number("nms_threshold", 0.3, 0, 1,
+                      "overlap (IoU) above which detections are merged (weighted NMS)"),
+        param::flag("annotate", false, "draw the boxes (green) and keypoints (red) on the output"),
+        param::text("model", "blazeface-front", "an installed BlazeFace model (`artistry models`)",
+                    check_model_name),
     };
-    // clang-format on
-    e.footprint = [](const Params&) { return Footprint{Footprint::Kind::global, 0}; };
-    e.memory_estimate = [](int width, int height, const Params&) {
-        // an annotated copy and the model's small activations
-        return std::size_t(width) * std::size_t(height) * 4 + (std::size_t(32) << 20);
-    };
-    e.run = run_detect_faces;
     e.has_data = true;
-    e.cache_salt = model_salt;
-    e.required_models = [](const Params& p, const ModelStore&) {
-        return std::vector<std::string>{p.text("model")};
+    e.describe = [](const Params& p, int width, int height, const EffectContext&) {
+        EffectPlan plan;
+        plan.footprint = {Footprint::Kind::global, 0};
+        // an annotated copy and the model's small activations
+        plan.memory_bytes = std::size_t(width) * std::size_t(height) * 4 + (std::size_t(32) << 20);
+        plan.models = {p.text("model")};
+        return plan;
     };
+    e.render = run_detect_faces;
     registry.add(std::move(e));
 }
 

@@ -415,10 +415,8 @@ class BwAnalyzer final : public Analyzer {
         : mixer_(s, false),
           counter_(ClaheGrid(full_width, full_height, s.clahe_grid, s.clahe_clip)) {}
 
-    // Rows of band (absolute y0 …); with `keep`, their grey values are also stored there
-    // (keep->row(y0 + i) for band row i), so a whole-image run need not mix twice.
-    void add(const Image& band, int y0, const EffectContext& ctx, util::RowProgress* progress,
-             Image* keep = nullptr) {
+    // Rows of band (absolute y0 …).
+    void add_rows(const Image& band, int y0) override {
         if (band.width() != counter_.grid().width() || y0 < 0 ||
             y0 + band.height() > counter_.grid().height())
             throw Error(Status::internal,
@@ -426,14 +424,11 @@ class BwAnalyzer final : public Analyzer {
         counter_.add(
             y0, band.height(),
             [&](int y, std::vector<std::uint8_t>& buffer) {
-                std::uint8_t* gray = keep ? keep->row(y) : buffer.data();
-                mixer_.row(band.row(y - y0), band.width(), band.channels(), gray);
-                if (progress) progress->add(1);
-                return static_cast<const std::uint8_t*>(gray);
+                mixer_.row(band.row(y - y0), band.width(), band.channels(), buffer.data());
+                return static_cast<const std::uint8_t*>(buffer.data());
             },
-            ctx);
+            EffectContext{});
     }
-    void add_rows(const Image& band, int y0) override { add(band, y0, {}, nullptr); }
     std::shared_ptr<const void> finish() override { return state(); }
     std::shared_ptr<const BwState> state() const {
         return std::make_shared<const BwState>(BwState{counter_.finish(), mixer_});
@@ -446,10 +441,8 @@ class BwAnalyzer final : public Analyzer {
 
 // The effect on `in` given CLAHE's state (nullptr: no CLAHE). CLAHE and grain use absolute
 // coordinates: the input's place is (x0, y0) in the CLAHE grid and ctx.origin for grain.
-// `mixed`: in's grey values (before the tone curve) when already computed.
 Image render(const Image& in, const Settings& s, const BwState* state, std::int64_t x0,
-             std::int64_t y0, const EffectContext& ctx, util::RowProgress& progress,
-             const Image* mixed = nullptr) {
+             std::int64_t y0, const EffectContext& ctx, util::RowProgress& progress) {
     const int w = in.width(), h = in.height(), ch = in.channels();
     const ClaheState* clahe = state ? state->clahe.get() : nullptr;
     std::optional<Mixer> own_mixer;
@@ -468,10 +461,7 @@ Image render(const Image& in, const Settings& s, const BwState* state, std::int6
         std::vector<std::uint8_t> gray(static_cast<std::size_t>(w));
         std::vector<float> scratch;
         for (int y = r0; y < r1; ++y) {
-            if (mixed)
-                std::memcpy(gray.data(), mixed->row(y), static_cast<std::size_t>(w));
-            else
-                mixer.row(in.row(y), w, ch, gray.data());
+            mixer.row(in.row(y), w, ch, gray.data());
             if (equalise) {
                 equalise->apply(gray.data(), y0 + y);
                 for (auto& g : gray) g = tone_table[g];
@@ -485,34 +475,15 @@ Image render(const Image& in, const Settings& s, const BwState* state, std::int6
     return out;
 }
 
-Image run(const Image& in, const Params& params, const EffectContext& ctx) {
-    const Settings s = read_settings(params);
-    const int h = in.height();
-    if (!s.clahe) {
-        util::RowProgress progress(ctx, h);
-        return render(in, s, nullptr, 0, 0, ctx, progress);
-    }
-    // CLAHE on this image as a whole: the analysis of all its rows, then the apply.
-    util::RowProgress progress(ctx, 2 * static_cast<std::int64_t>(h));
-    // The same code as the tiled path; the grey values are kept from the analysis.
-    BwAnalyzer analyzer(s, in.width(), h);
-    Image mixed = Image::allocate(in.width(), h, 1);
-    analyzer.add(in, 0, ctx, &progress, &mixed);
-    ctx.throw_if_cancelled();
-    const auto state = analyzer.state();
-    return render(in, s, state.get(), 0, 0, ctx, progress, &mixed);
-}
-
-// Tiled CLAHE: the analysis over the whole image, then this per tile.
-Image apply(const Image& tile, const Params& params, const EffectContext& ctx,
-            const std::shared_ptr<const void>& state) {
-    const Settings s = read_settings(params);
-    const auto* clahe = s.clahe ? static_cast<const BwState*>(state.get()) : nullptr;
+// Any region of the image; with CLAHE, given the analysis of the whole image (ctx.analysis).
+Image render_region(const Image& in, const Params& params, const EffectContext& ctx) {
+    const Settings& s = params.settings<Settings>();
+    const auto* clahe = s.clahe ? static_cast<const BwState*>(ctx.analysis.get()) : nullptr;
     if (s.clahe && !clahe)
         throw Error(Status::internal,
-                    fmt::format("effect '{}': apply without its analysis", effect_name));
-    util::RowProgress progress(ctx, tile.height());
-    return render(tile, s, clahe, ctx.origin_x, ctx.origin_y, ctx, progress);
+                    fmt::format("effect '{}': render without its analysis", effect_name));
+    util::RowProgress progress(ctx, in.height());
+    return render(in, s, clahe, ctx.origin_x, ctx.origin_y, ctx, progress);
 }
 
 }  // namespace
@@ -528,109 +499,49 @@ void register_enhanced_bw(EffectRegistry& registry) {
     for (const auto& f : filters) filter_names.push_back(f.name);
     filter_names.push_back("custom");
     e.params = {
-        {"filter",
-         ParamType::choice,
-         std::string("neutral"),
-         0,
-         0,
-         filter_names,
-         "coloured filter as on B&W film: red/orange darken blue skies and lighten reds, green "
-         "lightens foliage, blue lightens skies; custom uses weight_r/g/b",
-         {}},
-        {"weight_r",
-         ParamType::number,
-         0.0,
-         -2,
-         2,
-         {},
-         "filter=custom: weight of linear red (the weights are scaled to sum to 1; their sum "
-         "must not be 0)",
-         {}},
-        {"weight_g",
-         ParamType::number,
-         0.0,
-         -2,
-         2,
-         {},
-         "filter=custom: weight of linear green",
-         {}},
-        {"weight_b", ParamType::number, 0.0, -2, 2, {}, "filter=custom: weight of linear blue", {}},
-        {"clahe",
-         ParamType::boolean,
-         true,
-         0,
-         0,
-         {},
-         "local contrast by contrast-limited adaptive histogram equalisation (CLAHE)",
-         {}},
-        {"clahe_clip",
-         ParamType::number,
-         2.0,
-         0,
-         40,
-         {},
-         "CLAHE clip limit: higher gives stronger local contrast (0 = unlimited)",
-         {}},
-        {"clahe_grid",
-         ParamType::integer,
-         std::int64_t{8},
-         1,
-         64,
-         {},
-         "CLAHE tiles along each side of the image",
-         {}},
-        {"contrast",
-         ParamType::number,
-         0.0,
-         -1,
-         1,
-         {},
-         "S-curve contrast pinned at black and white: >0 punchier, <0 flatter, 0 none",
-         {}},
-        {"brightness",
-         ParamType::number,
-         0.0,
-         -1,
-         1,
-         {},
-         "midtone brightness (a power curve that keeps black and white): >0 lighter",
-         {}},
-        {"grain",
-         ParamType::number,
-         0.0,
-         0,
-         1,
-         {},
-         "film grain strength, strongest in the midtones (0 = none)",
-         {}},
-        {"grain_size", ParamType::number, 1.0, 1, 8, {}, "film grain clump size in pixels", {}},
-        {"seed",
-         ParamType::integer,
-         std::int64_t{0},
-         0,
-         4294967295.0,
-         {},
-         "grain seed: the same seed gives the same grain",
-         {}},
+        param::choice(
+            "filter", "neutral", filter_names,
+            "coloured filter as on B&W film: red/orange darken blue skies and lighten reds, green "
+            "lightens foliage, blue lightens skies; custom uses weight_r/g/b"),
+        param::number(
+            "weight_r", 0.0, -2, 2,
+            "filter=custom: weight of linear red (the weights are scaled to sum to 1; their sum "
+            "must not be 0)"),
+        param::number("weight_g", 0.0, -2, 2, "filter=custom: weight of linear green"),
+        param::number("weight_b", 0.0, -2, 2, "filter=custom: weight of linear blue"),
+        param::flag("clahe", true,
+                    "local contrast by contrast-limited adaptive histogram equalisation (CLAHE)"),
+        param::number("clahe_clip", 2.0, 0, 40,
+                      "CLAHE clip limit: higher gives stronger local contrast (0 = unlimited)"),
+        param::integer("clahe_grid", 8, 1, 64, "CLAHE tiles along each side of the image"),
+        param::number(
+            "contrast", 0.0, -1, 1,
+            "S-curve contrast pinned at black and white: >0 punchier, <0 flatter, 0 none"),
+        param::number("brightness", 0.0, -1, 1,
+                      "midtone brightness (a power curve that keeps black and white): >0 lighter"),
+        param::number("grain", 0.0, 0, 1,
+                      "film grain strength, strongest in the midtones (0 = none)"),
+        param::number("grain_size", 1.0, 1, 8, "film grain clump size in pixels"),
+        param::integer("seed", 0, 0, 4294967295, "grain seed: the same seed gives the same grain"),
     };
-    e.footprint = [](const Params& p) {
-        // CLAHE's cell histograms are statistics of the whole image (a streamed analysis,
-        // then a per-tile apply); the rest is per pixel (grain: absolute coordinates).
-        return p.flag("clahe") ? Footprint{Footprint::Kind::global, 0}
-                               : Footprint{Footprint::Kind::point, 0};
-    };
-    e.memory_estimate = [](int w, int h, const Params& p) {
+    e.decode = decoder(read_settings);
+    e.describe = [](const Params& p, int w, int h, const EffectContext&) {
+        const bool clahe = p.settings<Settings>().clahe;
         const std::size_t px = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
-        return px * 4 + (p.flag("clahe") ? 2 * px : 0) + (mix_one + 1);
+        EffectPlan plan;
+        // CLAHE's cell histograms are statistics of the whole image (a streamed analysis,
+        // then a per-region render); the rest is per pixel (grain: absolute coordinates).
+        plan.footprint = {clahe ? Footprint::Kind::global : Footprint::Kind::point, 0};
+        plan.memory_bytes = px * 4 + (clahe ? 2 * px : 0) + (mix_one + 1);
+        return plan;
     };
-    e.run = run;
-    e.begin_analysis = [](const Params& p, int full_width,
-                          int full_height) -> std::unique_ptr<Analyzer> {
-        const Settings s = read_settings(p);
+    e.render = render_region;
+    e.begin_analysis = [](const Params& p, int full_width, int full_height,
+                          const EffectContext&) -> std::unique_ptr<Analyzer> {
+        const Settings& s = p.settings<Settings>();
         if (!s.clahe) return nullptr;
         return std::make_unique<BwAnalyzer>(s, full_width, full_height);
     };
-    e.apply = apply;
     registry.add(std::move(e));
 }
 

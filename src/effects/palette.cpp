@@ -491,16 +491,15 @@ int kmeans_step(int width, int height) {
 }  // namespace
 
 AdaptivePaletteBuilder::AdaptivePaletteBuilder(int colors, AdaptiveMethod method,
-                                               std::uint64_t seed, int full_width,
-                                               int full_height)
+                                               std::uint64_t seed, int full_width, int full_height)
     : colors_(colors), method_(method), seed_(seed), width_(full_width), height_(full_height) {
     if (colors < 1 || colors > 256)
         throw Error(Status::invalid_argument,
                     fmt::format("adaptive_palette: colours must be in [1, 256], got {}", colors));
     if (full_width <= 0 || full_height <= 0)
-        throw Error(Status::invalid_argument,
-                    fmt::format("adaptive_palette: image size {}x{} is empty", full_width,
-                                full_height));
+        throw Error(
+            Status::invalid_argument,
+            fmt::format("adaptive_palette: image size {}x{} is empty", full_width, full_height));
     if (method == AdaptiveMethod::median_cut) {
         count_.assign(32768, 0);
         sum_.assign(32768, {0, 0, 0});
@@ -513,11 +512,11 @@ void AdaptivePaletteBuilder::add_rows(const Image& band, int y0) {
     if (band.empty() || band.type() != PixelType::u8 || band.channels() < 3)
         throw Error(Status::invalid_argument, "adaptive_palette: expects u8 RGB or RGBA pixels");
     if (band.width() != width_ || y0 != next_row_ || y0 + band.height() > height_)
-        throw Error(Status::invalid_argument,
-                    fmt::format("adaptive_palette: rows {}..{} of width {} do not continue a "
-                                "{}x{} image at row {}",
-                                y0, y0 + band.height() - 1, band.width(), width_, height_,
-                                next_row_));
+        throw Error(
+            Status::invalid_argument,
+            fmt::format("adaptive_palette: rows {}..{} of width {} do not continue a "
+                        "{}x{} image at row {}",
+                        y0, y0 + band.height() - 1, band.width(), width_, height_, next_row_));
     next_row_ = y0 + band.height();
     const int ch = band.channels();
     for (int r = 0; r < band.height(); ++r) {
@@ -547,9 +546,9 @@ void AdaptivePaletteBuilder::add_rows(const Image& band, int y0) {
 
 Palette AdaptivePaletteBuilder::finish() const {
     if (next_row_ != height_)
-        throw Error(Status::invalid_argument,
-                    fmt::format("adaptive_palette: saw {} of the image's {} rows", next_row_,
-                                height_));
+        throw Error(
+            Status::invalid_argument,
+            fmt::format("adaptive_palette: saw {} of the image's {} rows", next_row_, height_));
     return method_ == AdaptiveMethod::median_cut ? median_cut(count_, sum_, colors_)
                                                  : kmeans(samples_, colors_, seed_);
 }

@@ -14,21 +14,30 @@ inline namespace ARTISTRY_ABI_NAMESPACE {
 
 const char* param_type_name(ParamType type) noexcept {
     switch (type) {
-        case ParamType::boolean: return "bool";
-        case ParamType::integer: return "int";
-        case ParamType::number: return "float";
-        case ParamType::choice: return "choice";
-        case ParamType::text: return "string";
+        case ParamType::boolean:
+            return "bool";
+        case ParamType::integer:
+            return "int";
+        case ParamType::number:
+            return "float";
+        case ParamType::choice:
+            return "choice";
+        case ParamType::text:
+            return "string";
     }
     return "?";
 }
 
 const char* footprint_name(Footprint::Kind kind) noexcept {
     switch (kind) {
-        case Footprint::Kind::point: return "point";
-        case Footprint::Kind::local: return "local";
-        case Footprint::Kind::global: return "global";
-        case Footprint::Kind::sequential: return "sequential";
+        case Footprint::Kind::point:
+            return "point";
+        case Footprint::Kind::local:
+            return "local";
+        case Footprint::Kind::global:
+            return "global";
+        case Footprint::Kind::sequential:
+            return "sequential";
     }
     return "?";
 }
@@ -44,7 +53,56 @@ const ParamValue& Params::at(const std::string& name) const {
     return it->second;
 }
 
-bool Params::flag(const std::string& name) const { return std::get<bool>(at(name)); }
+void Params::missing_settings() {
+    throw Error(Status::internal,
+                "effect settings read from parameters the registry did not resolve");
+}
+
+namespace param {
+
+ParamSpec flag(std::string name, bool fallback, std::string help) {
+    return {std::move(name), ParamType::boolean, fallback, 0, 0, {}, std::move(help), {}};
+}
+
+ParamSpec integer(std::string name, std::int64_t fallback, std::int64_t min, std::int64_t max,
+                  std::string help) {
+    return {std::move(name),
+            ParamType::integer,
+            fallback,
+            static_cast<double>(min),
+            static_cast<double>(max),
+            {},
+            std::move(help),
+            {}};
+}
+
+ParamSpec number(std::string name, double fallback, double min, double max, std::string help) {
+    return {std::move(name), ParamType::number, fallback, min, max, {}, std::move(help), {}};
+}
+
+ParamSpec choice(std::string name, std::string fallback, std::vector<std::string> choices,
+                 std::string help) {
+    return {std::move(name),
+            ParamType::choice,
+            std::move(fallback),
+            0,
+            0,
+            std::move(choices),
+            std::move(help),
+            {}};
+}
+
+ParamSpec text(std::string name, std::string fallback, std::string help,
+               std::function<std::string(const std::string&)> check) {
+    return {std::move(name), ParamType::text, std::move(fallback), 0, 0, {},
+            std::move(help), std::move(check)};
+}
+
+}  // namespace param
+
+bool Params::flag(const std::string& name) const {
+    return std::get<bool>(at(name));
+}
 std::int64_t Params::integer(const std::string& name) const {
     return std::get<std::int64_t>(at(name));
 }
@@ -63,19 +121,26 @@ std::string value_text(const ParamValue& v) {
     return std::visit(
         [](const auto& x) -> std::string {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-            else if constexpr (std::is_same_v<T, std::string>) return x;
-            else return fmt::format("{}", x);
+            if constexpr (std::is_same_v<T, bool>)
+                return x ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>)
+                return x;
+            else
+                return fmt::format("{}", x);
         },
         v);
 }
 
 const char* value_kind(const ParamValue& v) {
     switch (v.index()) {
-        case 0: return "a boolean";
-        case 1: return "an integer";
-        case 2: return "a number";
-        default: return "a string";
+        case 0:
+            return "a boolean";
+        case 1:
+            return "an integer";
+        case 2:
+            return "a number";
+        default:
+            return "a string";
     }
 }
 
@@ -94,45 +159,56 @@ std::string Params::canonical() const {
 
 std::string describe_allowed(const ParamSpec& spec) {
     switch (spec.type) {
-        case ParamType::boolean: return "true or false";
+        case ParamType::boolean:
+            return "true or false";
         case ParamType::integer:
             return fmt::format("an integer in [{}, {}]", static_cast<std::int64_t>(spec.min),
                                static_cast<std::int64_t>(spec.max));
-        case ParamType::number: return fmt::format("a number in [{}, {}]", spec.min, spec.max);
-        case ParamType::choice: return fmt::format("one of {}", fmt::join(spec.choices, ", "));
-        case ParamType::text: return "a string";
+        case ParamType::number:
+            return fmt::format("a number in [{}, {}]", spec.min, spec.max);
+        case ParamType::choice:
+            return fmt::format("one of {}", fmt::join(spec.choices, ", "));
+        case ParamType::text:
+            return "a string";
     }
     return "?";
 }
 
-ParamValue resolve_value(const std::string& effect, const ParamSpec& spec, const ParamValue& given) {
+ParamValue resolve_value(const std::string& effect, const ParamSpec& spec,
+                         const ParamValue& given) {
     const auto fail = [&](const std::string& got) {
         return Error(Status::invalid_argument,
-                     fmt::format("effect '{}': parameter '{}' must be {}, got {}", effect, spec.name,
-                                 describe_allowed(spec), got));
+                     fmt::format("effect '{}': parameter '{}' must be {}, got {}", effect,
+                                 spec.name, describe_allowed(spec), got));
     };
-    const auto got_text = [&] { return fmt::format("{} {}", value_kind(given), value_text(given)); };
+    const auto got_text = [&] {
+        return fmt::format("{} {}", value_kind(given), value_text(given));
+    };
     switch (spec.type) {
         case ParamType::boolean:
             if (const auto* b = std::get_if<bool>(&given)) return *b;
             throw fail(got_text());
         case ParamType::integer: {
             std::int64_t v = 0;
-            if (const auto* i = std::get_if<std::int64_t>(&given)) v = *i;
-            else if (const auto* d = std::get_if<double>(&given); d && std::isfinite(*d) &&
-                                                                   std::floor(*d) == *d &&
-                                                                   std::fabs(*d) < 9e15)
+            if (const auto* i = std::get_if<std::int64_t>(&given))
+                v = *i;
+            else if (const auto* d = std::get_if<double>(&given);
+                     d && std::isfinite(*d) && std::floor(*d) == *d && std::fabs(*d) < 9e15)
                 v = static_cast<std::int64_t>(*d);
-            else throw fail(got_text());
+            else
+                throw fail(got_text());
             if (static_cast<double>(v) < spec.min || static_cast<double>(v) > spec.max)
                 throw fail(value_text(v));
             return v;
         }
         case ParamType::number: {
             double v = 0;
-            if (const auto* i = std::get_if<std::int64_t>(&given)) v = static_cast<double>(*i);
-            else if (const auto* d = std::get_if<double>(&given)) v = *d;
-            else throw fail(got_text());
+            if (const auto* i = std::get_if<std::int64_t>(&given))
+                v = static_cast<double>(*i);
+            else if (const auto* d = std::get_if<double>(&given))
+                v = *d;
+            else
+                throw fail(got_text());
             if (!std::isfinite(v) || v < spec.min || v > spec.max) throw fail(value_text(v));
             return v;
         }
@@ -148,8 +224,9 @@ ParamValue resolve_value(const std::string& effect, const ParamSpec& spec, const
             if (s == nullptr) throw fail(got_text());
             if (spec.check) {
                 if (auto why = spec.check(*s); !why.empty())
-                    throw Error(Status::invalid_argument,
-                                fmt::format("effect '{}': parameter '{}': {}", effect, spec.name, why));
+                    throw Error(
+                        Status::invalid_argument,
+                        fmt::format("effect '{}': parameter '{}': {}", effect, spec.name, why));
             }
             return *s;
         }
@@ -187,7 +264,8 @@ ParamValue parse_param_text(const EffectInfo& effect, const std::string& param,
             return v;
         }
         case ParamType::choice:
-        case ParamType::text: return text;
+        case ParamType::text:
+            return text;
     }
     throw bad();
 }

@@ -201,9 +201,11 @@ cv::Mat outline_map(const cv::Mat& luma, int thickness) {
 struct Settings {
     int rows = 2, cols = 2, levels = 4;
     bool halftone = false, outline = false;
-    double dot_pitch = 8;
+    double dot_pitch = 0;  // 0: from the whole image's size (with_pitch)
     float outline_strength = 0.85f;
     int outline_thickness = 0;  // 0: from the cell size
+    std::string palette_set;
+    std::uint64_t seed = 0;
 };
 
 // Ben-Day screen: round dots on a 45° grid of the given pitch, placed by absolute pixel
@@ -257,8 +259,8 @@ class AreaShrink {
         for (std::int64_t x = 0; x < crop.width; ++x) {
             const std::int64_t start = x * dw, i = start / crop.width;
             col_out_.push_back(static_cast<int>(i));
-            col_w0_.push_back(static_cast<std::uint32_t>(std::min((i + 1) * crop.width, start + dw) -
-                                                         start));
+            col_w0_.push_back(
+                static_cast<std::uint32_t>(std::min((i + 1) * crop.width, start + dw) - start));
         }
         row_.assign(static_cast<std::size_t>(dw), 0);
         for (auto& a : acc_) a.assign(static_cast<std::size_t>(dw), 0);
@@ -307,8 +309,8 @@ class AreaShrink {
   private:
     cv::Rect crop_;
     int dw_, dh_;
-    std::vector<int> col_out_;          // per crop column: the first output column it feeds
-    std::vector<std::uint32_t> col_w0_; // … and its weight there (the rest goes to the next)
+    std::vector<int> col_out_;           // per crop column: the first output column it feeds
+    std::vector<std::uint32_t> col_w0_;  // … and its weight there (the rest goes to the next)
     std::vector<std::uint64_t> row_;
     std::array<std::vector<std::uint64_t>, 2> acc_;  // the output rows being summed
     std::int64_t done_ = 0;                          // output rows finished
@@ -328,8 +330,8 @@ cv::Rect cover_crop(int width, int height, int w, int h) {
 // analysis fills it in one streamed pass; rendering any rectangle then reads only this.
 struct PopState {
     Settings s;
-    int width = 0, height = 0;  // the layout's size
-    std::vector<int> xs, ys;    // cell boundaries: floor(i·size/n), remainders spread out
+    int width = 0, height = 0;   // the layout's size
+    std::vector<int> xs, ys;     // cell boundaries: floor(i·size/n), remainders spread out
     std::vector<CellMaps> maps;  // one per distinct cell size
     struct Cell {
         int map = -1;                  // index in maps; -1: an empty cell
@@ -340,7 +342,7 @@ struct PopState {
     ToneMap tones;
 };
 
-Settings settings_of(const Params& p, int pitch_width, int pitch_height) {
+Settings read_settings(const Params& p) {
     Settings s;
     s.rows = static_cast<int>(p.integer("rows"));
     s.cols = static_cast<int>(p.integer("cols"));
@@ -349,10 +351,16 @@ Settings settings_of(const Params& p, int pitch_width, int pitch_height) {
     s.outline = p.flag("outline");
     s.outline_strength = static_cast<float>(p.number("outline_strength"));
     s.outline_thickness = static_cast<int>(p.integer("outline_thickness"));
-    const auto dot = p.integer("dot_size");
-    // Auto pitch follows the whole image (not a tile) so tiles agree.
-    s.dot_pitch = dot > 0 ? double(dot)
-                          : std::max(4.0, std::round(std::min(pitch_width, pitch_height) / 110.0));
+    s.dot_pitch = static_cast<double>(p.integer("dot_size"));
+    s.palette_set = p.text("palette_set");
+    s.seed = static_cast<std::uint64_t>(p.integer("seed"));
+    return s;
+}
+
+// The settings for an image of this size: the auto dot pitch follows the whole image (not a
+// tile) so tiles agree.
+Settings with_pitch(Settings s, int width, int height) {
+    if (s.dot_pitch <= 0) s.dot_pitch = std::max(4.0, std::round(std::min(width, height) / 110.0));
     return s;
 }
 
@@ -360,16 +368,16 @@ Settings settings_of(const Params& p, int pitch_width, int pitch_height) {
 // alpha, row by row; finish() smooths the maps, traces the outlines and colours the cells.
 class PopAnalyzer final : public Analyzer {
   public:
-    PopAnalyzer(const Params& p, int width, int height, int pitch_width, int pitch_height)
-        : state_(std::make_shared<PopState>()),
-          palettes_(palettes_for(p.text("palette_set"),
-                                 static_cast<std::uint64_t>(p.integer("seed")))) {
+    PopAnalyzer(const Settings& s, int width, int height)
+        : state_(std::make_shared<PopState>()), palettes_(palettes_for(s.palette_set, s.seed)) {
         PopState& st = *state_;
-        st.s = settings_of(p, pitch_width, pitch_height);
+        st.s = with_pitch(s, width, height);
         st.width = width;
         st.height = height;
-        for (int c = 0; c <= st.s.cols; ++c) st.xs.push_back(int(std::int64_t(c) * width / st.s.cols));
-        for (int r = 0; r <= st.s.rows; ++r) st.ys.push_back(int(std::int64_t(r) * height / st.s.rows));
+        for (int c = 0; c <= st.s.cols; ++c)
+            st.xs.push_back(int(std::int64_t(c) * width / st.s.cols));
+        for (int r = 0; r <= st.s.rows; ++r)
+            st.ys.push_back(int(std::int64_t(r) * height / st.s.rows));
         st.cells.resize(static_cast<std::size_t>(st.s.rows * st.s.cols));
         for (int r = 0; r < st.s.rows; ++r)
             for (int c = 0; c < st.s.cols; ++c) {
@@ -377,8 +385,8 @@ class PopAnalyzer final : public Analyzer {
                 const int chh = st.ys[std::size_t(r) + 1] - st.ys[std::size_t(r)];
                 if (cw <= 0 || chh <= 0) continue;
                 int k = 0;
-                while (k < int(st.maps.size()) &&
-                       (st.maps[std::size_t(k)].width != cw || st.maps[std::size_t(k)].height != chh))
+                while (k < int(st.maps.size()) && (st.maps[std::size_t(k)].width != cw ||
+                                                   st.maps[std::size_t(k)].height != chh))
                     ++k;
                 if (k == int(st.maps.size())) {
                     CellMaps m;
@@ -527,26 +535,11 @@ const PopState& state_of(const std::shared_ptr<const void>& state) {
     return *static_cast<const PopState*>(state.get());
 }
 
-// The whole-image path: the same analysis over `in` as one band, then the same rendering. The
-// cells lay out over `in`; dots and the auto pitch follow ctx's place in the whole image.
-Image run_pop_art(const Image& in, const Params& p, const EffectContext& ctx) {
-    const int full_w = ctx.full_width > 0 ? ctx.full_width : in.width();
-    const int full_h = ctx.full_height > 0 ? ctx.full_height : in.height();
-    const std::int64_t total = 1 + in.height();  // units: the analysis, then output rows
-    ctx.report(0, total);
-    PopAnalyzer analyzer(p, in.width(), in.height(), full_w, full_h);
-    analyzer.add_rows(in, 0);
-    const auto state = analyzer.finish();
-    ctx.report(1, total);
-    ctx.throw_if_cancelled();
-    return render(state_of(state), 0, 0, in.width(), in.height(), ctx.origin_x, ctx.origin_y, ctx,
-                  1, total);
-}
-
-Image apply_pop_art(const Image& tile, const Params&, const EffectContext& ctx,
-                    const std::shared_ptr<const void>& state) {
-    return render(state_of(state), ctx.origin_x, ctx.origin_y, tile.width(), tile.height(),
-                  ctx.origin_x, ctx.origin_y, ctx, 0, tile.height());
+// Any region of the image from the analysis of the whole (ctx.analysis): the cells lay out
+// over the whole image; dots follow the region's place in it.
+Image render_region(const Image& in, const Params&, const EffectContext& ctx) {
+    return render(state_of(ctx.analysis), ctx.origin_x, ctx.origin_y, in.width(), in.height(),
+                  ctx.origin_x, ctx.origin_y, ctx, 0, in.height());
 }
 
 }  // namespace
@@ -579,40 +572,43 @@ void register_pop_art(EffectRegistry& registry) {
         "Warhol-style grid of posterised copies, each in its own bold palette; optional "
         "Ben-Day dots and comic outlines (RGB out; a cut-out's transparency becomes a flat colour)";
     const std::vector<std::string> sets = pop_art_palette_sets();
-    // clang-format off
     e.params = {
-        {"rows", ParamType::integer, std::int64_t{2}, 1, 8, {}, "grid rows", {}},
-        {"cols", ParamType::integer, std::int64_t{2}, 1, 8, {}, "grid columns", {}},
-        {"levels", ParamType::integer, std::int64_t{4}, 2, max_levels, {},
-         "posterisation levels: equal-area luminance bands, each a palette colour", {}},
-        {"palette_set", ParamType::choice, std::string("warhol"), 0, 0, sets,
-         "family of palettes the cells cycle through (mixed: all of them)", {}},
-        {"seed", ParamType::integer, std::int64_t{0}, 0, 2147483647.0, {},
-         "0 keeps the palette order; another value shuffles which cell gets which palette", {}},
-        {"halftone", ParamType::boolean, false, 0, 0, {},
-         "Ben-Day dots: coloured dots on paper on a 45° screen, dot size following tone", {}},
-        {"dot_size", ParamType::integer, std::int64_t{0}, 0, 256, {},
-         "halftone screen pitch in pixels (0: about 1/110 of the image's shorter side)", {}},
-        {"outline", ParamType::boolean, false, 0, 0, {},
-         "dark comic ink lines along strong edges", {}},
-        {"outline_strength", ParamType::number, 0.85, 0, 1, {}, "opacity of the ink lines", {}},
-        {"outline_thickness", ParamType::integer, std::int64_t{0}, 0, 32, {},
-         "ink line width in pixels (0: from the cell size, 2 px at 800 px)", {}},
+        param::integer("rows", 2, 1, 8, "grid rows"),
+        param::integer("cols", 2, 1, 8, "grid columns"),
+        param::integer("levels", 4, 2, max_levels,
+                       "posterisation levels: equal-area luminance bands, each a palette colour"),
+        param::choice("palette_set", "warhol", sets,
+                      "family of palettes the cells cycle through (mixed: all of them)"),
+        param::integer(
+            "seed", 0, 0, 2147483647,
+            "0 keeps the palette order; another value shuffles which cell gets which palette"),
+        param::flag(
+            "halftone", false,
+            "Ben-Day dots: coloured dots on paper on a 45° screen, dot size following tone"),
+        param::integer(
+            "dot_size", 0, 0, 256,
+            "halftone screen pitch in pixels (0: about 1/110 of the image's shorter side)"),
+        param::flag("outline", false, "dark comic ink lines along strong edges"),
+        param::number("outline_strength", 0.85, 0, 1, "opacity of the ink lines"),
+        param::integer("outline_thickness", 0, 0, 32,
+                       "ink line width in pixels (0: from the cell size, 2 px at 800 px)"),
     };
-    // clang-format on
-    // The bands come from the whole image's histogram and every cell shows the whole image.
-    e.footprint = [](const Params&) { return Footprint{Footprint::Kind::global, 0}; };
-    e.memory_estimate = [](int width, int height, const Params&) {
+    e.decode = decoder(read_settings);
+    e.describe = [](const Params&, int width, int height, const EffectContext&) {
         const auto px = std::size_t(width) * std::size_t(height);
-        return px * 3 /* output */ + px * 2 /* luminance, alpha */ + px * 3 /* cell maps */ +
-               (1u << 16);
+        EffectPlan plan;
+        // The bands come from the whole image's histogram and every cell shows the whole image:
+        // a streamed analysis, then any region renders from its state alone.
+        plan.footprint = {Footprint::Kind::global, 0};
+        plan.memory_bytes = px * 3 /* output */ + px * 2 /* luminance, alpha */ +
+                            px * 3 /* cell maps */ + (1u << 16);
+        return plan;
     };
-    e.run = run_pop_art;
-    // Tiled: the analysis streams the bands; any tile then renders from the state alone.
-    e.begin_analysis = [](const Params& p, int width, int height) -> std::unique_ptr<Analyzer> {
-        return std::make_unique<PopAnalyzer>(p, width, height, width, height);
+    e.render = render_region;
+    e.begin_analysis = [](const Params& p, int width, int height,
+                          const EffectContext&) -> std::unique_ptr<Analyzer> {
+        return std::make_unique<PopAnalyzer>(p.settings<Settings>(), width, height);
     };
-    e.apply = apply_pop_art;
     registry.add(std::move(e));
 }
 

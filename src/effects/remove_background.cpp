@@ -381,9 +381,7 @@ void emit_row(const Settings& s, const std::uint8_t* src, int ch, float* alpha, 
     }
 }
 
-Image run_classical(const Image& in, const Params& p, const EffectContext& ctx) {
-    const Settings s(p);
-
+Image run_classical(const Image& in, const Settings& s, const EffectContext& ctx) {
     const int w = in.width(), h = in.height(), ch = in.channels();
     constexpr int fine_iterations = 1;
     const std::int64_t total = 4 + s.iterations + fine_iterations;
@@ -578,9 +576,8 @@ std::unique_ptr<Analyzer> isnet_analyzer(ModelStore& store, int width, int heigh
 // The refinement of any window of the image (a tile with its halo, or the whole image) from the
 // analysis: a full-resolution guided filter in absolute coordinates (matte_refine.hpp). Rows
 // and columns it cannot refine (within the halo of a window edge inside the image) are left 0.
-Image refine_window(const Image& in, const Params& p, const EffectContext& ctx,
-                    const IsnetState& state, const std::function<void(int rows)>& band_done) {
-    const Settings s(p);
+Image refine_window(const Image& in, const Settings& s, const EffectContext& ctx,
+                    const IsnetState& state) {
     const int w = in.width(), h = in.height(), ch = in.channels();
     MatteWindow window{ctx.origin_x, ctx.origin_y, ctx.full_width > 0 ? ctx.full_width : w,
                        ctx.full_height > 0 ? ctx.full_height : h};
@@ -588,67 +585,30 @@ Image refine_window(const Image& in, const Params& p, const EffectContext& ctx,
     refine.radius = refine_radius(s, window.full_width, window.full_height, state.matte);
     Image out = Image::allocate(w, h, s.out_channels());
     for (int y = 0; y < h; ++y) std::memset(out.row(y), 0, out.row_bytes());
+    std::atomic<std::int64_t> rows_done{0};
     refine_matte(
         in, state.matte, refine, window,
-        [&](int y, float* alpha) { emit_row(s, in.row(y), ch, alpha, w, out.row(y)); }, band_done,
-        ctx);
+        [&](int y, float* alpha) { emit_row(s, in.row(y), ch, alpha, w, out.row(y)); },
+        [&](int rows) { ctx.report(rows_done += rows, h); }, ctx);
     return out;
 }
 
-// The whole image: the same analysis and refinement as the tiled path, so both give the same
-// bytes; the refinement runs in bands (memory grows with the band, not the image).
-Image run_isnet(const Image& in, const Params& p, const EffectContext& ctx, ModelStore& store) {
-    const int h = in.height();
-    const MatteRefineOptions bands;
-    const std::int64_t total = 2 + (h + bands.band_rows - 1) / bands.band_rows;
-    std::atomic<std::int64_t> done{0};
-    ctx.report(0, total);
-    const auto analyzer = isnet_analyzer(store, in.width(), h);
-    analyzer->add_rows(in, 0);
-    ctx.report(++done, total);
-    ctx.throw_if_cancelled();
-    const auto state = analyzer->finish();
-    ctx.report(++done, total);
-    ctx.throw_if_cancelled();
-    return refine_window(in, p, ctx, *static_cast<const IsnetState*>(state.get()),
-                         [&](int) { ctx.report(++done, total); });
+// Any region of the image: with ISNet, refined from the analysis of the whole image
+// (ctx.analysis); without it, the classical method on the whole image.
+Image render_region(const Image& in, const Params& p, const EffectContext& ctx) {
+    const Settings& s = p.settings<Settings>();
+    const auto* isnet = static_cast<const IsnetState*>(ctx.analysis.get());
+    if (ctx.data != nullptr)
+        *ctx.data = nlohmann::json{{"method", isnet ? isnet_model : "classical"}}.dump();
+    return isnet ? refine_window(in, s, ctx, *isnet) : run_classical(in, s, ctx);
 }
 
-Image run_remove_background(const Image& in, const Params& p, const EffectContext& ctx) {
+// ISNet's analysis over the whole image, or nullptr for the classical method, which runs whole.
+std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
+                                         const EffectContext& ctx) {
     ModelStore& store = ModelStore::of(ctx);
-    const std::string method = resolve_method(p, store);
-    Image out = method == isnet_model ? run_isnet(in, p, ctx, store) : run_classical(in, p, ctx);
-    if (ctx.data != nullptr) *ctx.data = nlohmann::json{{"method", method}}.dump();
-    return out;
-}
-
-// The cache must tell an "auto" run with the model from one without, and one model file from
-// another: the resolved method and the model's checksum.
-std::string method_salt(const Params& p, const EffectContext& ctx) {
-    try {
-        ModelStore& store = ModelStore::of(ctx);
-        const std::string method = resolve_method(p, store);
-        if (method != isnet_model) return method;
-        const auto spec = store.find(isnet_model);
-        return spec ? fmt::format("{}:{}:{}", method, spec->sha256, spec->bytes) : method;
-    } catch (const std::exception& e) {
-        return fmt::format("unresolved:{}", e.what());  // the run itself reports the problem
-    }
-}
-
-// Tiled ISNet: the analysis over the whole image (nullptr for the classical method, which runs
-// whole), then the refinement per tile.
-std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height) {
-    ModelStore& store = ModelStore::shared();
     if (resolve_method(p, store) != isnet_model) return nullptr;
     return isnet_analyzer(store, width, height);
-}
-
-Image apply_tile(const Image& tile, const Params& p, const EffectContext& ctx,
-                 const std::shared_ptr<const void>& state) {
-    if (!state)
-        throw Error(Status::internal, "effect 'remove_background': apply without its analysis");
-    return refine_window(tile, p, ctx, *static_cast<const IsnetState*>(state.get()), {});
 }
 
 }  // namespace
@@ -661,58 +621,58 @@ void register_remove_background(EffectRegistry& registry) {
         "Cut the subject out (ISNet matte when installed, else saliency-seeded GrabCut; "
         "guided-filter edges at full resolution): RGBA with the matte as alpha, a colour "
         "behind it, or the matte alone. Data: {\"method\": \"isnet\" | \"classical\"}";
-    // clang-format off
     e.params = {
-        {"model", ParamType::choice, std::string("auto"), 0, 0, {"auto", "isnet", "classical"},
-         "auto: ISNet when installed (scripts/fetch-models), else classical; isnet: fail when "
-         "it is not installed", {}},
-        {"mode", ParamType::choice, std::string("cutout"), 0, 0, {"cutout", "alpha"},
-         "cutout: the image with the matte as alpha; alpha: the matte alone, one grey channel "
-         "(white = subject)", {}},
-        {"background", ParamType::text, std::string(""), 0, 0, {},
-         "empty: transparent; #rrggbb: composite onto this colour and return RGB (cutout mode)",
-         check_background},
-        {"threshold", ParamType::number, 0.0, 0, 1, {},
-         "0: soft matte; above 0: hard mask, subject where the matte reaches this level", {}},
-        {"refine_radius", ParamType::integer, std::int64_t{0}, 0, 256, {},
-         "edge refinement (guided filter) radius in full-size pixels; 0: from the image size "
-         "(at most 32)", {}},
-        {"iterations", ParamType::integer, std::int64_t{5}, 1, 10, {},
-         "GrabCut iterations (classical)", {}},
-        {"work_size", ParamType::integer, std::int64_t{512}, 64, 2048, {},
-         "longest side of the copy the segmentation runs on (classical; larger: slower, finer)", {}},
-        {"seed", ParamType::integer, std::int64_t{0}, 0, 2147483647.0, {},
-         "seed of GrabCut's colour-model start (classical)", {}},
+        param::choice(
+            "model", "auto", {"auto", "isnet", "classical"},
+            "auto: ISNet when installed (scripts/fetch-models), else classical; isnet: fail when "
+            "it is not installed"),
+        param::choice(
+            "mode", "cutout", {"cutout", "alpha"},
+            "cutout: the image with the matte as alpha; alpha: the matte alone, one grey channel "
+            "(white = subject)"),
+        param::text(
+            "background", "",
+            "empty: transparent; #rrggbb: composite onto this colour and return RGB (cutout mode)",
+            check_background),
+        param::number(
+            "threshold", 0.0, 0, 1,
+            "0: soft matte; above 0: hard mask, subject where the matte reaches this level"),
+        param::integer(
+            "refine_radius", 0, 0, 256,
+            "edge refinement (guided filter) radius in full-size pixels; 0: from the image size "
+            "(at most 32)"),
+        param::integer("iterations", 5, 1, 10, "GrabCut iterations (classical)"),
+        param::integer(
+            "work_size", 512, 64, 2048,
+            "longest side of the copy the segmentation runs on (classical; larger: slower, finer)"),
+        param::integer("seed", 0, 0, 2147483647,
+                       "seed of GrabCut's colour-model start (classical)"),
     };
-    // clang-format on
-    // The halo is the ISNet refinement's (the classical method runs whole).
-    e.footprint = [](const Params& p) {
-        const auto r = static_cast<int>(p.integer("refine_radius"));
-        return Footprint{Footprint::Kind::global, matte_refine_halo(r > 0 ? r : max_auto_radius)};
-    };
-    e.memory_estimate = [](int width, int height, const Params& params) {
-        const auto px = std::size_t(width) * std::size_t(height);
-        const auto work = std::size_t(params.integer("work_size"));
-        // the output (at most RGBA), a reduced guide, and GrabCut's graph on the working copy
-        const std::size_t classical = px * 4 + px / 2 + work * work * 160;
-        const std::string& model = params.text("model");
-        if (model == "classical" ||
-            (model == "auto" && !ModelStore::shared().has(isnet_model)))
-            return classical;
-        // the output, two refinement bands (256 rows and the halo) of four 64-bit planes, the
-        // model's activations at 1024²
-        return px * 4 + std::size_t(width) * 400 * 8 * 4 * 2 + (std::size_t(640) << 20);
-    };
-    e.run = run_remove_background;
-    e.begin_analysis = begin_analysis;
-    e.apply = apply_tile;
     e.has_data = true;
-    e.cache_salt = method_salt;
-    e.required_models = [](const Params& p, const ModelStore&) {
-        // auto falls back to the classical method, so it needs nothing installed.
-        return p.text("model") == isnet_model ? std::vector<std::string>{isnet_model}
-                                              : std::vector<std::string>{};
+    e.decode = decoder([](const Params& p) { return Settings(p); });
+    e.describe = [](const Params& p, int width, int height, const EffectContext& ctx) {
+        const Settings& s = p.settings<Settings>();
+        const auto px = std::size_t(width) * std::size_t(height);
+        EffectPlan plan;
+        // The halo is the ISNet refinement's (the classical method runs whole).
+        plan.footprint = {
+            Footprint::Kind::global,
+            matte_refine_halo(s.refine_radius > 0 ? s.refine_radius : max_auto_radius)};
+        if (resolve_method(p, ModelStore::of(ctx)) == isnet_model) {
+            plan.models = {isnet_model};
+            // the output, two refinement bands (256 rows and the halo) of four 64-bit planes,
+            // the model's activations at 1024²
+            plan.memory_bytes =
+                px * 4 + std::size_t(width) * 400 * 8 * 4 * 2 + (std::size_t(640) << 20);
+        } else {
+            // the output (at most RGBA), a reduced guide, and GrabCut's graph on the working copy
+            const auto work = std::size_t(s.work_size);
+            plan.memory_bytes = px * 4 + px / 2 + work * work * 160;
+        }
+        return plan;
     };
+    e.render = render_region;
+    e.begin_analysis = begin_analysis;
     registry.add(std::move(e));
 }
 

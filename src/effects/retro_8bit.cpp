@@ -125,18 +125,44 @@ std::vector<std::string> retro_palette_choices() {
     return c;
 }
 
-DitherSpec retro_dither_spec(const Params& p) {
+struct Settings {
+    int block = 8;
+    bool linear = true;
+    bool adaptive = false;
+    Palette palette;  // a named palette (adaptive: the analysis fits one to the image)
+    int colors = 16;  // adaptive
+    AdaptiveMethod adaptive_method = AdaptiveMethod::median_cut;
+    std::uint64_t seed = 0;
+    bool dither = false;    // the block image is dithered …
+    bool diffused = false;  // … by error diffusion
     DitherSpec spec;
-    spec.method = parse_dither_method(p.text("dither"));
-    spec.strength = static_cast<float>(p.number("dither_strength"));
-    spec.linear = p.flag("linear");
-    spec.seed = static_cast<std::uint64_t>(p.integer("seed"));
-    return spec;
+};
+
+Settings read_settings(const Params& p) {
+    Settings s;
+    s.block = static_cast<int>(p.integer("block"));
+    s.linear = p.flag("linear");
+    const std::string& pal = p.text("palette");
+    s.adaptive = pal == "adaptive";
+    if (!s.adaptive) s.palette = named_palette(pal);
+    s.colors = static_cast<int>(p.integer("colors"));
+    s.adaptive_method = parse_adaptive_method(p.text("adaptive_method"));
+    s.seed = static_cast<std::uint64_t>(p.integer("seed"));
+    const std::string& d = p.text("dither");
+    s.spec.method = parse_dither_method(d);
+    s.spec.strength = static_cast<float>(p.number("dither_strength"));
+    s.spec.linear = s.linear;
+    s.spec.seed = s.seed;
+    s.dither = d != "none";
+    s.diffused = s.dither && is_error_diffusion(s.spec.method);
+    return s;
 }
 
-bool diffused(const Params& p) {
-    const std::string& d = p.text("dither");
-    return d != "none" && is_error_diffusion(parse_dither_method(d));
+const Palette& palette_of(const Settings& s, const std::shared_ptr<const void>& analysis) {
+    if (!s.adaptive) return s.palette;
+    if (!analysis)
+        throw Error(Status::internal, "retro_8bit: an adaptive palette's state is missing");
+    return *static_cast<const Palette*>(analysis.get());
 }
 
 // Scales the mapped block image back over `in`'s pixels, nearest neighbour, into `out` (the
@@ -174,34 +200,24 @@ void expand_blocks(const Image& in, const Image& mapped, const BlockGrid& grid,
     }
 }
 
-// The whole effect on `in` at ctx; `adaptive` is the analysed palette (null: from params, or
-// fitted to this input's block image when palette=adaptive).
-Image render(const Image& in, const Params& p, const EffectContext& ctx, const Palette* adaptive) {
-    const int b = static_cast<int>(p.integer("block"));
-    const bool linear = p.flag("linear");
+// The effect on any region `in` of the image at ctx (whole blocks: the halo of a local
+// footprint); palette=adaptive takes its palette from the analysis (ctx.analysis).
+Image render(const Image& in, const Params& p, const EffectContext& ctx) {
+    const Settings& s = p.settings<Settings>();
     const int h = in.height();
     const int total = 2 * h;
     ctx.report(0, total);
 
-    const BlockGrid grid(b, in, ctx);
-    const Image small = average_blocks(in, grid, linear, ctx);
+    const BlockGrid grid(s.block, in, ctx);
+    const Image small = average_blocks(in, grid, s.linear, ctx);
     ctx.throw_if_cancelled();
     ctx.report(h / 2, total);
-
-    const std::string& pal = p.text("palette");
-    const std::uint64_t seed = static_cast<std::uint64_t>(p.integer("seed"));
-    const Palette palette =
-        adaptive ? *adaptive
-        : pal == "adaptive"
-            ? adaptive_palette(small, static_cast<int>(p.integer("colors")),
-                               parse_adaptive_method(p.text("adaptive_method")), seed)
-            : named_palette(pal);
 
     EffectContext small_ctx;  // the block image's place: absolute block indices
     small_ctx.origin_x = static_cast<int>(grid.first_x);
     small_ctx.origin_y = static_cast<int>(grid.first_y);
     small_ctx.cancel = ctx.cancel;
-    const Image mapped = dither_to_palette(small, palette, retro_dither_spec(p), small_ctx);
+    const Image mapped = dither_to_palette(small, palette_of(s, ctx.analysis), s.spec, small_ctx);
     ctx.throw_if_cancelled();
     ctx.report(h, total);
 
@@ -211,19 +227,14 @@ Image render(const Image& in, const Params& p, const EffectContext& ctx, const P
     return out;
 }
 
-const Palette& state_palette(const std::shared_ptr<const void>& state) {
-    if (!state) throw Error(Status::internal, "retro_8bit: an adaptive palette's state is missing");
-    return *static_cast<const Palette*>(state.get());
-}
-
 // Error diffusion over block rows: bands of whole block rows (Footprint::band_alignment) are
 // averaged, their block rows diffused in order by one carried diffuser, and scaled back.
 class BlockBands final : public BandProcessor {
   public:
-    BlockBands(const Params& p, const Palette& palette, int width)
-        : block_(static_cast<int>(p.integer("block"))), linear_(p.flag("linear")) {
+    BlockBands(const Settings& s, const Palette& palette, int width)
+        : block_(s.block), linear_(s.linear) {
         const int cols = static_cast<int>((std::int64_t{width} + block_ - 1) / block_);
-        diffuser_ = dither_bands(palette, retro_dither_spec(p), cols);
+        diffuser_ = dither_bands(palette, s.spec, cols);
     }
     void process(const Image& in, Image& out, int y0) override {
         if (y0 % block_ != 0)
@@ -247,12 +258,10 @@ class BlockBands final : public BandProcessor {
 // palette builder, which then fits what adaptive_palette fits to the whole block image.
 class BlockPaletteAnalyzer final : public Analyzer {
   public:
-    BlockPaletteAnalyzer(const Params& p, int width, int height)
-        : block_(static_cast<int>(p.integer("block"))),
-          linear_(p.flag("linear")),
-          builder_(static_cast<int>(p.integer("colors")),
-                   parse_adaptive_method(p.text("adaptive_method")),
-                   static_cast<std::uint64_t>(p.integer("seed")),
+    BlockPaletteAnalyzer(const Settings& s, int width, int height)
+        : block_(s.block),
+          linear_(s.linear),
+          builder_(s.colors, s.adaptive_method, s.seed,
                    static_cast<int>((std::int64_t{width} + block_ - 1) / block_),
                    static_cast<int>((std::int64_t{height} + block_ - 1) / block_)) {}
     void add_rows(const Image& band, int y0) override {
@@ -261,8 +270,7 @@ class BlockPaletteAnalyzer final : public Analyzer {
         EffectContext ctx;
         ctx.origin_y = y0;
         const BlockGrid grid(block_, band, ctx);
-        builder_.add_rows(average_blocks(band, grid, linear_, ctx),
-                          static_cast<int>(grid.first_y));
+        builder_.add_rows(average_blocks(band, grid, linear_, ctx), static_cast<int>(grid.first_y));
     }
     std::shared_ptr<const void> finish() override {
         return std::make_shared<const Palette>(builder_.finish());
@@ -284,107 +292,57 @@ void register_retro_8bit(EffectRegistry& registry) {
         "Big pixels in a retro console palette (NES, Game Boy, PICO-8, C64, CGA, EGA) "
         "or an adaptive one, optionally dithered";
     e.params = {
-        {"block",
-         ParamType::integer,
-         std::int64_t{8},
-         1,
-         256,
-         {},
-         "pixel size: each block x block square (grid anchored at the top-left) becomes one colour",
-         {}},
-        {"palette",
-         ParamType::choice,
-         std::string("nes"),
-         0,
-         0,
-         retro_palette_choices(),
-         "the colour set, matched in Oklab; adaptive fits `colors` colours to the image",
-         {}},
-        {"colors",
-         ParamType::integer,
-         std::int64_t{16},
-         2,
-         256,
-         {},
-         "palette=adaptive: how many colours",
-         {}},
-        {"adaptive_method",
-         ParamType::choice,
-         std::string("median_cut"),
-         0,
-         0,
-         {"median_cut", "kmeans"},
-         "palette=adaptive: median cut, or k-means in Oklab (seeded)",
-         {}},
-        {"seed",
-         ParamType::integer,
-         std::int64_t{0},
-         0,
-         2147483647.0,
-         {},
-         "adaptive kmeans starting colours; blue_noise dither mask",
-         {}},
-        {"dither",
-         ParamType::choice,
-         std::string("none"),
-         0,
-         0,
-         retro_dither_choices(),
-         "dither the block image to the palette (any `dither` method), or none",
-         {}},
-        {"dither_strength",
-         ParamType::number,
-         1.0,
-         0,
-         1,
-         {},
-         "error fraction passed on / ordered threshold spread",
-         {}},
-        {"linear",
-         ParamType::boolean,
-         true,
-         0,
-         0,
-         {},
-         "average blocks and dither in linear light (true) or in sRGB codes (false)",
-         {}},
+        param::integer("block", 8, 1, 256,
+                       "pixel size: each block x block square (grid anchored at the top-left) "
+                       "becomes one colour"),
+        param::choice(
+            "palette", "nes", retro_palette_choices(),
+            "the colour set, matched in Oklab; adaptive fits `colors` colours to the image"),
+        param::integer("colors", 16, 2, 256, "palette=adaptive: how many colours"),
+        param::choice("adaptive_method", "median_cut", {"median_cut", "kmeans"},
+                      "palette=adaptive: median cut, or k-means in Oklab (seeded)"),
+        param::integer("seed", 0, 0, 2147483647,
+                       "adaptive kmeans starting colours; blue_noise dither mask"),
+        param::choice("dither", "none", retro_dither_choices(),
+                      "dither the block image to the palette (any `dither` method), or none"),
+        param::number("dither_strength", 1.0, 0, 1,
+                      "error fraction passed on / ordered threshold spread"),
+        param::flag("linear", true,
+                    "average blocks and dither in linear light (true) or in sRGB codes (false)"),
     };
-    e.footprint = [](const Params& p) {
-        const int b = static_cast<int>(p.integer("block"));
-        // Adaptive: a streamed palette pass, then per tile (a halo of one block) or, with
-        // error diffusion, in bands of whole block rows.
-        if (p.text("palette") == "adaptive") return Footprint{Footprint::Kind::global, b - 1, b};
-        if (diffused(p)) return Footprint{Footprint::Kind::sequential, 0, b};
-        // A tile needs the whole of every block it touches.
-        return Footprint{Footprint::Kind::local, b - 1, 1};
-    };
-    e.memory_estimate = [](int w, int h, const Params& p) -> std::size_t {
-        const auto b = static_cast<std::size_t>(p.integer("block"));
+    e.output_format = OutputFormat::lossless;
+    e.decode = decoder(read_settings);
+    e.describe = [](const Params& p, int w, int h, const EffectContext&) {
+        const Settings& s = p.settings<Settings>();
+        const int b = s.block;
+        EffectPlan plan;
+        // Adaptive: a streamed palette pass, then per region (a halo of one block) or, with
+        // error diffusion, in bands of whole block rows. Else a region needs the whole of
+        // every block it touches.
+        plan.footprint = s.adaptive   ? Footprint{Footprint::Kind::global, b - 1, b}
+                         : s.diffused ? Footprint{Footprint::Kind::sequential, 0, b}
+                                      : Footprint{Footprint::Kind::local, b - 1, 1};
+        const auto B = static_cast<std::size_t>(b);
         const auto W = static_cast<std::size_t>(std::max(w, 0)),
                    H = static_cast<std::size_t>(std::max(h, 0));
-        const std::size_t small = (W / b + 2) * (H / b + 2) * 4;
-        return W * H * 4 + 2 * small + (W / b + 2) * 5 * sizeof(double) * 2 +
-               (std::size_t{4} << 20) +
-               (p.text("palette") == "adaptive" ? std::size_t{2} << 20 : 0);
+        const std::size_t small = (W / B + 2) * (H / B + 2) * 4;
+        plan.memory_bytes = W * H * 4 + 2 * small + (W / B + 2) * 5 * sizeof(double) * 2 +
+                            (std::size_t{4} << 20) + (s.adaptive ? std::size_t{2} << 20 : 0);
+        return plan;
     };
-    e.run = [](const Image& in, const Params& p, const EffectContext& ctx) {
-        return render(in, p, ctx, nullptr);
+    e.render = render;
+    e.begin_bands =
+        [](const Params& p, int width, int, const EffectContext&,
+           const std::shared_ptr<const void>& analysis) -> std::unique_ptr<BandProcessor> {
+        const Settings& s = p.settings<Settings>();
+        if (!s.diffused || (s.adaptive && !analysis)) return nullptr;
+        return std::make_unique<BlockBands>(s, palette_of(s, analysis), width);
     };
-    e.begin_bands = [](const Params& p, int width, int,
-                       const std::shared_ptr<const void>& state) -> std::unique_ptr<BandProcessor> {
-        if (!diffused(p)) return nullptr;
-        if (p.text("palette") != "adaptive")
-            return std::make_unique<BlockBands>(p, named_palette(p.text("palette")), width);
-        if (!state) return nullptr;
-        return std::make_unique<BlockBands>(p, state_palette(state), width);
-    };
-    e.begin_analysis = [](const Params& p, int width, int height) -> std::unique_ptr<Analyzer> {
-        if (p.text("palette") != "adaptive") return nullptr;
-        return std::make_unique<BlockPaletteAnalyzer>(p, width, height);
-    };
-    e.apply = [](const Image& tile, const Params& p, const EffectContext& ctx,
-                 const std::shared_ptr<const void>& state) {
-        return render(tile, p, ctx, &state_palette(state));
+    e.begin_analysis = [](const Params& p, int width, int height,
+                          const EffectContext&) -> std::unique_ptr<Analyzer> {
+        const Settings& s = p.settings<Settings>();
+        if (!s.adaptive) return nullptr;
+        return std::make_unique<BlockPaletteAnalyzer>(s, width, height);
     };
     registry.add(std::move(e));
 }

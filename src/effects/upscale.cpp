@@ -28,15 +28,25 @@ constexpr int halo = 16;
 // ESRGAN-slim keeps a few 32–64-channel float maps at the input resolution.
 constexpr std::size_t feature_bytes_per_pixel = 4 * 64 * 3;
 
-std::string model_name(const Params& p) {
+struct Settings {
+    int scale = 2;
+    std::string model;  // resolved: "auto" names the model for the scale
+    int tile = 0;       // input pixels per inference tile side; 0: the whole image
+};
+
+Settings read_settings(const Params& p) {
+    Settings s;
+    s.scale = static_cast<int>(p.integer("scale"));
     const std::string& m = p.text("model");
-    return m == "auto" ? fmt::format("esrgan-slim-x{}", p.integer("scale")) : m;
+    s.model = m == "auto" ? fmt::format("esrgan-slim-x{}", s.scale) : m;
+    s.tile = static_cast<int>(p.integer("tile"));
+    return s;
 }
 
 // The model, checked to be an image upscaler of the requested scale that takes any input size.
-std::shared_ptr<const Model> upscaler(const Params& p, const EffectContext& ctx) {
-    const std::string name = model_name(p);
-    const int scale = static_cast<int>(p.integer("scale"));
+std::shared_ptr<const Model> upscaler(const Settings& s, const EffectContext& ctx) {
+    const std::string& name = s.model;
+    const int scale = s.scale;
     auto model = ModelStore::of(ctx).get(name);
     const ModelSpec& spec = model->spec();
     if (!spec.task.empty() && spec.task != "upscale")
@@ -76,11 +86,12 @@ void put_rgb(const Image& src, const Image& dst) {
 }
 
 Image run_upscale(const Image& in, const Params& p, const EffectContext& ctx) {
-    const auto model = upscaler(p, ctx);
+    const Settings& settings = p.settings<Settings>();
+    const auto model = upscaler(settings, ctx);
     const ModelSpec& spec = model->spec();
     const int s = spec.scale;
     const int w = in.width(), h = in.height();
-    const int tile = p.integer("tile") > 0 ? static_cast<int>(p.integer("tile")) : std::max(w, h);
+    const int tile = settings.tile > 0 ? settings.tile : std::max(w, h);
     Image out = Image::allocate(w * s, h * s, in.channels());
 
     const int cols = (w + tile - 1) / tile, rows = (h + tile - 1) / tile;
@@ -127,69 +138,38 @@ void register_upscale(EffectRegistry& registry) {
     e.version = 1;
     e.summary = "Super-resolution: the image scale times larger, by an ESRGAN model run in tiles";
     e.params = {
-        {"scale",
-         ParamType::integer,
-         std::int64_t{2},
-         2,
-         4,
-         {},
-         "how many times larger (2, 3 or 4)",
-         {}},
-        {"model",
-         ParamType::text,
-         std::string("auto"),
-         0,
-         0,
-         {},
-         "the upscaling model: auto = esrgan-slim-x<scale> (scripts/fetch-models installs it), "
-         "or the name of an installed or registered one of that scale",
-         [](const std::string& v) {
-             return v.empty() ? std::string("expected 'auto' or a model name") : std::string();
-         }},
-        {"tile",
-         ParamType::integer,
-         std::int64_t{256},
-         0,
-         8192,
-         {},
-         "input pixels per inference tile side (plus 16 px of context each side); 0 = the whole "
-         "image at once. Smaller tiles bound memory; the result is the same within ±1",
-         {}},
+        param::integer("scale", 2, 2, 4, "how many times larger (2, 3 or 4)"),
+        param::text(
+            "model", "auto",
+            "the upscaling model: auto = esrgan-slim-x<scale> (scripts/fetch-models installs it), "
+            "or the name of an installed or registered one of that scale",
+            [](const std::string& v) {
+                return v.empty() ? std::string("expected 'auto' or a model name") : std::string();
+            }),
+        param::integer(
+            "tile", 256, 0, 8192,
+            "input pixels per inference tile side (plus 16 px of context each side); 0 = the whole "
+            "image at once. Smaller tiles bound memory; the result is the same within ±1"),
     };
-    // Whole-image in the engine's sense: it tiles its own inference.
-    e.footprint = [](const Params&) { return Footprint{Footprint::Kind::global, 0}; };
-    e.output_size = [](int w, int h, const Params& p) {
-        const int s = static_cast<int>(p.integer("scale"));
-        return std::pair<int, int>{w * s, h * s};
+    e.changes_size = true;
+    e.decode = decoder(read_settings);
+    e.describe = [](const Params& p, int w, int h, const EffectContext&) {
+        const Settings& set = p.settings<Settings>();
+        const auto s = static_cast<std::size_t>(set.scale);
+        const auto side = [&](int n) {
+            return (set.tile > 0 ? std::min(set.tile, n) : n) + std::size_t{2} * halo;
+        };
+        EffectPlan plan;
+        // Whole-image in the engine's sense: it tiles its own inference.
+        plan.footprint = {Footprint::Kind::global, 0};
+        plan.scale = {set.scale, 1};
+        plan.models = {set.model};
+        // The output, and per tile: input floats, output floats and u8, the feature maps.
+        plan.memory_bytes = std::size_t(w) * std::size_t(h) * s * s * 4 +
+                            side(w) * side(h) * (12 + s * s * (12 + 3) + feature_bytes_per_pixel);
+        return plan;
     };
-    e.memory_estimate = [](int w, int h, const Params& p) {
-        const auto s = static_cast<std::size_t>(p.integer("scale"));
-        const auto t = static_cast<std::size_t>(p.integer("tile"));
-        const std::size_t tw = (t > 0 ? std::min<std::size_t>(t, static_cast<std::size_t>(w))
-                                      : static_cast<std::size_t>(w)) +
-                               2 * halo;
-        const std::size_t th = (t > 0 ? std::min<std::size_t>(t, static_cast<std::size_t>(h))
-                                      : static_cast<std::size_t>(h)) +
-                               2 * halo;
-        const std::size_t output =
-            static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * s * s * 4;
-        // Per tile: input floats, output floats and u8, the model's feature maps.
-        const std::size_t per_tile = tw * th * (12 + s * s * (12 + 3) + feature_bytes_per_pixel);
-        return output + per_tile;
-    };
-    e.cache_salt = [](const Params& p, const EffectContext& ctx) {
-        // The installed model's digest: reinstalling different weights changes the key.
-        try {
-            const auto spec = ModelStore::of(ctx).find(model_name(p));
-            return spec ? fmt::format("{}:{}", spec->name, spec->sha256) : model_name(p);
-        } catch (const Error&) {  // an unreadable manifest fails the run, not the planning
-            return model_name(p);
-        }
-    };
-    e.required_models = [](const Params& p, const ModelStore&) {
-        return std::vector<std::string>{model_name(p)};
-    };
-    e.run = run_upscale;
+    e.render = run_upscale;
     registry.add(std::move(e));
 }
 

@@ -45,18 +45,6 @@ Phase phase_of(NodeStatus status) {
 
 const char* const cancelled_message = "run cancelled";
 
-// Whether node n runs a model with its parameters (its ETA then starts from a model's cost).
-bool model_backed(const GraphData& g, std::size_t n, ModelStore* models) {
-    const EffectInfo& info = *g.effects[n];
-    if (!info.required_models) return false;
-    try {
-        const ModelStore& store = models != nullptr ? *models : ModelStore::shared();
-        return !info.required_models(g.params[n], store).empty();
-    } catch (const Error&) {  // an unreadable manifest: the run itself will say so
-        return false;
-    }
-}
-
 }  // namespace
 
 struct Executor::Settled {
@@ -85,15 +73,13 @@ std::string Executor::metrics_text() const {
 
 std::optional<Reservation> Executor::reserve_for(const RunState& run, int n, const Image& input) {
     if (memory_ == nullptr) return std::nullopt;
-    const EffectInfo& info = *run.g->effects[n];
-    std::uint64_t output = static_cast<std::uint64_t>(input.pixel_count()) * 4;
-    if (info.output_size) {  // an upscaler's output is larger than its input
-        const auto [w, h] = info.output_size(input.width(), input.height(), run.g->params[n]);
-        output = static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) * 4;
-    }
-    const std::uint64_t work =
-        info.memory_estimate ? info.memory_estimate(input.width(), input.height(), run.g->params[n]) : 0;
-    const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(memory_wait_seconds_ * 1000));
+    const EffectPlan& plan = run.nodes[n].plan;
+    // The output at its size (an upscaler's is larger than its input), and the effect's work.
+    const std::uint64_t output = static_cast<std::uint64_t>(plan.scale.apply(input.width())) *
+                                 static_cast<std::uint64_t>(plan.scale.apply(input.height())) * 4;
+    const std::uint64_t work = plan.memory_bytes;
+    const auto wait =
+        std::chrono::milliseconds(static_cast<std::int64_t>(memory_wait_seconds_ * 1000));
     return memory_->reserve(Device::cpu(), work + output, wait, run.cancel.get());
 }
 
@@ -127,24 +113,29 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
     const auto& g = *run->g;
     // Without a cache keys only need to be distinct, so the input's pixels are not hashed.
     const CacheKey input_key = cache_ != nullptr ? content_hash(input) : CacheKey{0, run->id};
-    const auto plan = graph::plan_run(g, input_key, cache_, models_);
+    const auto plan = graph::plan_run(g, input_key, input.width(), input.height(), cache_, models_);
     Settled settled;
     {
         Lock lock(run->mutex);
         const auto count = g.nodes.size();
         run->nodes.resize(count);
         std::vector<bool> needed(count);
-        std::vector<double> mp(count, megapixels(input));  // effects keep the size
+        std::vector<double> mp(count);  // each node's input, as planned
+        for (std::size_t i = 0; i < count; ++i)
+            mp[i] = static_cast<double>(plan[i].width) * plan[i].height / 1e6;
         std::vector<double> rate(count);
         for (std::size_t i = 0; i < count; ++i) {
             auto& node = run->nodes[i];
             node.needed = needed[i] = plan[i].needed;
             node.key = plan[i].key;
+            node.plan = plan[i].effect;
+            node.plan_failure = plan[i].plan_failure;
             node.waiting_inputs = g.inputs[i].size();
             for (int r : g.readers[i]) node.readers_left += plan[r].needed ? 1 : 0;
             if (node.needed) ++run->unfinished;
+            // A model-backed node's ETA starts from a model's cost, not a point effect's.
             const double prior =
-                model_backed(g, i, models_) ? graph::model_node_prior_mps(mp[i]) : 0;
+                plan[i].effect.models.empty() ? 0 : graph::model_node_prior_mps(mp[i]);
             rate[i] = throughput_.get(g.nodes[i].op, prior);
         }
         for (int o : g.output_nodes) run->nodes[o].is_output = true;
@@ -228,6 +219,7 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
         };
         graph::run_isolated([&] {
             try {
+                if (run.nodes[n].plan_failure) std::rethrow_exception(run.nodes[n].plan_failure);
                 auto reservation = reserve_for(run, n, input);
                 // The node's own images draw on its reservation and grow it: real accounting.
                 const AllocationScope charged(
@@ -236,7 +228,7 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
                         std::chrono::milliseconds(
                             static_cast<std::int64_t>(memory_wait_seconds_ * 1000)),
                     run.cancel.get());
-                out = apply_effect(*registry_, spec.op, input, spec.params, ctx);
+                out = apply_effect(*run.g->effects[n], input, run.g->params[n], ctx);
                 status = NodeStatus::ok;
                 error.clear();
                 code = Status::ok;
@@ -251,7 +243,8 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
         input = Image();
         if (status == NodeStatus::ok && cache_ != nullptr) {
             // The data first: a reader that finds the image then finds its data too.
-            if (has_data) cache_->put(graph::data_key(run.nodes[n].key), graph::data_to_image(data));
+            if (has_data)
+                cache_->put(graph::data_key(run.nodes[n].key), graph::data_to_image(data));
             cache_->put(run.nodes[n].key, out);
         }
     }

@@ -4,6 +4,10 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "artistry/models.hpp"
+
 namespace artistry::graph {
 
 CacheKey data_key(const CacheKey& image_key) {
@@ -25,19 +29,49 @@ std::string data_from_image(const Image& image) {
                        static_cast<std::size_t>(image.width() - 1));
 }
 
-std::vector<PlannedNode> plan_run(const detail::GraphData& g, const CacheKey& input_key,
-                                  ResultCache* cache, ModelStore* models) {
+std::string model_salt(const EffectPlan& plan, ModelStore* models) {
+    std::string salt;
+    for (const auto& name : plan.models) {
+        if (!salt.empty()) salt += ',';
+        try {
+            const auto spec = (models != nullptr ? *models : ModelStore::shared()).find(name);
+            salt += spec ? fmt::format("{}:{}:{}", name, spec->sha256, spec->bytes)
+                         : fmt::format("{}:missing", name);
+        } catch (const std::exception& e) {  // an unreadable manifest: the run says so
+            salt += fmt::format("{}:unresolved:{}", name, e.what());
+        }
+    }
+    return salt;
+}
+
+std::vector<PlannedNode> plan_run(const detail::GraphData& g, const CacheKey& input_key, int width,
+                                  int height, ResultCache* cache, ModelStore* models) {
     std::vector<PlannedNode> plan(g.nodes.size());
-    EffectContext salt_ctx;
-    salt_ctx.models = models;
+    EffectContext ctx;
+    ctx.models = models;
     for (int n : g.order) {
         std::vector<CacheKey> in;
         for (int i : g.inputs[n]) in.push_back(plan[i].key);
         if (in.empty()) in.push_back(input_key);
         const EffectInfo& info = *g.effects[n];
+        PlannedNode& node = plan[n];
+        // The node's input size: the run's input, or its first input node's output.
+        if (g.inputs[n].empty()) {
+            node.width = width, node.height = height;
+        } else {
+            const PlannedNode& from = plan[g.inputs[n].front()];
+            node.width = from.effect.scale.apply(from.width);
+            node.height = from.effect.scale.apply(from.height);
+        }
+        try {
+            node.effect = info.plan(g.params[n], node.width, node.height, ctx);
+        } catch (...) {
+            node.plan_failure = std::current_exception();
+        }
         std::string canonical = g.params[n].canonical();
-        if (info.cache_salt) canonical.append(1, '#').append(info.cache_salt(g.params[n], salt_ctx));
-        plan[n].key = make_cache_key(in, g.nodes[n].op, info.version, canonical);
+        if (!node.effect.models.empty())
+            canonical.append(1, '#').append(model_salt(node.effect, models));
+        node.key = make_cache_key(in, g.nodes[n].op, info.version, canonical);
     }
     for (int n : g.output_nodes) plan[n].needed = true;
     // A node with structured output that feeds an output is looked up (or run) even when the

@@ -62,7 +62,7 @@ bool output_chains(const Graph& graph, std::map<std::string, EffectChain>& chain
 std::string size_changing_op(const Graph& graph) {
     const auto& g = detail::GraphAccess::impl(graph);
     for (std::size_t n = 0; n < g.nodes.size(); ++n)
-        if (g.effects[n]->output_size) return g.nodes[n].op;
+        if (g.effects[n]->changes_size) return g.nodes[n].op;
     return {};
 }
 

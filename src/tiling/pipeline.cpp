@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <tbb/info.h>
@@ -30,23 +31,41 @@ bool is_streamed(const ResolvedStep& s) {
 struct TileStep {
     const ResolvedStep* step = nullptr;
     std::shared_ptr<const void> state;
+    std::string* data = nullptr;  // where its structured output goes, when collected
 };
+
+EffectContext context_at(int x, int y, const PipelineShape& shape);
+
+// The slot for step `s`'s structured output, when the run collects it.
+std::string* data_slot(const std::vector<ResolvedStep>& steps, const ResolvedStep& s,
+                       const PipelineShape& shape) {
+    auto* slots = shape.context.data;
+    const auto at = static_cast<std::size_t>(&s - steps.data());
+    return slots != nullptr && s.info->has_data && at < slots->size() ? &(*slots)[at] : nullptr;
+}
 
 // A sequential step's band processor; with `state`, an analysed global step's (null when it
 // applies per tile instead).
-std::unique_ptr<BandProcessor> band_processor(const ResolvedStep& s, int width, int height,
+std::unique_ptr<BandProcessor> band_processor(const ResolvedStep& s, const PipelineShape& shape,
                                               const std::shared_ptr<const void>& state = {}) {
     if (!s.info->begin_bands) return nullptr;
     if (state ? s.footprint.kind != Footprint::Kind::global
               : s.footprint.kind != Footprint::Kind::sequential)
         return nullptr;
-    return s.info->begin_bands(s.params, width, height, state);
+    return s.info->begin_bands(s.params, shape.width, shape.height, context_at(0, 0, shape), state);
 }
 
 void copy_rows(const Image& src, const Image& dst, int dst_x, int dst_y) {
     const std::size_t n = src.row_bytes(),
                       off = static_cast<std::size_t>(dst_x) * dst.pixel_bytes();
     for (int y = 0; y < src.height(); ++y) std::memcpy(dst.row(dst_y + y) + off, src.row(y), n);
+}
+
+PipelineShape shape_of_size(int width, int height) {
+    PipelineShape shape;
+    shape.width = width;
+    shape.height = height;
+    return shape;
 }
 
 EffectContext context_at(int x, int y, const PipelineShape& shape) {
@@ -117,11 +136,18 @@ class HaloStage final : public Stage {
         borrowed_ = false;
     }
 
-    Image run_steps(Image img, int x, int y) const {
-        const EffectContext ctx = context_at(x, y, shape_);
-        for (const auto& s : steps_)
-            img = s.state ? s.step->info->apply(img, s.step->params, ctx, s.state)
-                          : s.step->info->run(img, s.step->params, ctx);
+    Image run_steps(Image img, int x, int y) {
+        EffectContext ctx = context_at(x, y, shape_);
+        for (const auto& s : steps_) {
+            ctx.analysis = s.state;
+            std::string data;
+            ctx.data = s.data != nullptr ? &data : nullptr;
+            img = s.step->info->render(img, s.step->params, ctx);
+            if (s.data != nullptr) {  // every tile says the same: the first one is kept
+                const std::lock_guard lock(data_mutex_);
+                if (s.data->empty()) *s.data = std::move(data);
+            }
+        }
         return img;
     }
 
@@ -172,6 +198,7 @@ class HaloStage final : public Stage {
     std::vector<TileStep> steps_;
     PipelineShape shape_;
     BandSink sink_;
+    std::mutex data_mutex_;
     int halo_ = 0;
     Image window_;  // input rows window_y0_ … window_y0_ + height − 1
     int window_y0_ = 0;
@@ -259,7 +286,7 @@ class WholeStage final : public Stage {
     void finish() override {
         EffectContext ctx = context_at(0, 0, shape_);
         ctx.data = data_;
-        const Image out = step_.info->run(full_, step_.params, ctx);
+        const Image out = apply_effect(*step_.info, full_, step_.params, ctx);
         full_ = Image();
         const int t = std::max(1, shape_.tile_rows);
         for (int y = 0; y < out.height(); y += t)
@@ -314,9 +341,14 @@ class PassStage final : public Stage {
 
 }  // namespace
 
+EffectPlan ResolvedStep::plan(int width, int height) const {
+    EffectContext ctx;
+    ctx.models = models;
+    return info->plan(params, width, height, ctx);
+}
+
 bool has_analysis(const ResolvedStep& step) {
-    return step.footprint.kind == Footprint::Kind::global && step.info->begin_analysis &&
-           step.info->apply;
+    return step.footprint.kind == Footprint::Kind::global && step.info->begin_analysis;
 }
 
 std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOptions& options) {
@@ -326,8 +358,10 @@ std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOpti
         ResolvedStep s;
         s.info = &reg.get(c.effect);
         s.params = reg.resolve(c.effect, c.params);
-        s.footprint = s.info->footprint ? s.info->footprint(s.params) : Footprint{};
-        if (s.info->output_size)  // bands and tiles here keep the image's size
+        s.models = options.models;
+        const EffectPlan plan = s.plan(0, 0);
+        s.footprint = plan.footprint;
+        if (!plan.scale.identity())  // bands and tiles here keep the image's size
             throw Error(Status::unsupported,
                         fmt::format("effect '{}' changes the image size and cannot run in the "
                                     "tiled processor; run it in memory (it tiles itself)",
@@ -362,16 +396,17 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
             }
         }
         if (state) {
-            if (auto p = band_processor(s, shape.width, shape.height, state)) {
+            if (auto p = band_processor(s, shape, state)) {
                 groups.push_back({{{&s, nullptr}}, false, 0, std::move(p)});
                 continue;
             }
         }
         const bool halo = is_halo_kind(s.footprint) || state != nullptr;
+        TileStep step{&s, std::move(state), data_slot(steps, s, shape)};
         if (halo && !groups.empty() && groups.back().halo)
-            groups.back().steps.push_back({&s, std::move(state)});
+            groups.back().steps.push_back(std::move(step));
         else
-            groups.push_back({{{&s, std::move(state)}}, halo, 0, nullptr});
+            groups.push_back({{std::move(step)}, halo, 0, nullptr});
     }
     if (groups.empty()) return std::make_unique<PassStage>(std::move(sink));
 
@@ -384,7 +419,8 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
         Group& g = groups[i];
         const ResolvedStep& first = *g.steps[0].step;
         if (g.analyse) {
-            auto analyzer = first.info->begin_analysis(first.params, shape.width, shape.height);
+            auto analyzer = first.info->begin_analysis(first.params, shape.width, shape.height,
+                                                       context_at(0, 0, shape));
             if (!analyzer)  // these parameters need the whole image at once (classical matting)
                 throw Error(Status::unsupported,
                             fmt::format("effect '{}' with {} needs the whole image in memory and "
@@ -397,18 +433,13 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
                 first, shape.height);
         } else if (g.halo) {
             stages[i] = std::make_unique<HaloStage>(g.steps, shape, std::move(next));
-        } else if (auto p = g.bands ? std::move(g.bands)
-                                    : band_processor(first, shape.width, shape.height)) {
+        } else if (auto p = g.bands ? std::move(g.bands) : band_processor(first, shape)) {
             stages[i] = aligned(std::make_unique<BandStage>(std::move(p), std::move(next)), first,
                                 shape.height);
         } else {
             if (whole_image) *whole_image = true;
-            auto* slots = shape.context.data;
-            const auto at = static_cast<std::size_t>(&first - steps.data());
-            std::string* data = slots != nullptr && first.info->has_data && at < slots->size()
-                                    ? &(*slots)[at]
-                                    : nullptr;
-            stages[i] = std::make_unique<WholeStage>(first, shape, std::move(next), data);
+            stages[i] = std::make_unique<WholeStage>(first, shape, std::move(next),
+                                                     data_slot(steps, first, shape));
         }
     }
     return std::make_unique<Chain>(std::move(stages));
@@ -442,7 +473,8 @@ std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& st
                                              int height) {
     std::vector<std::string> names;
     for (const auto& s : steps)
-        if (!is_streamed(s) && !band_processor(s, width, height)) names.push_back(s.info->name);
+        if (!is_streamed(s) && !band_processor(s, shape_of_size(width, height)))
+            names.push_back(s.info->name);
     return names;
 }
 
@@ -453,9 +485,8 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
     const u64 ch = static_cast<u64>(shape.channels), t = static_cast<u64>(shape.tile_rows);
     const u64 row = W * ch;
     const auto estimate = [](const ResolvedStep& s, u64 w, u64 h) -> u64 {
-        return s.info->memory_estimate
-                   ? s.info->memory_estimate(static_cast<int>(w), static_cast<int>(h), s.params)
-                   : 4 * w * h;
+        return s.info->describe ? s.plan(static_cast<int>(w), static_cast<int>(h)).memory_bytes
+                                : 4 * w * h;
     };
     // Bands in the two queues, plus the one being read and the one being written.
     u64 bytes = 2 * static_cast<u64>(queue_depth + 1) * t * row;
@@ -480,7 +511,7 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
                     : 1;
             bytes += (2 * t + 2 * halo) * row + t * row + in_flight * (2 * ew * eh * ch + worst);
             i = j;
-        } else if (band_processor(steps[i], shape.width, shape.height)) {
+        } else if (band_processor(steps[i], shape)) {
             // Aligned regrouping holds up to one alignment's rows more than the band.
             const u64 a = static_cast<u64>(std::max(1, steps[i].footprint.band_alignment));
             bytes += (t + a) * row + estimate(steps[i], W, t + a);

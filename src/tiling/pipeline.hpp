@@ -18,9 +18,13 @@ struct ResolvedStep {
     const EffectInfo* info = nullptr;
     Params params;
     Footprint footprint;
+    ModelStore* models = nullptr;  // what describe and begin_analysis are told (null: shared)
+
+    // The effect's plan for a width × height input (EffectInfo::plan).
+    EffectPlan plan(int width, int height) const;
 };
 
-// A global step with a streamed analysis (EffectInfo::begin_analysis and apply both set).
+// A global step with a streamed analysis (EffectInfo::begin_analysis set).
 bool has_analysis(const ResolvedStep& step);
 
 // Per step of a chain: the state its analysis pass produced (null: not analysed yet, or a step

@@ -29,7 +29,9 @@ namespace {
 
 const test::EffectUnderTest dither("dither", effects::register_dither);
 
-const EffectRegistry& registry() { return dither.registry(); }
+const EffectRegistry& registry() {
+    return dither.registry();
+}
 
 using Key = std::tuple<int, int, int>;
 
@@ -390,14 +392,15 @@ TEST_CASE("a tile dithered with its origin equals the same crop of the whole ima
 TEST_CASE("footprints: ordered is point, error diffusion sequential, adaptive global") {
     const auto& info = registry().get("dither");
     const auto fp = [&](const ParamMap& m) {
-        return info.footprint(registry().resolve("dither", m)).kind;
+        return info.plan(registry().resolve("dither", m), 1000, 1000, {}).footprint.kind;
     };
     CHECK(fp({{"method", std::string("bayer8")}}) == Footprint::Kind::point);
     CHECK(fp({{"method", std::string("blue_noise")}}) == Footprint::Kind::point);
     CHECK(fp({{"method", std::string("atkinson")}}) == Footprint::Kind::sequential);
     CHECK(fp({{"method", std::string("bayer8")}, {"palette", std::string("adaptive")}}) ==
           Footprint::Kind::global);
-    CHECK(info.memory_estimate(4096, 2304, registry().resolve("dither", {})) >= 4096u * 2304u * 3u);
+    CHECK(info.plan(registry().resolve("dither", {}), 4096, 2304, {}).memory_bytes >=
+          4096u * 2304u * 3u);
 }
 
 TEST_CASE("progress reaches the total and cancellation stops the run") {

@@ -482,8 +482,10 @@ TEST_CASE("before any run has timed it, a model-backed node is expected to cost 
     Fixture f;
     EffectInfo infer = test::fake::effect(
         "infer", {}, [](const Image& in, const Params&, const EffectContext&) { return in; });
-    infer.required_models = [](const Params&, const ModelStore&) {
-        return std::vector<std::string>{"net"};
+    infer.describe = [](const Params&, int, int, const EffectContext&) {
+        EffectPlan plan;
+        plan.models = {"net"};
+        return plan;
     };
     f.registry.add(std::move(infer));
     Engine engine(f.options(1));

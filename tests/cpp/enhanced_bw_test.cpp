@@ -21,7 +21,9 @@ namespace {
 
 const test::EffectUnderTest bw("enhanced_bw", effects::register_enhanced_bw);
 
-const EffectRegistry& registry() { return bw.registry(); }
+const EffectRegistry& registry() {
+    return bw.registry();
+}
 
 // Grey value of the output at (x, y).
 int grey_at(const Image& img, int x, int y) {
@@ -269,10 +271,12 @@ TEST_CASE("progress reaches the total, and cancelling stops the run") {
 
 TEST_CASE("footprint: global with CLAHE, point without") {
     const auto& e = registry().get("enhanced_bw");
-    CHECK(e.footprint(registry().resolve("enhanced_bw", {})).kind == Footprint::Kind::global);
-    CHECK(e.footprint(registry().resolve("enhanced_bw", {{"clahe", false}, {"grain", 1.0}})).kind ==
-          Footprint::Kind::point);
-    CHECK(e.memory_estimate(1000, 1000, registry().resolve("enhanced_bw", {})) >= 3'000'000);
+    CHECK(e.plan(registry().resolve("enhanced_bw", {}), 1000, 1000, {}).footprint.kind ==
+          Footprint::Kind::global);
+    CHECK(e.plan(registry().resolve("enhanced_bw", {{"clahe", false}, {"grain", 1.0}}), 1000, 1000,
+                 {})
+              .footprint.kind == Footprint::Kind::point);
+    CHECK(e.plan(registry().resolve("enhanced_bw", {}), 1000, 1000, {}).memory_bytes >= 3'000'000);
 }
 
 TEST_CASE("every invalid parameter gives the documented error") {

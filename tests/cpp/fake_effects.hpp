@@ -87,11 +87,12 @@ inline EffectInfo effect(
     e.name = name;
     e.summary = "test double";
     e.params = std::move(params);
-    e.footprint = [](const Params&) { return Footprint{}; };
-    e.memory_estimate = [](int w, int h, const Params&) {
-        return static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4;
+    e.describe = [](const Params&, int w, int h, const EffectContext&) {
+        EffectPlan plan;
+        plan.memory_bytes = static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4;
+        return plan;
     };
-    e.run = std::move(run);
+    e.render = std::move(run);
     return e;
 }
 

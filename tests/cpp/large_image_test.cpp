@@ -41,7 +41,7 @@ using test::write_pattern;
 Image whole(const EffectChain& chain, Image img, const EffectContext& ctx = {}) {
     const auto& reg = EffectRegistry::builtin();
     for (const auto& s : chain)
-        img = reg.get(s.effect).run(img, reg.resolve(s.effect, s.params), ctx);
+        img = apply_effect(reg.get(s.effect), img, reg.resolve(s.effect, s.params), ctx);
     return img;
 }
 
@@ -149,8 +149,12 @@ TEST_CASE("an effect that needs the whole image over the budget is refused, nami
     EffectRegistry registry;
     EffectInfo mean;
     mean.name = "mean_colour";
-    mean.footprint = [](const Params&) { return Footprint{Footprint::Kind::global, 0}; };
-    mean.run = [](const Image& img, const Params&, const EffectContext&) {
+    mean.describe = [](const Params&, int, int, const EffectContext&) {
+        EffectPlan plan;
+        plan.footprint = {Footprint::Kind::global, 0};
+        return plan;
+    };
+    mean.render = [](const Image& img, const Params&, const EffectContext&) {
         std::uint64_t sum[3] = {0, 0, 0};
         for (int y = 0; y < img.height(); ++y)
             for (int x = 0; x < img.width(); ++x)
@@ -174,7 +178,7 @@ TEST_CASE("an effect that needs the whole image over the budget is refused, nami
     o.memory_budget_bytes = std::uint64_t{512} << 20;
     const std::string png = dir.file("out.png");
     CHECK(run_tiled_file({{"mean_colour", {}}}, in, png, o).whole_image_stage);
-    CHECK(load_image(png).same_pixels(mean.run(load_image(in), {}, {})));
+    CHECK(load_image(png).same_pixels(mean.render(load_image(in), {}, {})));
 }
 
 TEST_CASE("pop_art and adaptive palettes stream under a budget far below the image") {

@@ -149,8 +149,8 @@ TEST_CASE("the engine charges a node's real allocations, beyond its estimate") {
     EffectInfo e;
     e.name = "scratchy";
     e.summary = "copies through a scratch buffer four times its input";
-    e.memory_estimate = [](int, int, const Params&) -> std::size_t { return 0; };
-    e.run = [](const Image& img, const Params&, const EffectContext&) {
+    e.describe = [](const Params&, int, int, const EffectContext&) { return EffectPlan{}; };
+    e.render = [](const Image& img, const Params&, const EffectContext&) {
         const Image scratch = Image::allocate(img.width() * 2, img.height() * 2, img.channels());
         return img.clone();
     };

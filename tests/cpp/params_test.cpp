@@ -21,8 +21,7 @@ EffectRegistry make_registry() {
         {"hex", ParamType::text, std::string("#000000"), 0, 0, {}, "colour",
          [](const std::string& s) { return s.size() == 7 && s[0] == '#' ? "" : "expected #rrggbb"; }},
     };
-    e.footprint = [](const Params&) { return Footprint{}; };
-    e.run = [](const Image& in, const Params&, const EffectContext&) { return in; };
+    e.render = [](const Image& in, const Params&, const EffectContext&) { return in; };
     r.add(e);
     return r;
 }
@@ -97,6 +96,6 @@ TEST_CASE("a schema whose default breaks its own range is refused at registratio
     EffectInfo e;
     e.name = "broken";
     e.params = {{"n", ParamType::integer, std::int64_t{0}, 1, 3, {}, "n", {}}};
-    e.run = [](const Image& in, const Params&, const EffectContext&) { return in; };
+    e.render = [](const Image& in, const Params&, const EffectContext&) { return in; };
     CHECK_THROWS_AS(r.add(e), Error);
 }

@@ -22,7 +22,9 @@ namespace {
 
 const test::EffectUnderTest pop("pop_art", effects::register_pop_art);
 
-const EffectRegistry& registry() { return pop.registry(); }
+const EffectRegistry& registry() {
+    return pop.registry();
+}
 
 PopColor at(const Image& img, int x, int y) {
     const std::uint8_t* p = img.row(y) + std::size_t(x) * std::size_t(img.channels());
@@ -179,13 +181,24 @@ TEST_CASE("halftone dots sit on absolute coordinates: a tile equals the same cro
     const Image whole = pop(whole_in, params);
     CHECK(colors_in(whole, 0, 0, w, h).size() > 2);  // dots, paper and the edges between them
     const Rect r{37, 23, 101, 77};
+    // A region renders from the analysis of the whole image, at its place in it.
+    const EffectInfo& info = registry().get("pop_art");
+    const Params resolved = registry().resolve("pop_art", params);
+    const auto analyzer = info.begin_analysis(resolved, w, h, {});
+    REQUIRE(analyzer);
+    analyzer->add_rows(whole_in, 0);
     EffectContext ctx;
     ctx.origin_x = r.x;
     ctx.origin_y = r.y;
     ctx.full_width = w;
     ctx.full_height = h;
+    ctx.analysis = analyzer->finish();
     const Image tile = pop(whole_in.view(r), params, ctx);
     CHECK(tile.same_pixels(whole.view(r).clone()));
+    // Without it, a region cannot stand for the whole: a clear error, not a wrong picture.
+    ctx.analysis = nullptr;
+    CHECK(test::error_of([&] { pop(whole_in.view(r), params, ctx); }).status() ==
+          Status::invalid_argument);
 }
 
 TEST_CASE("halftone dot size follows tone: lighter areas show more paper") {
@@ -279,6 +292,6 @@ TEST_CASE("schema: every parameter has help and the footprint is global") {
     CHECK_FALSE(e.summary.empty());
     for (const auto& p : e.params) CHECK_FALSE(p.help.empty());
     const Params defaults = registry().resolve("pop_art", {});
-    CHECK(e.footprint(defaults).kind == Footprint::Kind::global);
-    CHECK(e.memory_estimate(4000, 3000, defaults) >= std::size_t{4000} * 3000 * 3);
+    CHECK(e.plan(defaults, 1000, 1000, {}).footprint.kind == Footprint::Kind::global);
+    CHECK(e.plan(defaults, 4000, 3000, {}).memory_bytes >= std::size_t{4000} * 3000 * 3);
 }

@@ -28,7 +28,9 @@ Image cut(const Image& image, ParamMap params = {}, const EffectContext& ctx = {
     return effect(image, params, ctx);
 }
 
-const EffectRegistry& registry() { return effect.registry(); }
+const EffectRegistry& registry() {
+    return effect.registry();
+}
 
 std::uint8_t clamp8(int v) {
     return static_cast<std::uint8_t>(std::clamp(v, 0, 255));
@@ -255,6 +257,6 @@ TEST_CASE("schema: every parameter has help and the footprint is global") {
     CHECK_FALSE(e.summary.empty());
     for (const auto& p : e.params) CHECK_FALSE(p.help.empty());
     const Params defaults = registry().resolve("remove_background", {});
-    CHECK(e.footprint(defaults).kind == Footprint::Kind::global);
-    CHECK(e.memory_estimate(4000, 3000, defaults) >= std::size_t{4000} * 3000 * 4);
+    CHECK(e.plan(defaults, 1000, 1000, {}).footprint.kind == Footprint::Kind::global);
+    CHECK(e.plan(defaults, 4000, 3000, {}).memory_bytes >= std::size_t{4000} * 3000 * 4);
 }

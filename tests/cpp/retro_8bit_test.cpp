@@ -19,7 +19,9 @@ namespace {
 
 const test::EffectUnderTest retro("retro_8bit", effects::register_retro_8bit);
 
-const EffectRegistry& registry() { return retro.registry(); }
+const EffectRegistry& registry() {
+    return retro.registry();
+}
 
 using Key = std::tuple<int, int, int>;
 
@@ -181,7 +183,8 @@ TEST_CASE("a tile with its halo and origin equals the same crop of the whole ima
                             {"dither", std::string(dither)},
                             {"block", std::int64_t{block}}};
         const auto& info = registry().get("retro_8bit");
-        const Footprint fp = info.footprint(registry().resolve("retro_8bit", p));
+        const Footprint fp =
+            info.plan(registry().resolve("retro_8bit", p), 1000, 1000, {}).footprint;
         CHECK(fp.kind == Footprint::Kind::local);
         CHECK(fp.radius == halo);
         const Image whole = retro(photo, p);
@@ -194,7 +197,10 @@ TEST_CASE("a tile with its halo and origin equals the same crop of the whole ima
                   .same_pixels(whole.view(tile).clone()));
     }
     const auto fp = [&](const ParamMap& m) {
-        return registry().get("retro_8bit").footprint(registry().resolve("retro_8bit", m)).kind;
+        return registry()
+            .get("retro_8bit")
+            .plan(registry().resolve("retro_8bit", m), 1000, 1000, {})
+            .footprint.kind;
     };
     CHECK(fp({{"dither", std::string("floyd_steinberg")}}) == Footprint::Kind::sequential);
     CHECK(fp({{"palette", std::string("adaptive")}}) == Footprint::Kind::global);

@@ -24,7 +24,7 @@ Image whole(const EffectChain& chain, const Image& input) {
     const auto& reg = EffectRegistry::builtin();
     Image img = input;
     for (const auto& s : chain)
-        img = reg.get(s.effect).run(img, reg.resolve(s.effect, s.params), {});
+        img = apply_effect(reg.get(s.effect), img, reg.resolve(s.effect, s.params));
     return img;
 }
 

@@ -64,8 +64,7 @@ void print_effects_text(const EffectRegistry& registry) {
         const EffectInfo& e = registry.get(name);
         const Params defaults = registry.resolve(name, {});
         fmt::print("{} (v{}, footprint {})\n  {}\n", name, e.version,
-                   footprint_name(e.footprint ? e.footprint(defaults).kind : Footprint::Kind::point),
-                   e.summary);
+                   footprint_name(e.plan(defaults, 0, 0, {}).footprint.kind), e.summary);
         for (const auto& p : e.params) {
             const std::string allowed = allowed_text(p);
             fmt::print("    {:<20} {:<7} default {:<12} {}{}\n", p.name, param_type_name(p.type),
@@ -91,7 +90,7 @@ void print_effects_markdown(const EffectRegistry& registry, const std::string& i
     for (const auto& name : registry.names()) {
         const EffectInfo& e = registry.get(name);
         const Params defaults = registry.resolve(name, {});
-        const Footprint fp = e.footprint ? e.footprint(defaults) : Footprint{};
+        const Footprint fp = e.plan(defaults, 0, 0, {}).footprint;
         fmt::print("## {}\n\n{}\n\n", name, e.summary);
         if (!images_dir.empty()) fmt::print("![{}]({}/effect_{}.jpg)\n\n", name, images_dir, name);
         fmt::print("Version {}. Footprint with default parameters: {}{}.\n\n", e.version,
@@ -128,17 +127,19 @@ struct RunArgs {
 
 // An effect whose `model` parameter names, by default, a model that is not installed cannot
 // run here: `-e all` leaves it out rather than fail ("auto" choices fall back by themselves).
-std::string missing_model(const EffectRegistry& registry, const EffectInfo& e, const ModelStore& store) {
-    if (!e.required_models) return {};
-    for (const auto& name : e.required_models(registry.resolve(e.name, {}), store))
+std::string missing_model(const EffectRegistry& registry, const EffectInfo& e, ModelStore& store) {
+    EffectContext ctx;
+    ctx.models = &store;
+    for (const auto& name : e.plan(registry.resolve(e.name, {}), 0, 0, ctx).models)
         if (!store.has(name)) return name;
     return {};
 }
 
-// Lossless where pixels are crisp, transparent or a matte; JPEG for photographic looks.
-std::string output_extension(const std::string& format, int channels, const std::string& op) {
+// Lossless where pixels are crisp (the effect's OutputFormat), transparent or a matte; JPEG
+// for photographic looks.
+std::string output_extension(const std::string& format, int channels, const EffectInfo& effect) {
     if (format != "auto") return format == "jpeg" ? "jpg" : format;
-    if (channels != 3 || op == "dither" || op == "retro_8bit") return "png";
+    if (channels != 3 || effect.output_format == OutputFormat::lossless) return "png";
     return "jpg";
 }
 
@@ -149,7 +150,8 @@ std::string streamed_extension(const std::string& format, const FilePlan& plan, 
     const bool alpha = plan.channels == 4 ||
                        std::any_of(chain.begin(), chain.end(),
                                    [](const ChainStep& s) { return s.effect == "remove_background"; });
-    return output_extension(format, alpha ? 4 : 3, chain.back().effect);
+    return output_extension(format, alpha ? 4 : 3,
+                            EffectRegistry::builtin().get(chain.back().effect));
 }
 
 bool streamable_format(const std::string& format) {
@@ -158,7 +160,7 @@ bool streamable_format(const std::string& format) {
 
 // The graph `-e` describes: every effect reads the input, or with --cut one shared
 // remove_background node that every other effect reads.
-Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, const ModelStore& models) {
+Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, ModelStore& models) {
     std::vector<std::string> effects =
         args.effects == "all" ? registry.names() : split(args.effects, ',');
     if (args.effects == "all")
@@ -294,7 +296,8 @@ int run_command(const RunArgs& args) {
             const std::string file =
                 (fs::path(args.out_dir) /
                  fmt::format("{}_{}.{}", stem, id,
-                             output_extension(args.format, it->second.channels(), graph.node(id).op)))
+                             output_extension(args.format, it->second.channels(),
+                                              EffectRegistry::builtin().get(graph.node(id).op))))
                     .string();
             // The streaming encoders for JPEG, PNG and TIFF: the bytes a streamed run writes.
             save_run_output(it->second, file, save);

@@ -16,7 +16,7 @@
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
-#include "effects/lut.hpp"
+#include "effects/tone/lut.hpp"
 #include "test_support.hpp"
 #include "util/color.hpp"
 

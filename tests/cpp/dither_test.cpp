@@ -14,10 +14,10 @@
 
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
-#include "effects/blue_noise.hpp"
+#include "effects/pixel_art/blue_noise.hpp"
 #include "effects/builtin.hpp"
-#include "effects/dither.hpp"
-#include "effects/palette.hpp"
+#include "effects/pixel_art/dither.hpp"
+#include "effects/pixel_art/palette.hpp"
 #include "test_support.hpp"
 #include "util/color.hpp"
 #include "util/rng.hpp"

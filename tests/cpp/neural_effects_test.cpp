@@ -21,7 +21,7 @@
 #include "artistry/models.hpp"
 #include "artistry/opencv.hpp"
 #include "artistry/tiling.hpp"
-#include "effects/matte_refine.hpp"
+#include "effects/matting/matte_refine.hpp"
 #include "engine_test_support.hpp"
 #include "test_support.hpp"
 

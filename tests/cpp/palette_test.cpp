@@ -6,7 +6,7 @@
 #include <tuple>
 
 #include "artistry/error.hpp"
-#include "effects/palette.hpp"
+#include "effects/pixel_art/palette.hpp"
 #include "test_support.hpp"
 #include "util/color.hpp"
 #include "util/rng.hpp"

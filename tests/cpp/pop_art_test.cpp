@@ -12,7 +12,7 @@
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
-#include "effects/pop_art.hpp"
+#include "effects/pop_art/pop_art.hpp"
 #include "test_support.hpp"
 
 using namespace artistry;

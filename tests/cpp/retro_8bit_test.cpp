@@ -9,7 +9,7 @@
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
-#include "effects/palette.hpp"
+#include "effects/pixel_art/palette.hpp"
 #include "test_support.hpp"
 
 using namespace artistry;

@@ -1,7 +1,7 @@
 // .cube LUT files: the parser (Adobe "Cube LUT Specification 1.0" plus Resolve's 1D shaper
 // and input-range keywords) and a small cache of parsed files.
 
-#include "effects/lut.hpp"
+#include "effects/tone/lut.hpp"
 
 #include <sys/stat.h>
 #include <cctype>

@@ -1,7 +1,7 @@
 // Dithering: error diffusion, ordered and blue-noise thresholds to a palette; the `dither`
 // effect.
 
-#include "effects/dither.hpp"
+#include "effects/pixel_art/dither.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
-#include "effects/blue_noise.hpp"
+#include "effects/pixel_art/blue_noise.hpp"
 #include "effects/builtin.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"

@@ -6,8 +6,8 @@
 
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
-#include "effects/dither.hpp"
-#include "effects/palette.hpp"
+#include "effects/pixel_art/dither.hpp"
+#include "effects/pixel_art/palette.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
 

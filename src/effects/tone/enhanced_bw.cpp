@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
-#include "effects/lut.hpp"
+#include "effects/tone/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
 #include "util/rng.hpp"

@@ -1,6 +1,6 @@
 // Palettes: named retro sets, grey ramps, hex lists, adaptive fitting, Oklab matching.
 
-#include "effects/palette.hpp"
+#include "effects/pixel_art/palette.hpp"
 
 #include <algorithm>
 #include <array>

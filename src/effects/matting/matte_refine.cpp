@@ -1,6 +1,6 @@
 // Banded, tile-exact full-resolution guided filter for mattes (matte_refine.hpp).
 
-#include "effects/matte_refine.hpp"
+#include "effects/matting/matte_refine.hpp"
 
 #include <algorithm>
 #include <cmath>

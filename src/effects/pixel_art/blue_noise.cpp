@@ -1,7 +1,7 @@
 // Void-and-cluster blue-noise masks (R. Ulichney, "The void-and-cluster method for dither
 // array generation", SPIE 1993), on a torus with a Gaussian energy filter (sigma 1.5).
 
-#include "effects/blue_noise.hpp"
+#include "effects/pixel_art/blue_noise.hpp"
 
 #include <cmath>
 #include <map>

@@ -15,7 +15,7 @@
 #include "artistry/error.hpp"
 #include "artistry/opencv.hpp"
 #include "effects/builtin.hpp"
-#include "effects/pop_art.hpp"
+#include "effects/pop_art/pop_art.hpp"
 #include "util/parallel.hpp"
 #include "util/rng.hpp"
 

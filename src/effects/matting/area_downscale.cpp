@@ -1,6 +1,6 @@
 // Streamed exact area resampling (area_downscale.hpp).
 
-#include "effects/area_downscale.hpp"
+#include "effects/matting/area_downscale.hpp"
 
 #include <algorithm>
 #include <utility>

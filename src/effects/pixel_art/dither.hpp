@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "artistry/effect.hpp"
-#include "effects/palette.hpp"
+#include "effects/pixel_art/palette.hpp"
 
 namespace artistry::effects {
 

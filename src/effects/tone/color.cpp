@@ -21,7 +21,7 @@
 
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
-#include "effects/lut.hpp"
+#include "effects/tone/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
 #include "util/row_progress.hpp"

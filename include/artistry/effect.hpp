@@ -266,8 +266,19 @@ Image apply_effect(const EffectInfo& effect, const Image& input, const Params& p
 
 // What a plugin library exports (extern "C"): the library version it was built against
 // (ARTISTRY_VERSION_STRING, checked before anything else is called) and the function that
-// adds its effects.
+// adds its effects. ARTISTRY_EFFECT_PLUGIN(fn) writes both.
 using EffectPluginRegister = void (*)(EffectRegistry&);
 
 }  // namespace ARTISTRY_ABI_NAMESPACE
 }  // namespace artistry
+
+// In an effect plugin's one source file: exports `register_fn` (void(EffectRegistry&)) as the
+// plugin's entry point, with the version of the headers it is compiled against.
+#define ARTISTRY_EFFECT_PLUGIN(register_fn)                                               \
+    extern "C" __attribute__((visibility("default"))) const char* artistry_plugin_version() { \
+        return ARTISTRY_VERSION_STRING;                                                   \
+    }                                                                                     \
+    extern "C" __attribute__((visibility("default"))) void artistry_register_effects(     \
+        ::artistry::EffectRegistry& registry) {                                           \
+        register_fn(registry);                                                            \
+    }

@@ -57,15 +57,6 @@ bool output_chains(const Graph& graph, std::map<std::string, EffectChain>& chain
     return true;
 }
 
-// The first node whose effect changes the image size (upscale), "" when none: the streamed
-// path keeps the size band by band.
-std::string size_changing_op(const Graph& graph) {
-    const auto& g = detail::GraphAccess::impl(graph);
-    for (std::size_t n = 0; n < g.nodes.size(); ++n)
-        if (g.effects[n]->changes_size) return g.nodes[n].op;
-    return {};
-}
-
 void emit(const ProgressCallback& progress, const ProgressEvent& event) {
     if (!progress) return;
     try {
@@ -253,8 +244,6 @@ FilePlan plan_file(const Graph& graph, const MemoryManager& memory, const std::s
     std::string obstacle;
     if (!plan.chain)
         obstacle = "the graph is not a chain (some node reads more than one image)";
-    else if (const auto op = size_changing_op(graph); !op.empty())
-        obstacle = fmt::format("effect '{}' changes the image size", op);
     else if (!streamable_input(info.format))
         obstacle = fmt::format("streaming reads JPEG, PNG or TIFF, not {}", info.format);
     else if (info.orientation != 1 && options.load.apply_orientation)

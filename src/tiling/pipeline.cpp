@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 
 #include <fmt/format.h>
 #include <tbb/info.h>
@@ -80,7 +81,9 @@ EffectContext context_at(int x, int y, const PipelineShape& shape) {
 }
 
 // Point and local effects in a row: halo = the sum of their radii. Keeps a window of input rows
-// and emits the rows whose halo it has seen, tile by tile.
+// and emits the rows whose halo it has seen, tile by tile. The last step may change the size by
+// an integer factor (an upscaler): its tiles are then full rows of whole alignment units, and
+// the output rows are that factor more.
 class HaloStage final : public Stage {
   public:
     HaloStage(std::vector<TileStep> steps, const PipelineShape& shape, BandSink sink)
@@ -88,6 +91,11 @@ class HaloStage final : public Stage {
         for (const auto& s : steps_)
             if (s.state || s.step->footprint.kind == Footprint::Kind::local)
                 halo_ += s.step->footprint.radius;
+        const ResolvedStep& last = *steps_.back().step;
+        if (!last.scale.identity()) {
+            scale_ = last.scale.num;
+            align_ = std::max(1, last.footprint.band_alignment);
+        }
     }
 
     void push(const Image& band, int y0) override {
@@ -112,7 +120,9 @@ class HaloStage final : public Stage {
   private:
     void emit(bool last) {
         const int window_end = window_y0_ + window_.height();
-        const int ready = (last || window_end >= shape_.height) ? window_end : window_end - halo_;
+        const int ready = (last || window_end >= shape_.height)
+                              ? window_end
+                              : (window_end - halo_) / align_ * align_;
         if (ready <= emitted_) {
             if (borrowed_) window_ = window_.clone();
             borrowed_ = false;
@@ -152,9 +162,9 @@ class HaloStage final : public Stage {
     }
 
     void run_tiles(int y0, int y1) {
-        const int w = shape_.width, h = shape_.height;
-        const int tw = shape_.tile_width > 0 ? std::min(shape_.tile_width, w) : w;
-        const int th = std::max(1, shape_.tile_rows);
+        const int w = shape_.width, h = shape_.height, s = scale_;
+        const int tw = shape_.tile_width > 0 && s == 1 ? std::min(shape_.tile_width, w) : w;
+        const int th = (std::max(1, shape_.tile_rows) + align_ - 1) / align_ * align_;
         const int cols = (w + tw - 1) / tw, rows = (y1 - y0 + th - 1) / th;
         const auto ext = [&](int tx, int ty, Rect& tile, Rect& e) {
             tile = {tx * tw, y0 + ty * th, std::min(tw, w - tx * tw),
@@ -171,7 +181,9 @@ class HaloStage final : public Stage {
             Rect tile, e;
             ext(0, 0, tile, e);
             Image out = run_steps(input(e), e.x, e.y);
-            sink_(out.view({tile.x - e.x, tile.y - e.y, tile.width, tile.height}), y0);
+            sink_(
+                out.view({(tile.x - e.x) * s, (tile.y - e.y) * s, tile.width * s, tile.height * s}),
+                y0 * s);
             return;
         }
         // The first tile tells the output's channels (pop_art turns RGBA into RGB).
@@ -180,11 +192,12 @@ class HaloStage final : public Stage {
             Rect tile, e;
             ext(i % cols, i / cols, tile, e);
             const Image r = run_steps(input(e), e.x, e.y);
-            if (out.empty()) out = Image::allocate(w, y1 - y0, r.channels());
+            if (out.empty()) out = Image::allocate(w * s, (y1 - y0) * s, r.channels());
             if (r.channels() != out.channels())
                 throw Error(Status::internal, "tiling: tiles gave different channel counts");
-            copy_rows(r.view({tile.x - e.x, tile.y - e.y, tile.width, tile.height}), out, tile.x,
-                      tile.y - y0);
+            copy_rows(
+                r.view({(tile.x - e.x) * s, (tile.y - e.y) * s, tile.width * s, tile.height * s}),
+                out, tile.x * s, (tile.y - y0) * s);
         };
         run_tile(0);
         // Tiles on pool threads charge the run's account too.
@@ -192,7 +205,7 @@ class HaloStage final : public Stage {
             const AllocationScope on_this_thread(account);
             run_tile(i);
         });
-        sink_(out, y0);
+        sink_(out, y0 * s);
     }
 
     std::vector<TileStep> steps_;
@@ -200,7 +213,9 @@ class HaloStage final : public Stage {
     BandSink sink_;
     std::mutex data_mutex_;
     int halo_ = 0;
-    Image window_;  // input rows window_y0_ … window_y0_ + height − 1
+    int scale_ = 1;  // the last step's output is this many times larger …
+    int align_ = 1;  // … and its rows come in whole multiples of its band alignment
+    Image window_;   // input rows window_y0_ … window_y0_ + height − 1
     int window_y0_ = 0;
     bool borrowed_ = false;
     int emitted_ = 0;
@@ -361,11 +376,13 @@ std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOpti
         s.models = options.models;
         const EffectPlan plan = s.plan(0, 0);
         s.footprint = plan.footprint;
-        if (!plan.scale.identity())  // bands and tiles here keep the image's size
+        s.scale = plan.scale;
+        if (plan.scale.den != 1)  // bands of output rows: whole multiples of input rows
             throw Error(Status::unsupported,
-                        fmt::format("effect '{}' changes the image size and cannot run in the "
-                                    "tiled processor; run it in memory (it tiles itself)",
-                                    c.effect));
+                        fmt::format("effect '{}' makes the image {}/{} its size and cannot "
+                                    "stream in bands (they hold whole multiples of input rows); "
+                                    "run it in memory",
+                                    c.effect, plan.scale.num, plan.scale.den));
         steps.push_back(std::move(s));
     }
     return steps;
@@ -380,33 +397,43 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
     // the next stage.
     struct Group {
         std::vector<TileStep> steps;
+        PipelineShape shape;  // of its input: a size-changing step before it changes it
         bool halo = false;
         std::size_t analyse = 0;               // analysis pass: 1 + the step's index
         std::unique_ptr<BandProcessor> bands;  // an analysed step that runs in bands
     };
     std::vector<Group> groups;
+    PipelineShape cur = shape;
+    bool open_halo = false;  // the last group takes more halo steps
     for (std::size_t i = 0; i < steps.size(); ++i) {
         const auto& s = steps[i];
         std::shared_ptr<const void> state;
         if (states && has_analysis(s)) {
             state = states->at(i);
             if (!state) {
-                groups.push_back({{{&s, nullptr}}, false, i + 1, nullptr});
+                groups.push_back({{{&s, nullptr}}, cur, false, i + 1, nullptr});
                 break;
             }
         }
-        if (state) {
-            if (auto p = band_processor(s, shape, state)) {
-                groups.push_back({{{&s, nullptr}}, false, 0, std::move(p)});
-                continue;
-            }
-        }
         const bool halo = is_halo_kind(s.footprint) || state != nullptr;
-        TileStep step{&s, std::move(state), data_slot(steps, s, shape)};
-        if (halo && !groups.empty() && groups.back().halo)
-            groups.back().steps.push_back(std::move(step));
-        else
-            groups.push_back({{std::move(step)}, halo, 0, nullptr});
+        std::unique_ptr<BandProcessor> bands;
+        if (state) bands = band_processor(s, cur, state);
+        if (bands) {
+            groups.push_back({{{&s, nullptr}}, cur, false, 0, std::move(bands)});
+        } else if (halo && open_halo) {
+            groups.back().steps.push_back({&s, std::move(state), data_slot(steps, s, shape)});
+        } else {
+            groups.push_back(
+                {{{&s, std::move(state), data_slot(steps, s, shape)}}, cur, halo, 0, nullptr});
+        }
+        // A size-changing step ends its group: the next works on the larger image.
+        open_halo = halo && groups.back().halo && s.scale.identity();
+        if (!s.scale.identity()) {
+            cur.width = s.scale.apply(cur.width);
+            cur.height = s.scale.apply(cur.height);
+            cur.tile_rows = s.scale.apply(cur.tile_rows);
+            cur.tile_width = s.scale.apply(cur.tile_width);
+        }
     }
     if (groups.empty()) return std::make_unique<PassStage>(std::move(sink));
 
@@ -418,9 +445,10 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
                 : sink;
         Group& g = groups[i];
         const ResolvedStep& first = *g.steps[0].step;
+        const PipelineShape& in = g.shape;
         if (g.analyse) {
-            auto analyzer = first.info->begin_analysis(first.params, shape.width, shape.height,
-                                                       context_at(0, 0, shape));
+            auto analyzer =
+                first.info->begin_analysis(first.params, in.width, in.height, context_at(0, 0, in));
             if (!analyzer)  // these parameters need the whole image at once (classical matting)
                 throw Error(Status::unsupported,
                             fmt::format("effect '{}' with {} needs the whole image in memory and "
@@ -430,15 +458,15 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
                                         first.info->name, first.params.canonical()));
             stages[i] = aligned(
                 std::make_unique<AnalyzeStage>(std::move(analyzer), states->at(g.analyse - 1)),
-                first, shape.height);
+                first, in.height);
         } else if (g.halo) {
-            stages[i] = std::make_unique<HaloStage>(g.steps, shape, std::move(next));
-        } else if (auto p = g.bands ? std::move(g.bands) : band_processor(first, shape)) {
+            stages[i] = std::make_unique<HaloStage>(g.steps, in, std::move(next));
+        } else if (auto p = g.bands ? std::move(g.bands) : band_processor(first, in)) {
             stages[i] = aligned(std::make_unique<BandStage>(std::move(p), std::move(next)), first,
-                                shape.height);
+                                in.height);
         } else {
             if (whole_image) *whole_image = true;
-            stages[i] = std::make_unique<WholeStage>(first, shape, std::move(next),
+            stages[i] = std::make_unique<WholeStage>(first, in, std::move(next),
                                                      data_slot(steps, first, shape));
         }
     }
@@ -469,6 +497,14 @@ AnalysisStates analyse_chain(const std::vector<ResolvedStep>& steps, const Pipel
     return states;
 }
 
+std::pair<int, int> output_size(const std::vector<ResolvedStep>& steps, int width, int height) {
+    for (const auto& s : steps) {
+        width = s.scale.apply(width);
+        height = s.scale.apply(height);
+    }
+    return {width, height};
+}
+
 std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& steps, int width,
                                              int height) {
     std::vector<std::string> names;
@@ -481,9 +517,17 @@ std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& st
 std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
                           int queue_depth) {
     using u64 = std::uint64_t;
-    const u64 W = static_cast<u64>(shape.width), H = static_cast<u64>(shape.height);
-    const u64 ch = static_cast<u64>(shape.channels), t = static_cast<u64>(shape.tile_rows);
-    const u64 row = W * ch;
+    u64 W = static_cast<u64>(shape.width), H = static_cast<u64>(shape.height);
+    const u64 ch = static_cast<u64>(shape.channels);
+    u64 t = static_cast<u64>(shape.tile_rows);
+    u64 row = W * ch;
+    // After a size-changing step, the rows that follow are larger and more.
+    const auto rescale = [&](const ResolvedStep& s) {
+        W = static_cast<u64>(s.scale.apply(static_cast<int>(W)));
+        H = static_cast<u64>(s.scale.apply(static_cast<int>(H)));
+        t = static_cast<u64>(s.scale.apply(static_cast<int>(t)));
+        row = W * ch;
+    };
     const auto estimate = [](const ResolvedStep& s, u64 w, u64 h) -> u64 {
         return s.info->describe ? s.plan(static_cast<int>(w), static_cast<int>(h)).memory_bytes
                                 : 4 * w * h;
@@ -496,7 +540,9 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
             // Analysed global steps count as point steps: the final pass is the largest.
             u64 halo = 0, worst = 0;
             std::size_t j = i;
-            for (; j < steps.size() && is_streamed(steps[j]); ++j)
+            for (; j < steps.size() && is_streamed(steps[j]) &&
+                   (j == i || steps[j - 1].scale.identity());
+                 ++j)
                 halo += steps[j].footprint.kind != Footprint::Kind::point
                             ? static_cast<u64>(std::max(0, steps[j].footprint.radius))
                             : 0;
@@ -509,7 +555,10 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
                     ? std::min<u64>(static_cast<u64>(std::max(1, tbb::info::default_concurrency())),
                                     (W + tw - 1) / tw)
                     : 1;
-            bytes += (2 * t + 2 * halo) * row + t * row + in_flight * (2 * ew * eh * ch + worst);
+            const u64 grow = static_cast<u64>(steps[j - 1].scale.apply(1));  // output rows
+            bytes += (2 * t + 2 * halo) * row + t * row * grow * grow +
+                     in_flight * (2 * ew * eh * ch + worst);
+            rescale(steps[j - 1]);
             i = j;
         } else if (band_processor(steps[i], shape)) {
             // Aligned regrouping holds up to one alignment's rows more than the band.
@@ -518,6 +567,7 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
             ++i;
         } else {
             bytes += 2 * H * row + estimate(steps[i], W, H);
+            rescale(steps[i]);
             ++i;
         }
     }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "artistry/tiling.hpp"
@@ -18,6 +19,7 @@ struct ResolvedStep {
     const EffectInfo* info = nullptr;
     Params params;
     Footprint footprint;
+    Scale scale;                   // the output's size (an integer factor: bands stay whole rows)
     ModelStore* models = nullptr;  // what describe and begin_analysis are told (null: shared)
 
     // The effect's plan for a width × height input (EffectInfo::plan).
@@ -82,6 +84,9 @@ AnalysisStates analyse_chain(const std::vector<ResolvedStep>& steps, const Pipel
 // step has its state: analyse_chain one pass at a time, for sources shared by several chains.
 std::unique_ptr<Stage> next_analysis_pass(const std::vector<ResolvedStep>& steps,
                                           const PipelineShape& shape, AnalysisStates& states);
+
+// The size of the chain's output for a width × height input.
+std::pair<int, int> output_size(const std::vector<ResolvedStep>& steps, int width, int height);
 
 // The effects of steps that the pipeline must run whole (names), for refusals.
 std::vector<std::string> whole_image_effects(const std::vector<ResolvedStep>& steps, int width,

@@ -138,10 +138,11 @@ Image run_tiled(const EffectChain& chain, const Image& input, const TileOptions&
     // Global steps with a streamed analysis: their passes first, then the final pass.
     tiling::AnalysisStates states = tiling::analyse_chain(steps, shape, feed);
     Image out;
+    const auto [out_w, out_h] = tiling::output_size(steps, w, h);
     auto pipeline = tiling::build_pipeline(
         steps, shape,
-        [&](const Image& band, int y0) {
-            if (out.empty()) out = Image::allocate(w, h, band.channels());
+        [&, out_w = out_w, out_h = out_h](const Image& band, int y0) {
+            if (out.empty()) out = Image::allocate(out_w, out_h, band.channels());
             for (int y = 0; y < band.height(); ++y)
                 std::memcpy(out.row(y0 + y), band.row(y), band.row_bytes());
         },

@@ -232,13 +232,14 @@ std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& ou
             const AllocationScope on_this_thread(account);
             try {
                 while (auto band = out_queues[i]->pop()) {
+                    const auto [out_w, out_h] = tiling::output_size(steps[i], w, h);
                     if (!writers[i])
-                        writers[i] =
-                            ImageWriter::create(outputs[i].path, w, h, band->pixels.channels(),
-                                                options.save, options.stream_write);
+                        writers[i] = ImageWriter::create(outputs[i].path, out_w, out_h,
+                                                         band->pixels.channels(), options.save,
+                                                         options.stream_write);
                     writers[i]->write_rows(band->pixels);
                     if (outputs[i].progress)
-                        outputs[i].progress(band->y0 + band->pixels.height(), h);
+                        outputs[i].progress(band->y0 + band->pixels.height(), out_h);
                 }
             } catch (...) {
                 failure.fail(std::current_exception());

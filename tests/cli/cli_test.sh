@@ -143,6 +143,16 @@ expect_error "--tile refuses a contact sheet" "--contact-sheet needs the whole i
 expect_error "--tile on a truncated photo" "truncated" run "$tmp/cut.jpg" -e dither --tile 32 -o "$tmp/trunc2"
 check "nothing written for a truncated photo when streaming" test -z "$(ls -A "$tmp/trunc2" 2>/dev/null)"
 check "no temporary files are left behind" test -z "$(find "$tmp" -name '*.tmp-*')"
+# A size-changing effect streams too: upscale with --tile writes the bytes of the in-memory run.
+if "$cli" models 2>/dev/null | grep -q "^esrgan-slim-x2"; then
+  "$cli" run "$photo" -e upscale --format png --no-cache -o "$tmp/um" --quiet
+  "$cli" run "$photo" -e upscale --format png --no-cache --tile 100 -o "$tmp/ut" --quiet
+  check "upscale --tile writes the bytes of the in-memory run, twice the size" \
+    sh -c "cmp -s '$tmp/ut/butterfly_upscale.png' '$tmp/um/butterfly_upscale.png' && \
+           test \"\$(identify -format '%wx%h' '$tmp/ut/butterfly_upscale.png')\" = 986x712"
+else
+  echo "note: esrgan-slim-x2 is not installed (scripts/fetch-models): upscale --tile not checked"
+fi
 check "info names the version" sh -c "'$cli' info | grep -q '^artistry [0-9]'"
 
 echo "cli_test: $fails failed"

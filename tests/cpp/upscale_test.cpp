@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include <opencv2/imgproc.hpp>
@@ -222,22 +223,65 @@ TEST_CASE("the engine runs, caches and chains an effect that changes the image s
     REQUIRE(second.ok());
     CHECK(second.node("big").status == NodeStatus::cached);
     CHECK(second.outputs.at("big").same_pixels(first.outputs.at("big")));
+}
 
-    // The band-streaming processor keeps sizes: it refuses, naming the effect; run_file keeps
-    // such a graph in memory (and says why), or refuses when asked to stream.
-    auto e = error_of([&] { run_tiled({{"upscale", {}}}, in); });
-    CHECK(e.status() == Status::unsupported);
-    CHECK(std::string(e.what()).find("upscale") != std::string::npos);
-    const std::string photo = test::data_path("fruits.jpg");
+TEST_CASE("upscale streams in bands: the bytes of the whole-image run, then the next effect") {
+    const auto store = tiny_store();
+    const Image in = photo_crop("fruits.jpg", 101, 77);  // odd sizes: partial inference tiles
+    for (const bool alpha : {false, true}) {
+        Image img = in;
+        if (alpha) {  // a ramp of transparency: alpha is resized alongside
+            img = Image::allocate(in.width(), in.height(), 4);
+            for (int y = 0; y < in.height(); ++y)
+                for (int x = 0; x < in.width(); ++x) {
+                    std::memcpy(img.row(y) + x * 4, in.row(y) + x * 3, 3);
+                    img.row(y)[x * 4 + 3] = static_cast<std::uint8_t>(x * 2 + y);
+                }
+        }
+        const ParamMap up = {{"model", std::string("tiny-x2")}, {"tile", std::int64_t{24}}};
+        const Image whole = upscale(img, up, with_store(*store));
+        const EffectChain chain = {{"upscale", up}, {"retro_8bit", {{"block", std::int64_t{3}}}}};
+        for (const int band : {1, 7, 24, 50, 500}) {
+            CAPTURE(band);
+            CAPTURE(alpha);
+            TileOptions o;
+            o.models = store.get();
+            o.tile_size = band;
+            const Image streamed = run_tiled({chain.front()}, img, o);
+            REQUIRE(streamed.width() == 2 * img.width());
+            CHECK(streamed.same_pixels(whole));
+            // The effect after it runs on the larger image, as in memory.
+            o.tile_width = 37;
+            const Image both = run_tiled(chain, img, o);
+            CHECK(both.same_pixels(
+                apply_effect(EffectRegistry::builtin(), "retro_8bit", whole, chain.back().params)));
+        }
+    }
+}
+
+TEST_CASE("a file run streams an upscale, file to file, with the bytes of the in-memory run") {
+    EngineOptions o;
+    o.threads = 2;
+    o.use_environment = false;
+    o.cache_options.disk = false;
+    o.cache_options.redis = false;
+    o.models = tiny_store();
+    Engine engine(o);
+    const Graph g = Graph::from_json(R"({"nodes": [
+        {"id": "big", "op": "upscale", "params": {"model": "tiny-x2", "tile": 32}}],
+      "outputs": ["big"]})");
+    test::TempDir dir;
+    const std::string photo = dir.file("in.png");
+    save_image(photo_crop("fruits.jpg", 90, 70), photo);
     FileRunOptions stream;
-    stream.streaming_threshold_bytes = 1;  // would stream anything that can be
-    const FilePlan plan = engine.plan_file(g, photo, stream);
-    CHECK_FALSE(plan.stream);
-    CHECK(plan.reason.find("changes the image size") != std::string::npos);
-    stream.force_streaming = true;
-    e = error_of([&] { engine.plan_file(g, photo, stream); });
-    CHECK(e.status() == Status::unsupported);
-    CHECK(std::string(e.what()).find("'upscale' changes the image size") != std::string::npos);
+    stream.tile_size = 16;
+    const FileRunResult streamed = engine.run_file(g, photo, {{"big", dir.file("s.png")}}, stream);
+    CHECK(streamed.plan.stream);
+    const FileRunResult memory = engine.run_file(g, photo, {{"big", dir.file("m.png")}});
+    CHECK_FALSE(memory.plan.stream);
+    const Image a = load_image(dir.file("s.png")), b = load_image(dir.file("m.png"));
+    CHECK(a.width() == 180);
+    CHECK(a.same_pixels(b));
 }
 
 TEST_CASE("installed ESRGAN models match the package's samples; tiled equals whole within 1") {

@@ -91,15 +91,21 @@ Image run_upscale(const Image& in, const Params& p, const EffectContext& ctx) {
     const ModelSpec& spec = model->spec();
     const int s = spec.scale;
     const int w = in.width(), h = in.height();
-    const int tile = settings.tile > 0 ? settings.tile : std::max(w, h);
+    const int tile =
+        settings.tile > 0 ? settings.tile : std::max({w, h, ctx.full_width, ctx.full_height});
     Image out = Image::allocate(w * s, h * s, in.channels());
 
-    const int cols = (w + tile - 1) / tile, rows = (h + tile - 1) / tile;
-    for (int ty = 0; ty < rows; ++ty) {
-        for (int tx = 0; tx < cols; ++tx) {
+    // The tile grid is anchored at the whole image's top-left corner (ctx.origin places `in` in
+    // it), so a region (a band with its halo) runs the same tiles with the same context as the
+    // whole image, and its rows come out the same.
+    const int first_y = ctx.origin_y / tile * tile, first_x = ctx.origin_x / tile * tile;
+    for (int ay = first_y; ay < ctx.origin_y + h; ay += tile) {
+        for (int ax = first_x; ax < ctx.origin_x + w; ax += tile) {
             ctx.throw_if_cancelled();
-            const Rect core{tx * tile, ty * tile, std::min(tile, w - tx * tile),
-                            std::min(tile, h - ty * tile)};
+            const int cx = std::max(ax, ctx.origin_x) - ctx.origin_x;
+            const int cy = std::max(ay, ctx.origin_y) - ctx.origin_y;
+            const Rect core{cx, cy, std::min(ax + tile - ctx.origin_x, w) - cx,
+                            std::min(ay + tile - ctx.origin_y, h) - cy};
             // The halo exists only inside the image: at its border the model pads, as it does
             // on the whole image, so border tiles match too.
             const int x0 = std::max(0, core.x - halo), y0 = std::max(0, core.y - halo);
@@ -118,7 +124,7 @@ Image run_upscale(const Image& in, const Params& p, const EffectContext& ctx) {
                 up.view({(core.x - x0) * s, (core.y - y0) * s, core.width * s, core.height * s});
             put_rgb(inner, out.view({core.x * s, core.y * s, core.width * s, core.height * s}));
         }
-        ctx.report(std::min(h, (ty + 1) * tile), h);
+        ctx.report(std::min(h, ay + tile - ctx.origin_y), h);
     }
     if (in.channels() == 4) {
         cv::Mat alpha, big;
@@ -160,8 +166,11 @@ void register_upscale(EffectRegistry& registry) {
             return (set.tile > 0 ? std::min(set.tile, n) : n) + std::size_t{2} * halo;
         };
         EffectPlan plan;
-        // Whole-image in the engine's sense: it tiles its own inference.
-        plan.footprint = {Footprint::Kind::global, 0};
+        // Its own inference tiles, anchored at the image's corner, each with `halo` pixels of
+        // context: a band of whole tile rows with that halo gives the rows of the whole image.
+        // Without tiles (tile = 0), the whole image at once.
+        plan.footprint = set.tile > 0 ? Footprint{Footprint::Kind::local, halo, set.tile}
+                                      : Footprint{Footprint::Kind::global, 0};
         plan.scale = {set.scale, 1};
         plan.models = {set.model};
         // The output, and per tile: input floats, output floats and u8, the feature maps.

@@ -64,114 +64,148 @@ struct Geometry {
     double eps;
 };
 
-// Output rows [y0, y1) (absolute) of the band; reads the image's rows within 2r of them.
-void refine_band(const Image& image, const cv::Mat& matte, const Geometry& g, int y0, int y1,
-                 const std::function<void(int y, float* alpha)>& row) {
-    const int W = g.full_w, H = g.full_h, r = g.r, ch = image.channels();
-    // Absolute extents: the guide and matte (two boxes deep), the coefficients (one).
-    const int gy0 = std::max(0, y0 - 2 * r), gy1 = std::min(H, y1 + 2 * r);
-    const int gx0 = std::max(0, g.x0 - 2 * r), gx1 = std::min(W, g.x1 + 2 * r);
-    const int ay0 = std::max(0, y0 - r), ay1 = std::min(H, y1 + r);
-    const int ax0 = std::max(0, g.x0 - r), ax1 = std::min(W, g.x1 + r);
-    const int gw = gx1 - gx0, aw = ax1 - ax0;
-    const auto gsize = std::size_t(gw) * std::size_t(gy1 - gy0);
+// A band's absolute extents: its output rows, the guide and matte samples it reads (two boxes
+// deep) and the filter coefficients it needs (one box deep).
+struct BandExtents {
+    int y0, y1;
+    int gx0, gx1, gy0, gy1;
+    int ax0, ax1, ay0, ay1;
+};
 
-    std::vector<std::int64_t> I(gsize), P(gsize);
-    {
-        const int mc0 = tap(gx0, W, matte.cols).first;
-        const int mc1 = std::min(tap(gx1 - 1, W, matte.cols).first + 1, matte.cols - 1);
-        std::vector<float> mrow(std::size_t(mc1 - mc0 + 1));
-        for (int y = gy0; y < gy1; ++y) {
-            const std::uint8_t* src = image.row(y - g.gy);
-            const auto [j0, fy] = tap(y, H, matte.rows);
-            const float* m0 = matte.ptr<float>(j0);
-            const float* m1 = matte.ptr<float>(std::min(j0 + 1, matte.rows - 1));
-            for (int i = mc0; i <= mc1; ++i)
-                mrow[std::size_t(i - mc0)] = m0[i] + fy * (m1[i] - m0[i]);
-            std::int64_t* gi = &I[std::size_t(y - gy0) * std::size_t(gw)];
-            std::int64_t* gp = &P[std::size_t(y - gy0) * std::size_t(gw)];
-            for (int x = gx0; x < gx1; ++x) {
-                gi[x - gx0] = guide(src + std::size_t(x - g.gx) * std::size_t(ch), ch);
-                const auto [i0, fx] = tap(x, W, matte.cols);
-                const std::size_t a = std::size_t(i0 - mc0),
-                                  b = std::size_t(std::min(i0 + 1, matte.cols - 1) - mc0);
-                const float p = mrow[a] + fx * (mrow[b] - mrow[a]);
-                gp[x - gx0] = std::lround(double(p) * matte_one);
-            }
+// Output rows [y0, y1) (absolute); reads the image's rows within 2r of them.
+BandExtents band_extents(const Geometry& g, int y0, int y1) {
+    const int W = g.full_w, H = g.full_h, r = g.r;
+    return {y0,
+            y1,
+            std::max(0, g.x0 - 2 * r),
+            std::min(W, g.x1 + 2 * r),
+            std::max(0, y0 - 2 * r),
+            std::min(H, y1 + 2 * r),
+            std::max(0, g.x0 - r),
+            std::min(W, g.x1 + r),
+            std::max(0, y0 - r),
+            std::min(H, y1 + r)};
+}
+
+// Fixed-point values over an absolute rectangle, row-major.
+struct Plane {
+    int x0, y0, width;
+    std::vector<std::int64_t> v;
+
+    Plane(int x0_, int y0_, int x1, int y1)
+        : x0(x0_), y0(y0_), width(x1 - x0_), v(std::size_t(width) * std::size_t(y1 - y0_)) {}
+    std::int64_t* row(int y) { return &v[std::size_t(y - y0) * std::size_t(width)]; }
+    std::int64_t at(int y, int x) const {
+        return v[std::size_t(y - y0) * std::size_t(width) + std::size_t(x - x0)];
+    }
+};
+
+// The guide (I) and the matte stretched bilinearly to the full image (P) over the band's sample
+// extent.
+void sample_guide_and_matte(const Image& image, const cv::Mat& matte, const Geometry& g,
+                            const BandExtents& e, Plane& I, Plane& P) {
+    const int W = g.full_w, H = g.full_h, ch = image.channels();
+    const int mc0 = tap(e.gx0, W, matte.cols).first;
+    const int mc1 = std::min(tap(e.gx1 - 1, W, matte.cols).first + 1, matte.cols - 1);
+    std::vector<float> mrow(std::size_t(mc1 - mc0 + 1));
+    for (int y = e.gy0; y < e.gy1; ++y) {
+        const std::uint8_t* src = image.row(y - g.gy);
+        const auto [j0, fy] = tap(y, H, matte.rows);
+        const float* m0 = matte.ptr<float>(j0);
+        const float* m1 = matte.ptr<float>(std::min(j0 + 1, matte.rows - 1));
+        for (int i = mc0; i <= mc1; ++i) mrow[std::size_t(i - mc0)] = m0[i] + fy * (m1[i] - m0[i]);
+        std::int64_t* gi = I.row(y);
+        std::int64_t* gp = P.row(y);
+        for (int x = e.gx0; x < e.gx1; ++x) {
+            gi[x - e.gx0] = guide(src + std::size_t(x - g.gx) * std::size_t(ch), ch);
+            const auto [i0, fx] = tap(x, W, matte.cols);
+            const std::size_t a = std::size_t(i0 - mc0),
+                              b = std::size_t(std::min(i0 + 1, matte.cols - 1) - mc0);
+            const float p = mrow[a] + fx * (mrow[b] - mrow[a]);
+            gp[x - e.gx0] = std::lround(double(p) * matte_one);
         }
     }
-    const auto at = [](const std::vector<std::int64_t>& v, int y, int x, int y_base, int x_base,
-                       int width) {
-        return v[std::size_t(y - y_base) * std::size_t(width) + std::size_t(x - x_base)];
-    };
+}
 
-    // Pass 1: a = cov(I, p) / (var(I) + eps) and b = mean(p) − a·mean(I), per coefficient pixel.
+// Pass 1: a = cov(I, p) / (var(I) + eps) and b = mean(p) − a·mean(I), per coefficient pixel.
+void filter_coefficients(const Plane& I, const Plane& P, const Geometry& g, const BandExtents& e,
+                         Plane& A, Plane& B) {
+    const int W = g.full_w, H = g.full_h, r = g.r;
     const double n = double(2 * r + 1) * double(2 * r + 1);
-    const auto asize = std::size_t(aw) * std::size_t(ay1 - ay0);
-    std::vector<std::int64_t> A(asize), B(asize);
-    {
-        std::vector<std::int64_t> vi(std::size_t(gw), 0), vp(vi), vii(vi), vip(vi);
-        const auto column_step = [&](int y, int sign) {
-            for (int x = gx0; x < gx1; ++x) {
-                const std::int64_t i = at(I, y, x, gy0, gx0, gw), p = at(P, y, x, gy0, gx0, gw);
-                const auto c = std::size_t(x - gx0);
-                vi[c] += sign * i, vp[c] += sign * p, vii[c] += sign * i * i,
-                    vip[c] += sign * i * p;
-            }
-        };
-        slide(
-            ay0, ay1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
-            [&](int ky) {
-                std::int64_t si = 0, sp = 0, sii = 0, sip = 0;
-                const auto step = [&](int x, int sign) {
-                    const auto c = std::size_t(x - gx0);
-                    si += sign * vi[c], sp += sign * vp[c], sii += sign * vii[c],
-                        sip += sign * vip[c];
-                };
-                std::int64_t* a_row = &A[std::size_t(ky - ay0) * std::size_t(aw)];
-                std::int64_t* b_row = &B[std::size_t(ky - ay0) * std::size_t(aw)];
-                slide(
-                    ax0, ax1, r, W, [&](int x) { step(x, 1); }, [&](int x) { step(x, -1); },
-                    [&](int kx) {
-                        const double mean_i = double(si) / (n * guide_one);
-                        const double mean_p = double(sp) / (n * matte_one);
-                        const double var =
-                            double(sii) / (n * guide_one * guide_one) - mean_i * mean_i;
-                        const double cov =
-                            double(sip) / (n * guide_one * matte_one) - mean_i * mean_p;
-                        const double a = cov / (var + g.eps);
-                        a_row[kx - ax0] = std::llround(a * coef_one);
-                        b_row[kx - ax0] = std::llround((mean_p - a * mean_i) * coef_one);
-                    });
-            });
-    }
-
-    // Pass 2: q = mean(a)·I + mean(b).
-    std::vector<std::int64_t> va(std::size_t(aw), 0), vb(va);
+    std::vector<std::int64_t> vi(std::size_t(e.gx1 - e.gx0), 0), vp(vi), vii(vi), vip(vi);
     const auto column_step = [&](int y, int sign) {
-        for (int x = ax0; x < ax1; ++x) {
-            const auto c = std::size_t(x - ax0);
-            va[c] += sign * at(A, y, x, ay0, ax0, aw), vb[c] += sign * at(B, y, x, ay0, ax0, aw);
+        for (int x = e.gx0; x < e.gx1; ++x) {
+            const std::int64_t i = I.at(y, x), p = P.at(y, x);
+            const auto c = std::size_t(x - e.gx0);
+            vi[c] += sign * i, vp[c] += sign * p, vii[c] += sign * i * i, vip[c] += sign * i * p;
+        }
+    };
+    slide(
+        e.ay0, e.ay1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
+        [&](int ky) {
+            std::int64_t si = 0, sp = 0, sii = 0, sip = 0;
+            const auto step = [&](int x, int sign) {
+                const auto c = std::size_t(x - e.gx0);
+                si += sign * vi[c], sp += sign * vp[c], sii += sign * vii[c], sip += sign * vip[c];
+            };
+            std::int64_t* a_row = A.row(ky);
+            std::int64_t* b_row = B.row(ky);
+            slide(
+                e.ax0, e.ax1, r, W, [&](int x) { step(x, 1); }, [&](int x) { step(x, -1); },
+                [&](int kx) {
+                    const double mean_i = double(si) / (n * guide_one);
+                    const double mean_p = double(sp) / (n * matte_one);
+                    const double var = double(sii) / (n * guide_one * guide_one) - mean_i * mean_i;
+                    const double cov = double(sip) / (n * guide_one * matte_one) - mean_i * mean_p;
+                    const double a = cov / (var + g.eps);
+                    a_row[kx - e.ax0] = std::llround(a * coef_one);
+                    b_row[kx - e.ax0] = std::llround((mean_p - a * mean_i) * coef_one);
+                });
+        });
+}
+
+// Pass 2: q = mean(a)·I + mean(b), one output row at a time.
+void apply_coefficients(const Image& image, const Plane& I, const Plane& A, const Plane& B,
+                        const Geometry& g, const BandExtents& e,
+                        const std::function<void(int y, float* alpha)>& row) {
+    const int W = g.full_w, H = g.full_h, r = g.r;
+    const double n = double(2 * r + 1) * double(2 * r + 1);
+    std::vector<std::int64_t> va(std::size_t(e.ax1 - e.ax0), 0), vb(va);
+    const auto column_step = [&](int y, int sign) {
+        for (int x = e.ax0; x < e.ax1; ++x) {
+            const auto c = std::size_t(x - e.ax0);
+            va[c] += sign * A.at(y, x), vb[c] += sign * B.at(y, x);
         }
     };
     std::vector<float> alpha(std::size_t(image.width()), 0.f);
     slide(
-        y0, y1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
+        e.y0, e.y1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
         [&](int y) {
             std::int64_t sa = 0, sb = 0;
             const auto step = [&](int x, int sign) {
-                sa += sign * va[std::size_t(x - ax0)], sb += sign * vb[std::size_t(x - ax0)];
+                sa += sign * va[std::size_t(x - e.ax0)], sb += sign * vb[std::size_t(x - e.ax0)];
             };
             std::fill(alpha.begin(), alpha.end(), 0.f);
             slide(
                 g.x0, g.x1, r, W, [&](int x) { step(x, 1); }, [&](int x) { step(x, -1); },
                 [&](int x) {
-                    const double guide_value = double(at(I, y, x, gy0, gx0, gw)) / guide_one;
+                    const double guide_value = double(I.at(y, x)) / guide_one;
                     const double q = (double(sa) * guide_value + double(sb)) / (n * coef_one);
                     alpha[std::size_t(x - g.gx)] = float(std::clamp(q, 0.0, 1.0));
                 });
             row(y - g.gy, alpha.data());
         });
+}
+
+// Output rows [y0, y1) (absolute) of the band.
+void refine_band(const Image& image, const cv::Mat& matte, const Geometry& g, int y0, int y1,
+                 const std::function<void(int y, float* alpha)>& row) {
+    const BandExtents e = band_extents(g, y0, y1);
+    Plane I(e.gx0, e.gy0, e.gx1, e.gy1), P(I);
+    sample_guide_and_matte(image, matte, g, e, I, P);
+    Plane A(e.ax0, e.ay0, e.ax1, e.ay1), B(A);
+    filter_coefficients(I, P, g, e, A, B);
+    apply_coefficients(image, I, A, B, g, e, row);
 }
 
 }  // namespace

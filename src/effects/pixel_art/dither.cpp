@@ -1,5 +1,4 @@
-// Dithering: error diffusion, ordered and blue-noise thresholds to a palette; the `dither`
-// effect.
+// Dithering: error diffusion, ordered and blue-noise thresholds to a palette.
 
 #include "effects/pixel_art/dither.hpp"
 
@@ -7,25 +6,14 @@
 #include <cstring>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "artistry/error.hpp"
 #include "effects/pixel_art/blue_noise.hpp"
-#include "effects/builtin.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
 
 namespace artistry::effects {
 
 namespace {
-
-// clang-format off
-const char* const method_names[] = {
-    "floyd_steinberg", "false_floyd_steinberg", "jarvis_judice_ninke", "stucki", "burkes",
-    "sierra3", "sierra2", "sierra_lite", "atkinson",
-    "bayer2", "bayer4", "bayer8", "bayer16", "clustered_dot", "blue_noise", "none",
-};
-// clang-format on
 
 constexpr int blue_noise_size = 64;
 constexpr int band_rows = 64;  // progress and cancellation granularity
@@ -522,57 +510,8 @@ std::unique_ptr<BandProcessor> dither_bands(const Palette& palette, const Dither
     return make_diffuser(palette, spec, width);
 }
 
-std::vector<std::string> dither_method_names() {
-    return {std::begin(method_names), std::end(method_names)};
-}
-
-DitherMethod parse_dither_method(const std::string& name) {
-    for (std::size_t i = 0; i < std::size(method_names); ++i)
-        if (name == method_names[i]) return static_cast<DitherMethod>(i);
-    throw Error(Status::invalid_argument,
-                fmt::format("unknown dither method '{}' (known: {})", name,
-                            fmt::join(dither_method_names(), ", ")));
-}
-
-bool is_error_diffusion(DitherMethod method) noexcept {
-    return static_cast<int>(method) <= static_cast<int>(DitherMethod::atkinson);
-}
-
-std::vector<int> bayer_matrix(int n) {
-    if (n < 1 || n > 256 || (n & (n - 1)) != 0)
-        throw Error(Status::invalid_argument,
-                    fmt::format("Bayer matrix size must be a power of two, got {}", n));
-    std::vector<int> m{0};
-    // M(2k) = [4M + 0, 4M + 2; 4M + 3, 4M + 1]
-    for (int k = 1; k < n; k *= 2) {
-        const int k2 = 2 * k;
-        std::vector<int> next(static_cast<std::size_t>(k2) * static_cast<std::size_t>(k2));
-        constexpr int offset[2][2] = {{0, 2}, {3, 1}};
-        for (int y = 0; y < k2; ++y)
-            for (int x = 0; x < k2; ++x)
-                next[static_cast<std::size_t>(y * k2 + x)] =
-                    4 * m[static_cast<std::size_t>((y % k) * k + x % k)] + offset[y / k][x / k];
-        m = std::move(next);
-    }
-    return m;
-}
-
-const std::array<int, 64>& clustered_dot_matrix() {
-    // The classic 8×8 clustered-dot screen (as in libcaca's halftoning study): two dots on a
-    // 45° grid, each growing outward from its centre.
-    // clang-format off
-    static constexpr std::array<int, 64> m = {
-        24, 10, 12, 26, 35, 47, 49, 37,
-        8,  0,  2,  14, 45, 59, 61, 51,
-        22, 6,  4,  16, 43, 57, 63, 53,
-        30, 20, 18, 28, 33, 41, 55, 39,
-        34, 46, 48, 36, 25, 11, 13, 27,
-        44, 58, 60, 50, 9,  1,  3,  15,
-        42, 56, 62, 52, 23, 7,  5,  17,
-        32, 40, 54, 38, 31, 21, 19, 29,
-    };
-    // clang-format on
-    return m;
+std::size_t dither_row_bytes(std::size_t width) {
+    return 3 * (width + 2 * pad) * 3 * sizeof(float) + 2 * width * sizeof(float);
 }
 
 Image dither_to_palette(const Image& input, const Palette& palette, const DitherSpec& spec,
@@ -617,151 +556,4 @@ Image dither_to_palette(const Image& input, const Palette& palette, const Dither
     }
     return out;
 }
-
-// ---- the effect ---------------------------------------------------------------------------
-
-namespace {
-
-std::vector<std::string> dither_palette_choices() {
-    std::vector<std::string> c = {"bw", "grey"};
-    for (auto& n : named_palette_names()) c.push_back(n);
-    c.push_back("custom");
-    c.push_back("adaptive");
-    return c;
-}
-
-struct Settings {
-    DitherSpec spec;  // luminance: bw and grey palettes, matched by luminance
-    bool adaptive = false;
-    Palette palette;  // a fixed palette (adaptive: the analysis fits one to the image)
-    int colors = 16;  // adaptive
-    AdaptiveMethod adaptive_method = AdaptiveMethod::median_cut;
-};
-
-Settings read_settings(const Params& p) {
-    Settings s;
-    s.spec.method = parse_dither_method(p.text("method"));
-    s.spec.serpentine = p.flag("serpentine");
-    s.spec.strength = static_cast<float>(p.number("strength"));
-    s.spec.linear = p.flag("linear");
-    s.spec.seed = static_cast<std::uint64_t>(p.integer("seed"));
-    const std::string& name = p.text("palette");
-    s.spec.luminance = name == "bw" || name == "grey";
-    s.adaptive = name == "adaptive";
-    s.colors = static_cast<int>(p.integer("colors_count"));
-    s.adaptive_method = parse_adaptive_method(p.text("adaptive_method"));
-    if (name == "bw")
-        s.palette = grey_palette(2);
-    else if (name == "grey")
-        s.palette = grey_palette(static_cast<int>(p.integer("levels")));
-    else if (name == "custom")
-        s.palette = parse_hex_palette(p.text("colors"));
-    else if (!s.adaptive)
-        s.palette = named_palette(name);
-    return s;
-}
-
-// The adaptive palette's streamed analysis: every row into the palette builder.
-class PaletteAnalyzer final : public Analyzer {
-  public:
-    PaletteAnalyzer(const Settings& s, int width, int height)
-        : builder_(s.colors, s.adaptive_method, s.spec.seed, width, height) {}
-    void add_rows(const Image& band, int y0) override { builder_.add_rows(band, y0); }
-    std::shared_ptr<const void> finish() override {
-        return std::make_shared<const Palette>(builder_.finish());
-    }
-
-  private:
-    AdaptivePaletteBuilder builder_;
-};
-
-// The palette to dither to: the fixed one, or the adaptive one from the analysis.
-const Palette& palette_of(const Settings& s, const std::shared_ptr<const void>& analysis) {
-    if (!s.adaptive) return s.palette;
-    if (!analysis) throw Error(Status::internal, "dither: an adaptive palette's state is missing");
-    return *static_cast<const Palette*>(analysis.get());
-}
-
-}  // namespace
-
-void register_dither(EffectRegistry& registry) {
-    EffectInfo e;
-    e.name = "dither";
-    e.version = 1;
-    e.summary =
-        "Reduce to a palette with error diffusion, ordered (Bayer, clustered dot) or "
-        "blue-noise dithering";
-    e.params = {
-        param::choice(
-            "method", "floyd_steinberg", dither_method_names(),
-            "error diffusion (floyd_steinberg … atkinson), ordered (bayer2..16, clustered_dot), "
-            "blue_noise (void-and-cluster mask), or none (nearest colour)"),
-        param::choice(
-            "palette", "bw", dither_palette_choices(),
-            "bw/grey match luminance and give R=G=B; the retro sets, custom and adaptive match "
-            "colour in Oklab"),
-        param::integer(
-            "levels", 4, 2, 256,
-            "palette=grey: number of evenly spaced grey levels, black and white included"),
-        param::text("colors", "#000000,#ffffff",
-                    "palette=custom: hex colours, e.g. '#1a1c2c,#5d275d,#b13e53' (2 to 256)",
-                    check_hex_palette),
-        param::integer("colors_count", 16, 2, 256,
-                       "palette=adaptive: how many colours to fit to the image"),
-        param::choice("adaptive_method", "median_cut", {"median_cut", "kmeans"},
-                      "palette=adaptive: median cut, or k-means in Oklab (seeded)"),
-        param::flag("serpentine", true,
-                    "error diffusion: scan odd rows right to left (breaks up directional worms)"),
-        param::number("strength", 1.0, 0, 1,
-                      "error diffusion: fraction of the error passed on; ordered/blue_noise: "
-                      "threshold spread "
-                      "(0 = nearest colour)"),
-        param::flag(
-            "linear", true,
-            "work in linear light so the dots' average light matches the photo (true); false: in "
-            "sRGB codes like most paint programs (lighter midtones); ordered colour offsets stay "
-            "sRGB"),
-        param::integer("seed", 0, 0, 2147483647,
-                       "blue_noise: which mask; adaptive kmeans: the starting colours"),
-    };
-    e.output_format = OutputFormat::lossless;
-    e.decode = decoder(read_settings);
-    e.describe = [](const Params& p, int w, int h, const EffectContext&) {
-        const Settings& s = p.settings<Settings>();
-        EffectPlan plan;
-        if (s.adaptive)
-            plan.footprint = {Footprint::Kind::global, 0};
-        else if (is_error_diffusion(s.spec.method))
-            plan.footprint = {Footprint::Kind::sequential, 0};
-        const auto wz = static_cast<std::size_t>(std::max(w, 0));
-        std::size_t bytes = wz * static_cast<std::size_t>(std::max(h, 0)) * 4;  // output (≤ RGBA)
-        bytes += 3 * (wz + 2 * pad) * 3 * sizeof(float) + 2 * wz * sizeof(float);  // error rows
-        // Colour lookup table (1 MiB) and its exact blocks for contested cells (a few MiB at most).
-        if (!s.spec.luminance) bytes += std::size_t{4} << 20;
-        if (s.adaptive) bytes += std::size_t{2} << 20;  // histogram or k-means samples
-        plan.memory_bytes = bytes;
-        return plan;
-    };
-    e.render = [](const Image& in, const Params& p, const EffectContext& ctx) {
-        const Settings& s = p.settings<Settings>();
-        return dither_to_palette(in, palette_of(s, ctx.analysis), s.spec, ctx);
-    };
-    e.begin_bands =
-        [](const Params& p, int width, int, const EffectContext&,
-           const std::shared_ptr<const void>& analysis) -> std::unique_ptr<BandProcessor> {
-        const Settings& s = p.settings<Settings>();
-        // Adaptive: once analysed, error diffusion runs in bands; other methods per tile.
-        if (s.adaptive && !analysis) return nullptr;
-        return dither_bands(palette_of(s, analysis), s.spec, width);
-    };
-    // Adaptive palettes: the palette from a streamed pass, then the dither with it.
-    e.begin_analysis = [](const Params& p, int width, int height,
-                          const EffectContext&) -> std::unique_ptr<Analyzer> {
-        const Settings& s = p.settings<Settings>();
-        if (!s.adaptive) return nullptr;
-        return std::make_unique<PaletteAnalyzer>(s, width, height);
-    };
-    registry.add(std::move(e));
-}
-
 }  // namespace artistry::effects

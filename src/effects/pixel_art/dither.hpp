@@ -3,6 +3,7 @@
 // thresholds. The `dither` effect wraps it; retro_8bit calls it on its block image.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -51,5 +52,8 @@ Image dither_to_palette(const Image& input, const Palette& palette, const Dither
 // dither_to_palette's whole-image pass); nullptr when spec.method is not error diffusion.
 std::unique_ptr<BandProcessor> dither_bands(const Palette& palette, const DitherSpec& spec,
                                             int width);
+
+// Bytes of error diffusion's row buffers for rows `width` wide (an upper bound, colour or grey).
+std::size_t dither_row_bytes(std::size_t width);
 
 }  // namespace artistry::effects

@@ -21,46 +21,74 @@ namespace {
 // Strips up to this size are decoded whole; larger ones row by row.
 constexpr std::size_t max_strip_bytes = std::size_t{16} << 20;
 
+// The tags that decide how a file is read.
+struct TiffLayout {
+    std::uint32_t width = 0, height = 0;
+    std::uint16_t spp = 1, bps = 1, planar = PLANARCONFIG_CONTIG, format = SAMPLEFORMAT_UINT;
+    std::uint16_t orientation = ORIENTATION_TOPLEFT, compression = COMPRESSION_NONE,
+                  photometric = 0;
+};
+
+TiffLayout read_layout(TIFF* tif) {
+    TiffLayout t;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &t.width);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &t.height);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &t.spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &t.bps);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &t.planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &t.format);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &t.orientation);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &t.compression);
+    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &t.photometric))
+        t.photometric = t.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+    return t;
+}
+
 class TiffReader final : public ReaderBase {
-public:
-    TiffReader(UniqueFd& fd, const std::string& path, const LoadOptions& options) : ReaderBase(path), fd_(fd.release()) {
+  public:
+    TiffReader(UniqueFd& fd, const std::string& path, const LoadOptions& options)
+        : ReaderBase(path), fd_(fd.release()) {
         messages_.error[0] = '\0';
         h_.tif = open_tiff(fd_.get(), path, "rm", &messages_);
         if (!h_.tif) throw codec_error("cannot open tiff");
-        TIFF* tif = h_.tif;
-
-        std::uint32_t width = 0, height = 0;
-        std::uint16_t spp = 1, bps = 1, planar = PLANARCONFIG_CONTIG, format = SAMPLEFORMAT_UINT;
-        std::uint16_t orientation = ORIENTATION_TOPLEFT, compression = COMPRESSION_NONE, photometric = 0;
-        TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &width);
-        TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &height);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orientation);
-        TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
-        if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric))
-            photometric = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
-        if (width == 0 || height == 0 || width > 0x7fffffff || height > 0x7fffffff)
-            throw error(Status::decode_error, fmt::format("tiff has an invalid size {}x{}", width, height));
+        const TiffLayout t = read_layout(h_.tif);
+        if (t.width == 0 || t.height == 0 || t.width > 0x7fffffff || t.height > 0x7fffffff)
+            throw error(Status::decode_error,
+                        fmt::format("tiff has an invalid size {}x{}", t.width, t.height));
 
         info_.format = "tiff";
-        info_.width = static_cast<int>(width);
-        info_.height = static_cast<int>(height);
-        info_.orientation = orientation >= 1 && orientation <= 8 ? orientation : 1;
-        spp_ = spp;
-        bps_ = bps;
+        info_.width = static_cast<int>(t.width);
+        info_.height = static_cast<int>(t.height);
+        info_.orientation = t.orientation >= 1 && t.orientation <= 8 ? t.orientation : 1;
+        spp_ = t.spp;
+        bps_ = t.bps;
+        check_samples(t);
+        choose_channels(t);
+        check_header(options);
+        plan_buffers(t);
+    }
 
-        if (planar != PLANARCONFIG_CONTIG)
-            throw error(Status::unsupported, "tiff stores its channels in separate planes (PlanarConfiguration 2), "
-                                             "which cannot be streamed; convert it to contiguous samples");
-        if (format != SAMPLEFORMAT_UINT || (bps != 8 && bps != 16))
+  private:
+    // Streaming reads contiguous 8- and 16-bit unsigned samples.
+    void check_samples(const TiffLayout& t) const {
+        if (t.planar != PLANARCONFIG_CONTIG)
             throw error(Status::unsupported,
-                        fmt::format("tiff has {}-bit {} samples; streaming reads 8- and 16-bit unsigned ones",
-                                    bps, format == SAMPLEFORMAT_IEEEFP ? "floating-point"
-                                         : format == SAMPLEFORMAT_INT  ? "signed"
-                                                                       : "unsigned"));
+                        "tiff stores its channels in separate planes (PlanarConfiguration 2), "
+                        "which cannot be streamed; convert it to contiguous samples");
+        if (t.format != SAMPLEFORMAT_UINT || (t.bps != 8 && t.bps != 16))
+            throw error(
+                Status::unsupported,
+                fmt::format(
+                    "tiff has {}-bit {} samples; streaming reads 8- and 16-bit unsigned ones",
+                    t.bps,
+                    t.format == SAMPLEFORMAT_IEEEFP ? "floating-point"
+                    : t.format == SAMPLEFORMAT_INT  ? "signed"
+                                                    : "unsigned"));
+    }
+
+    // The delivered channels for the photometric interpretation: gray, RGB(A) or palette.
+    void choose_channels(const TiffLayout& t) {
+        const std::uint16_t photometric = t.photometric, spp = t.spp;
         switch (photometric) {
             case PHOTOMETRIC_MINISWHITE:
                 invert_ = true;
@@ -70,49 +98,62 @@ public:
                 info_.channels = spp == 1 ? 1 : 4;  // gray+alpha → RGBA
                 break;
             case PHOTOMETRIC_YCBCR:
-                if (compression != COMPRESSION_JPEG)
-                    throw error(Status::unsupported, "tiff stores YCbCr samples without JPEG compression; "
-                                                     "streaming reads RGB, gray or palette ones");
-                if (!TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB)) throw codec_error("tiff");
+                if (t.compression != COMPRESSION_JPEG)
+                    throw error(Status::unsupported,
+                                "tiff stores YCbCr samples without JPEG compression; "
+                                "streaming reads RGB, gray or palette ones");
+                if (!TIFFSetField(h_.tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
+                    throw codec_error("tiff");
                 [[fallthrough]];
             case PHOTOMETRIC_RGB:
                 if (spp != 3 && spp != 4) throw unsupported_layout(photometric, spp);
                 info_.channels = spp;
                 break;
-            case PHOTOMETRIC_PALETTE: {
-                std::uint16_t *r = nullptr, *g = nullptr, *b = nullptr;
-                if (spp != 1 || bps != 8) throw unsupported_layout(photometric, spp);
-                if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &r, &g, &b)) throw codec_error("tiff palette");
-                // Some writers store 8-bit values in the 16-bit colour map (libtiff checks the same).
-                const bool eight = std::all_of(r, r + 256, [](std::uint16_t v) { return v < 256; }) &&
-                                   std::all_of(g, g + 256, [](std::uint16_t v) { return v < 256; }) &&
-                                   std::all_of(b, b + 256, [](std::uint16_t v) { return v < 256; });
-                palette_.resize(256 * 3);
-                for (int i = 0; i < 256; ++i)
-                    for (int c = 0; c < 3; ++c) {
-                        const std::uint16_t v = (c == 0 ? r : c == 1 ? g : b)[i];
-                        palette_[static_cast<std::size_t>(i * 3 + c)] = eight ? static_cast<std::uint8_t>(v) : narrow16(v);
-                    }
+            case PHOTOMETRIC_PALETTE:
+                if (spp != 1 || t.bps != 8) throw unsupported_layout(photometric, spp);
+                load_palette();
                 info_.channels = 3;
                 break;
-            }
             default:
-                throw error(Status::unsupported,
-                            fmt::format("tiff photometric interpretation {} (e.g. CMYK or Lab) is not streamed; "
-                                        "streaming reads gray, RGB, palette and JPEG-YCbCr",
-                                        photometric));
+                throw error(
+                    Status::unsupported,
+                    fmt::format(
+                        "tiff photometric interpretation {} (e.g. CMYK or Lab) is not streamed; "
+                        "streaming reads gray, RGB, palette and JPEG-YCbCr",
+                        photometric));
         }
-        check_header(options);
+    }
 
+    void load_palette() {
+        std::uint16_t *r = nullptr, *g = nullptr, *b = nullptr;
+        if (!TIFFGetField(h_.tif, TIFFTAG_COLORMAP, &r, &g, &b)) throw codec_error("tiff palette");
+        // Some writers store 8-bit values in the 16-bit colour map (libtiff checks the same).
+        const bool eight = std::all_of(r, r + 256, [](std::uint16_t v) { return v < 256; }) &&
+                           std::all_of(g, g + 256, [](std::uint16_t v) { return v < 256; }) &&
+                           std::all_of(b, b + 256, [](std::uint16_t v) { return v < 256; });
+        palette_.resize(256 * 3);
+        for (int i = 0; i < 256; ++i)
+            for (int c = 0; c < 3; ++c) {
+                const std::uint16_t v = (c == 0 ? r : c == 1 ? g : b)[i];
+                palette_[static_cast<std::size_t>(i * 3 + c)] =
+                    eight ? static_cast<std::uint8_t>(v) : narrow16(v);
+            }
+    }
+
+    // Tiles, whole strips or single rows, and the buffers each needs.
+    void plan_buffers(const TiffLayout& t) {
+        TIFF* tif = h_.tif;
+        const std::uint32_t width = t.width, height = t.height;
         // As decoded by libtiff; JPEG-YCbCr comes out as RGB.
-        raw_row_bytes_ = static_cast<std::size_t>(width) * spp * (bps / 8);
-        direct_ = bps == 8 && !invert_ && palette_.empty() && info_.channels == spp;
-        if (bps == 16 || !direct_) row8_.resize(static_cast<std::size_t>(width) * spp);
+        raw_row_bytes_ = static_cast<std::size_t>(width) * t.spp * (t.bps / 8);
+        direct_ = t.bps == 8 && !invert_ && palette_.empty() && info_.channels == t.spp;
+        if (t.bps == 16 || !direct_) row8_.resize(static_cast<std::size_t>(width) * t.spp);
         if (TIFFIsTiled(tif)) {
             std::uint32_t tw = 0, th = 0;
             TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
             TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
-            if (tw == 0 || th == 0) throw error(Status::decode_error, "tiff has an invalid tile size");
+            if (tw == 0 || th == 0)
+                throw error(Status::decode_error, "tiff has an invalid tile size");
             tiled_ = true;
             tile_w_ = tw;
             band_rows_ = th;
@@ -139,16 +180,17 @@ public:
         buffer_bytes_ += row8_.size();
     }
 
-private:
     Error codec_error(const char* what) const {
-        return error(Status::decode_error, fmt::format("{}: {}", what, messages_.error[0] ? messages_.error : "failed"));
+        return error(Status::decode_error,
+                     fmt::format("{}: {}", what, messages_.error[0] ? messages_.error : "failed"));
     }
 
     Error unsupported_layout(int photometric, int spp) const {
-        return error(Status::unsupported,
-                     fmt::format("tiff with photometric interpretation {} and {} samples per pixel is not "
-                                 "streamed",
-                                 photometric, spp));
+        return error(
+            Status::unsupported,
+            fmt::format("tiff with photometric interpretation {} and {} samples per pixel is not "
+                        "streamed",
+                        photometric, spp));
     }
 
     void decode(const Image& dst) override {
@@ -176,7 +218,8 @@ private:
     // Decodes the strip, or the row of tiles, that starts at row y into band_.
     void load_band(std::uint32_t y) {
         TIFF* tif = h_.tif;
-        const std::uint32_t rows = std::min(band_rows_, static_cast<std::uint32_t>(info_.height) - y);
+        const std::uint32_t rows =
+            std::min(band_rows_, static_cast<std::uint32_t>(info_.height) - y);
         if (!tiled_) {
             if (TIFFReadEncodedStrip(tif, TIFFComputeStrip(tif, y, 0), band_.data(),
                                      static_cast<tmsize_t>(raw_row_bytes_ * rows)) < 0)
@@ -187,10 +230,11 @@ private:
                 if (TIFFReadEncodedTile(tif, TIFFComputeTile(tif, x, y, 0, 0), tile_.data(),
                                         static_cast<tmsize_t>(tile_.size())) < 0)
                     throw read_error(y);
-                const std::size_t cols = std::min(tile_w_, static_cast<std::uint32_t>(info_.width) - x);
+                const std::size_t cols =
+                    std::min(tile_w_, static_cast<std::uint32_t>(info_.width) - x);
                 for (std::uint32_t r = 0; r < rows; ++r)
-                    std::memcpy(band_.data() + raw_row_bytes_ * r + pixel * x, tile_.data() + pixel * tile_w_ * r,
-                                pixel * cols);
+                    std::memcpy(band_.data() + raw_row_bytes_ * r + pixel * x,
+                                tile_.data() + pixel * tile_w_ * r, pixel * cols);
             }
         }
         band_y_ = y;
@@ -212,7 +256,8 @@ private:
         if (direct_) {
             std::memcpy(d, s, w * spp_);
         } else if (!palette_.empty()) {
-            for (std::size_t x = 0; x < w; ++x) std::memcpy(d + 3 * x, palette_.data() + 3 * std::size_t{s[x]}, 3);
+            for (std::size_t x = 0; x < w; ++x)
+                std::memcpy(d + 3 * x, palette_.data() + 3 * std::size_t{s[x]}, 3);
         } else if (spp_ == 1) {  // MinIsWhite
             for (std::size_t x = 0; x < w; ++x) d[x] = static_cast<std::uint8_t>(255 - s[x]);
         } else if (spp_ == 2) {  // gray+alpha → RGBA
@@ -232,7 +277,7 @@ private:
     unsigned spp_ = 1;
     unsigned bps_ = 8;
     bool invert_ = false;
-    bool direct_ = false;  // 8-bit samples delivered as stored
+    bool direct_ = false;                // 8-bit samples delivered as stored
     std::vector<std::uint8_t> palette_;  // 256 × RGB
     std::size_t raw_row_bytes_ = 0;
     std::vector<std::uint8_t> raw_;   // one scanline (huge strips, read row by row)
@@ -248,71 +293,111 @@ private:
 
 // ---- writing
 
+// Classic TIFF offsets are 32-bit: past ~4 GiB of pixels (with room for the directory, the chunk
+// offsets and incompressible data) only BigTIFF can hold the file.
+bool needs_bigtiff(std::uint64_t raw, std::uint64_t chunks) {
+    return raw + raw / 64 + chunks * 16 + (std::uint64_t{1} << 20) > 0xFFFFFFFFull;
+}
+
 class TiffWriter final : public WriterBase {
-public:
-    TiffWriter(const std::string& path, int width, int height, int channels, const SaveOptions& options,
-               const StreamWriteOptions& stream)
+  public:
+    TiffWriter(const std::string& path, int width, int height, int channels,
+               const SaveOptions& options, const StreamWriteOptions& stream)
         : WriterBase(path, width, height, channels) {
-        const std::string& comp = stream.tiff_compression;
-        std::uint16_t compression;
-        if (comp == "deflate") compression = COMPRESSION_ADOBE_DEFLATE;
-        else if (comp == "lzw") compression = COMPRESSION_LZW;
-        else if (comp == "zstd") compression = COMPRESSION_ZSTD;
-        else if (comp == "jpeg") compression = COMPRESSION_JPEG;
-        else if (comp == "none") compression = COMPRESSION_NONE;
-        else
-            throw error(Status::invalid_argument,
-                        fmt::format("unknown tiff_compression '{}' (deflate, lzw, zstd, jpeg, none)", comp));
-        if (!TIFFIsCODECConfigured(compression))
-            throw error(Status::unsupported, fmt::format("this libtiff has no {} codec", comp));
+        const std::uint16_t compression = compression_of(stream.tiff_compression);
         if (compression == COMPRESSION_JPEG && channels == 4)
-            throw error(Status::unsupported, "tiff_compression 'jpeg' cannot keep an alpha channel; use deflate");
+            throw error(Status::unsupported,
+                        "tiff_compression 'jpeg' cannot keep an alpha channel; use deflate");
         if (stream.tiff_tile < 0 || stream.tiff_tile % 16 != 0)
-            throw error(Status::invalid_argument,
-                        fmt::format("tiff_tile {} must be a positive multiple of 16, or 0 for strips", stream.tiff_tile));
+            throw error(
+                Status::invalid_argument,
+                fmt::format("tiff_tile {} must be a positive multiple of 16, or 0 for strips",
+                            stream.tiff_tile));
+        plan_chunks(compression, static_cast<std::uint32_t>(stream.tiff_tile));
 
-        row_bytes_ = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
-        tile_ = static_cast<std::uint32_t>(stream.tiff_tile);
-        if (tile_ != 0) {
-            chunk_rows_ = tile_;
-        } else {
-            // Strips of about 512 KiB; JPEG needs whole 16-row MCUs per strip.
-            chunk_rows_ = static_cast<std::uint32_t>(std::clamp<std::size_t>((std::size_t{512} << 10) / row_bytes_, 1, 4096));
-            if (compression == COMPRESSION_JPEG) chunk_rows_ = (chunk_rows_ + 15) / 16 * 16;
-            chunk_rows_ = std::min(chunk_rows_, static_cast<std::uint32_t>(height));
-        }
-
-        // Classic TIFF offsets are 32-bit: past ~4 GiB of pixels (with room for the directory,
-        // the chunk offsets and incompressible data) only BigTIFF can hold the file.
         const std::uint64_t raw = std::uint64_t{row_bytes_} * static_cast<std::uint64_t>(height);
-        const std::uint64_t chunks = (static_cast<std::uint64_t>(height) + chunk_rows_ - 1) / chunk_rows_ *
-                                     (tile_ ? (static_cast<std::uint64_t>(width) + tile_ - 1) / tile_ : 1);
+        const std::uint64_t chunks =
+            (static_cast<std::uint64_t>(height) + chunk_rows_ - 1) / chunk_rows_ *
+            (tile_ ? (static_cast<std::uint64_t>(width) + tile_ - 1) / tile_ : 1);
         const bool big = stream.tiff_bigtiff == BigTiff::always ||
-                         (stream.tiff_bigtiff == BigTiff::automatic &&
-                          raw + raw / 64 + chunks * 16 + (std::uint64_t{1} << 20) > 0xFFFFFFFFull);
+                         (stream.tiff_bigtiff == BigTiff::automatic && needs_bigtiff(raw, chunks));
 
         messages_.error[0] = '\0';
         h_.tif = open_tiff(out_.fd(), out_.temp_path(), big ? "w8" : "w", &messages_);
         if (!h_.tif) throw codec_error("cannot create tiff");
+        if (!write_tags(compression, options, stream)) throw codec_error("tiff tags");
+
+        band_.resize(row_bytes_ * chunk_rows_);
+        if (tile_ != 0) {
+            const tmsize_t tile_bytes = TIFFTileSize(h_.tif);
+            if (tile_bytes <= 0) throw codec_error("tiff tile size");
+            tile_buf_.resize(static_cast<std::size_t>(tile_bytes));
+        }
+    }
+
+  private:
+    // The libtiff codec for a tiff_compression name, checked to be built in.
+    std::uint16_t compression_of(const std::string& comp) const {
+        std::uint16_t compression;
+        if (comp == "deflate")
+            compression = COMPRESSION_ADOBE_DEFLATE;
+        else if (comp == "lzw")
+            compression = COMPRESSION_LZW;
+        else if (comp == "zstd")
+            compression = COMPRESSION_ZSTD;
+        else if (comp == "jpeg")
+            compression = COMPRESSION_JPEG;
+        else if (comp == "none")
+            compression = COMPRESSION_NONE;
+        else
+            throw error(
+                Status::invalid_argument,
+                fmt::format("unknown tiff_compression '{}' (deflate, lzw, zstd, jpeg, none)",
+                            comp));
+        if (!TIFFIsCODECConfigured(compression))
+            throw error(Status::unsupported, fmt::format("this libtiff has no {} codec", comp));
+        return compression;
+    }
+
+    // Square tiles of `tile` pixels, or (tile 0) strips of about 512 KiB.
+    void plan_chunks(std::uint16_t compression, std::uint32_t tile) {
+        row_bytes_ = static_cast<std::size_t>(width_) * static_cast<std::size_t>(channels_);
+        tile_ = tile;
+        if (tile_ != 0) {
+            chunk_rows_ = tile_;
+        } else {
+            // JPEG needs whole 16-row MCUs per strip.
+            chunk_rows_ = static_cast<std::uint32_t>(
+                std::clamp<std::size_t>((std::size_t{512} << 10) / row_bytes_, 1, 4096));
+            if (compression == COMPRESSION_JPEG) chunk_rows_ = (chunk_rows_ + 15) / 16 * 16;
+            chunk_rows_ = std::min(chunk_rows_, static_cast<std::uint32_t>(height_));
+        }
+    }
+
+    // The image's tags; false when libtiff refuses one.
+    bool write_tags(std::uint16_t compression, const SaveOptions& options,
+                    const StreamWriteOptions& stream) {
         TIFF* tif = h_.tif;
-        const std::uint16_t photometric = channels == 1                      ? PHOTOMETRIC_MINISBLACK
+        const std::uint16_t photometric = channels_ == 1                    ? PHOTOMETRIC_MINISBLACK
                                           : compression == COMPRESSION_JPEG ? PHOTOMETRIC_YCBCR
                                                                             : PHOTOMETRIC_RGB;
-        bool ok = TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(width)) &&
-                  TIFFSetField(tif, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(height)) &&
-                  TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(channels)) &&
-                  TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, std::uint16_t{8}) &&
-                  TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
-                  TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, photometric) &&
-                  TIFFSetField(tif, TIFFTAG_COMPRESSION, compression) &&
-                  TIFFSetField(tif, TIFFTAG_SOFTWARE, "artistry");
-        if (ok && channels == 4) {
+        bool ok =
+            TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(width_)) &&
+            TIFFSetField(tif, TIFFTAG_IMAGELENGTH, static_cast<std::uint32_t>(height_)) &&
+            TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, static_cast<std::uint16_t>(channels_)) &&
+            TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, std::uint16_t{8}) &&
+            TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
+            TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, photometric) &&
+            TIFFSetField(tif, TIFFTAG_COMPRESSION, compression) &&
+            TIFFSetField(tif, TIFFTAG_SOFTWARE, "artistry");
+        if (ok && channels_ == 4) {
             const std::uint16_t extra = EXTRASAMPLE_UNASSALPHA;
             ok = TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, std::uint16_t{1}, &extra);
         }
         if (ok && compression != COMPRESSION_NONE && compression != COMPRESSION_JPEG)
             ok = TIFFSetField(tif, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-        // libtiff's defaults (deflate 6, zstd 9) run 5-10x slower than these, for 10-20 % smaller files.
+        // libtiff's defaults (deflate 6, zstd 9) run 5-10x slower than these, for 10-20 % smaller
+        // files.
         const int level = stream.tiff_compression_level;
         if (ok && compression == COMPRESSION_ADOBE_DEFLATE)
             ok = TIFFSetField(tif, TIFFTAG_ZIPQUALITY, level > 0 ? std::min(level, 12) : 2);
@@ -320,25 +405,20 @@ public:
             ok = TIFFSetField(tif, TIFFTAG_ZSTD_LEVEL, level > 0 ? std::min(level, 22) : 3);
         if (ok && compression == COMPRESSION_JPEG) {
             ok = TIFFSetField(tif, TIFFTAG_JPEGQUALITY, std::clamp(options.jpeg_quality, 1, 100));
-            if (ok && photometric == PHOTOMETRIC_YCBCR) ok = TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+            if (ok && photometric == PHOTOMETRIC_YCBCR)
+                ok = TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
         }
         if (ok && tile_ != 0)
-            ok = TIFFSetField(tif, TIFFTAG_TILEWIDTH, tile_) && TIFFSetField(tif, TIFFTAG_TILELENGTH, tile_);
+            ok = TIFFSetField(tif, TIFFTAG_TILEWIDTH, tile_) &&
+                 TIFFSetField(tif, TIFFTAG_TILELENGTH, tile_);
         else if (ok)
             ok = TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, chunk_rows_);
-        if (!ok) throw codec_error("tiff tags");
-
-        band_.resize(row_bytes_ * chunk_rows_);
-        if (tile_ != 0) {
-            const tmsize_t tile_bytes = TIFFTileSize(tif);
-            if (tile_bytes <= 0) throw codec_error("tiff tile size");
-            tile_buf_.resize(static_cast<std::size_t>(tile_bytes));
-        }
+        return ok;
     }
 
-private:
     Error codec_error(const char* what) const {
-        return error(Status::io_error, fmt::format("{}: {}", what, messages_.error[0] ? messages_.error : "failed"));
+        return error(Status::io_error,
+                     fmt::format("{}: {}", what, messages_.error[0] ? messages_.error : "failed"));
     }
 
     void encode(const Image& band) override {
@@ -355,19 +435,24 @@ private:
     void flush_band() {
         TIFF* tif = h_.tif;
         if (tile_ == 0) {
-            if (TIFFWriteEncodedStrip(tif, chunk_index_, band_.data(), static_cast<tmsize_t>(row_bytes_ * band_rows_)) < 0)
+            if (TIFFWriteEncodedStrip(tif, chunk_index_, band_.data(),
+                                      static_cast<tmsize_t>(row_bytes_ * band_rows_)) < 0)
                 throw codec_error("writing tiff strip");
         } else {
             const std::size_t pixel = static_cast<std::size_t>(channels_);
-            for (std::uint32_t x = 0, t = 0; x < static_cast<std::uint32_t>(width_); x += tile_, ++t) {
+            for (std::uint32_t x = 0, t = 0; x < static_cast<std::uint32_t>(width_);
+                 x += tile_, ++t) {
                 const std::uint32_t cols = std::min(tile_, static_cast<std::uint32_t>(width_) - x);
                 for (std::uint32_t r = 0; r < tile_; ++r) {
-                    const std::uint8_t* s = band_.data() + row_bytes_ * std::min(r, band_rows_ - 1) + pixel * x;
+                    const std::uint8_t* s =
+                        band_.data() + row_bytes_ * std::min(r, band_rows_ - 1) + pixel * x;
                     std::uint8_t* d = tile_buf_.data() + pixel * tile_ * r;
                     std::memcpy(d, s, pixel * cols);
-                    for (std::uint32_t c = cols; c < tile_; ++c) std::memcpy(d + pixel * c, d + pixel * (cols - 1), pixel);
+                    for (std::uint32_t c = cols; c < tile_; ++c)
+                        std::memcpy(d + pixel * c, d + pixel * (cols - 1), pixel);
                 }
-                const std::uint32_t tiles_across = (static_cast<std::uint32_t>(width_) + tile_ - 1) / tile_;
+                const std::uint32_t tiles_across =
+                    (static_cast<std::uint32_t>(width_) + tile_ - 1) / tile_;
                 if (TIFFWriteEncodedTile(tif, chunk_index_ * tiles_across + t, tile_buf_.data(),
                                          static_cast<tmsize_t>(tile_buf_.size())) < 0)
                     throw codec_error("writing tiff tile");
@@ -396,13 +481,15 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ImageReader> open_tiff_reader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+std::unique_ptr<ImageReader> open_tiff_reader(UniqueFd& fd, const std::string& path,
+                                              const LoadOptions& options,
                                               const StreamReadOptions&) {
     return std::make_unique<TiffReader>(fd, path, options);
 }
 
-std::unique_ptr<ImageWriter> create_tiff_writer(const std::string& path, int width, int height, int channels,
-                                                const SaveOptions& options, const StreamWriteOptions& stream) {
+std::unique_ptr<ImageWriter> create_tiff_writer(const std::string& path, int width, int height,
+                                                int channels, const SaveOptions& options,
+                                                const StreamWriteOptions& stream) {
     return std::make_unique<TiffWriter>(path, width, height, channels, options, stream);
 }
 

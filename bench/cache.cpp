@@ -22,9 +22,9 @@
 #include "artistry/cache.hpp"
 #include "artistry/effect.hpp"
 #include "artistry/io.hpp"
+#include "bench_support.hpp"
 #include "cache/entry_format.hpp"
 #include "cache/memory_tier.hpp"
-#include "cache_test_support.hpp"
 
 using namespace artistry;
 using Clock = std::chrono::steady_clock;
@@ -111,7 +111,7 @@ struct PolicyRun {
 
 double simulate(const Trace& trace, const std::vector<CacheKey>& keys, std::uint64_t capacity,
                 const PolicyRun& policy) {
-    test::ManualClock clock;  // one request per second: 100 000 requests ≈ 28 h
+    bench::SteppedClock clock;  // one request per second: 100 000 requests ≈ 28 h
     cache::MemoryTier::Options o;
     o.capacity_bytes = capacity;
     o.eviction = policy.eviction;
@@ -238,24 +238,23 @@ Image one_megapixel_photo() {
     return photo.view({(photo.width() - w) / 2, (photo.height() - h) / 2, w, h}).clone();
 }
 
-void latency_section(const Image& photo) {
-    std::printf("\n## Hit latency (%dx%d RGB result, %.1f MB)\n\n", photo.width(), photo.height(),
-                static_cast<double>(photo.byte_size()) / 1e6);
-    std::printf("| tier | hit p50 | hit p99 | notes |\n|---|---|---|---|\n");
-    const CacheKey key = content_hash(photo);
-    {
-        CacheOptions o;
-        o.use_environment = false;
-        o.disk = false;
-        o.memory_bytes = 1ull << 30;
-        ResultCache cache(o);
-        cache.put(key, photo);
-        const auto p = time_each(200'000, [&] {
-            if (!cache.get(key)) std::abort();
-        });
-        std::printf("| L1 memory | %s | %s | shared handle, no pixel copy |\n", us(p.p50).c_str(),
-                    us(p.p99).c_str());
-    }
+// L1: a hit hands out the stored image itself.
+void memory_latency(const Image& photo, const CacheKey& key) {
+    CacheOptions o;
+    o.use_environment = false;
+    o.disk = false;
+    o.memory_bytes = 1ull << 30;
+    ResultCache cache(o);
+    cache.put(key, photo);
+    const auto p = time_each(200000, [&] {
+        if (!cache.get(key)) std::abort();
+    });
+    std::printf("| L1 memory | %s | %s | shared handle, no pixel copy |\n", us(p.p50).c_str(),
+                us(p.p99).c_str());
+}
+
+// L2: a hit reads the entry's file back (from the page cache) and checks it.
+void disk_latency(const Image& photo, const CacheKey& key) {
     const fs::path dir =
         fs::temp_directory_path() / ("artistry-bench-cache-" + std::to_string(::getpid()));
     {
@@ -273,8 +272,12 @@ void latency_section(const Image& photo) {
                     us(p.p50).c_str(), us(p.p99).c_str());
     }
     fs::remove_all(dir);
-    test::RedisServer server;
-    std::string why = server.installed() ? server.start() : "redis-server not installed";
+}
+
+// L3: a redis-server of the benchmark's own on localhost, when one is installed.
+void redis_latency(const Image& photo, const CacheKey& key) {
+    bench::RedisServer server;
+    const std::string why = server.start();
     if (!why.empty()) {
         std::printf("| L3 redis | n/a | n/a | %s |\n", why.c_str());
         return;
@@ -290,12 +293,22 @@ void latency_section(const Image& photo) {
     const auto p = time_each(300, [&] {
         if (!cache.get(key)) std::abort();
     });
-    const long long stored = test::redis_command(server.port(), "STRLEN artistry:v1:" + key.hex());
+    const long long stored = server.value_bytes("artistry:v1:" + key.hex());
     std::printf(
         "| L3 redis | %s | %s | localhost; GET+EXPIRE, zstd-1 delta decode; %.2f MB stored "
         "(%.2fx); put p50 %s |\n",
         us(p.p50).c_str(), us(p.p99).c_str(), static_cast<double>(stored) / 1e6,
         static_cast<double>(photo.byte_size()) / static_cast<double>(stored), us(put.p50).c_str());
+}
+
+void latency_section(const Image& photo) {
+    std::printf("\n## Hit latency (%dx%d RGB result, %.1f MB)\n\n", photo.width(), photo.height(),
+                static_cast<double>(photo.byte_size()) / 1e6);
+    std::printf("| tier | hit p50 | hit p99 | notes |\n|---|---|---|---|\n");
+    const CacheKey key = content_hash(photo);
+    memory_latency(photo, key);
+    disk_latency(photo, key);
+    redis_latency(photo, key);
 }
 
 // ---- codecs for the Redis payload

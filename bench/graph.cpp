@@ -58,40 +58,41 @@ struct Timings {
     std::map<std::string, std::vector<double>> node;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
     int reps = 5;
-    int threads = 0;
-    std::string photo;
+    int threads = 0;    // 0: the engine's default
+    std::string photo;  // default: the shared fixture photo, else a test image
+};
+
+// False (after printing the usage) on an argument it does not know.
+bool parse_options(int argc, char** argv, Options& o) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--reps" && i + 1 < argc)
-            reps = std::max(1, std::atoi(argv[++i]));
+            o.reps = std::max(1, std::atoi(argv[++i]));
         else if (a == "--threads" && i + 1 < argc)
-            threads = std::max(1, std::atoi(argv[++i]));
+            o.threads = std::max(1, std::atoi(argv[++i]));
         else if (a == "--photo" && i + 1 < argc)
-            photo = argv[++i];
+            o.photo = argv[++i];
         else {
             fmt::print(stderr, "usage: bench_graph [--reps N] [--photo PATH] [--threads N]\n");
-            return 2;
+            return false;
         }
     }
-    if (photo.empty()) {
+    if (o.photo.empty()) {
         const fs::path source(ARTISTRY_BENCH_SOURCE_DIR);
         const fs::path shared =
             source / ".." / "shared" / "fixtures" / "images" / "bythewater_1920.jpg";
-        photo = fs::exists(shared) ? shared.string()
-                                   : (source / "tests/data/squirrel_cls.jpg").string();
+        o.photo = fs::exists(shared) ? shared.string()
+                                     : (source / "tests/data/squirrel_cls.jpg").string();
     }
-    const Image photo12 = upscale(load_image(photo), 4000, 3000);
+    return true;
+}
 
-    // The workload, as far as the effects are registered in this build.
-    const EffectRegistry& registry = EffectRegistry::builtin();
-    const bool cut = registry.find("remove_background") != nullptr;
-    if (!cut) fmt::print("note: remove_background is not registered; the effects read the photo\n");
-    Graph::Builder builder;
-    if (cut) builder.node("cut", "remove_background");
+// The effects that read the cut (or the photo), as far as they are registered in this build;
+// returns the ones added.
+std::vector<std::string> add_effects(Graph::Builder& builder, const EffectRegistry& registry,
+                                     bool cut) {
     std::vector<std::string> effects;
     for (const char* op : {"enhanced_bw", "pop_art", "retro_8bit", "dither", "color"}) {
         if (registry.find(op) == nullptr) {
@@ -102,60 +103,42 @@ int main(int argc, char** argv) {
         builder.output(op);
         effects.push_back(op);
     }
-    if (effects.empty()) {
-        fmt::print("no effects registered: nothing to measure\n");
-        return 0;
+    return effects;
+}
+
+// One run of the graph, its times added to t.
+void measure(Engine& e, const Graph& graph, const Image& photo, int max_parallel, Timings& t) {
+    RunOptions o;
+    o.max_parallel = max_parallel;
+    const double cpu0 = cpu_seconds();
+    const Result r = e.run(graph, photo, o);
+    t.cpu.push_back(cpu_seconds() - cpu0);
+    if (r.status != RunStatus::ok) {
+        fmt::print(stderr, "run failed ({}): {}\n", run_status_name(r.status), r.error);
+        std::exit(1);
     }
-    const Graph graph = builder.build(registry);
-
-    EngineOptions eo;
-    eo.threads = threads;
-    eo.use_environment = false;
-    eo.cache_options.enabled = false;  // measure the effects, not cache hits
-    Engine engine(eo);
-    eo.threads = 1;
-    Engine one_core(eo);  // the classic baseline: one node at a time, every loop on one thread
-    const int parallel = engine.threads();
-    fmt::print(
-        "# bench/graph — {} upscaled to {}x{} ({:.1f} MP), {} reps, median; {} worker threads\n",
-        fs::path(photo).filename().string(), photo12.width(), photo12.height(),
-        static_cast<double>(photo12.pixel_count()) / 1e6, reps, parallel);
-    fmt::print("# graph: {}{}\n\n", cut ? "remove_background → " : "", fmt::join(effects, ", "));
-
-    const auto measure = [&](Engine& e, int max_parallel, Timings& t) {
-        RunOptions o;
-        o.max_parallel = max_parallel;
-        const double cpu0 = cpu_seconds();
-        const Result r = e.run(graph, photo12, o);
-        t.cpu.push_back(cpu_seconds() - cpu0);
-        if (r.status != RunStatus::ok) {
-            fmt::print(stderr, "run failed ({}): {}\n", run_status_name(r.status), r.error);
-            std::exit(1);
-        }
-        t.wall.push_back(r.wall_seconds);
-        double cut_end = 0;
-        double last_end = 0;
-        for (const auto& n : r.nodes) {
-            t.node[n.id].push_back(n.seconds);
-            if (n.id == "cut")
-                cut_end = n.end_seconds;
-            else
-                last_end = std::max(last_end, n.end_seconds);
-        }
-        t.after_cut.push_back(last_end - cut_end);
-    };
-
-    Timings warm;
-    measure(engine, parallel, warm);  // first-touch costs (models, LUTs) stay out of the figures
-    Timings single;                   // 1 thread
-    Timings seq;  // max_parallel=1: one node at a time, its row loops on every thread
-    Timings par;  // max_parallel=threads: nodes side by side too
-    for (int i = 0; i < reps; ++i) {  // interleaved, so drift in the machine hits all alike
-        measure(one_core, 1, single);
-        measure(engine, 1, seq);
-        measure(engine, parallel, par);
+    t.wall.push_back(r.wall_seconds);
+    double cut_end = 0;
+    double last_end = 0;
+    for (const auto& n : r.nodes) {
+        t.node[n.id].push_back(n.seconds);
+        if (n.id == "cut")
+            cut_end = n.end_seconds;
+        else
+            last_end = std::max(last_end, n.end_seconds);
     }
+    t.after_cut.push_back(last_end - cut_end);
+}
 
+double node_median(const Timings& t, const std::string& id) {
+    const auto it = t.node.find(id);
+    return it == t.node.end() ? 0 : median(it->second);
+}
+
+// The medians of the three ways of running, one row each for the graph, the effects after the
+// cut, the CPU time and every node.
+void print_table(const Timings& single, const Timings& seq, const Timings& par, int parallel,
+                 std::size_t effects) {
     const auto row = [](const std::string& label, double a, double b, double c) {
         fmt::print("| {:<26} | {:>10.3f} s | {:>14.3f} s | {:>14.3f} s |\n", label, a, b, c);
     };
@@ -163,12 +146,16 @@ int main(int argc, char** argv) {
                fmt::format("max_parallel={}", parallel));
     fmt::print("|{:-<28}|{:->14}|{:->18}|{:->18}|\n", "", "", "", "");
     row("whole graph", median(single.wall), median(seq.wall), median(par.wall));
-    row(fmt::format("{} effects after the cut", effects.size()), median(single.after_cut),
+    row(fmt::format("{} effects after the cut", effects), median(single.after_cut),
         median(seq.after_cut), median(par.after_cut));
     row("CPU time, all threads", median(single.cpu), median(seq.cpu), median(par.cpu));
     for (const auto& [id, secs] : seq.node)
-        row(fmt::format("  node {}", id), median(single.node[id]), median(secs),
-            median(par.node[id]));
+        row(fmt::format("  node {}", id), node_median(single, id), median(secs),
+            node_median(par, id));
+}
+
+// Speed-ups, how busy the cores were, the targets, and the old backend's figures.
+void print_summary(const Timings& single, const Timings& seq, const Timings& par, int parallel) {
     const auto ratio = [](const std::vector<double>& a, const std::vector<double>& b) {
         return median(a) / std::max(median(b), 1e-9);
     };
@@ -193,5 +180,53 @@ int main(int argc, char** argv) {
         "\nthe old Python/GPU backend's published figures (theirs, not measured here; "
         "NVIDIA L4 GPU):\n  five effects sequential 25 s; parallel in batches of two 10.4 s "
         "(2.4x)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    if (!parse_options(argc, argv, o)) return 2;
+    const Image photo12 = upscale(load_image(o.photo), 4000, 3000);
+
+    // The workload, as far as the effects are registered in this build.
+    const EffectRegistry& registry = EffectRegistry::builtin();
+    const bool cut = registry.find("remove_background") != nullptr;
+    if (!cut) fmt::print("note: remove_background is not registered; the effects read the photo\n");
+    Graph::Builder builder;
+    if (cut) builder.node("cut", "remove_background");
+    const std::vector<std::string> effects = add_effects(builder, registry, cut);
+    if (effects.empty()) {
+        fmt::print("no effects registered: nothing to measure\n");
+        return 0;
+    }
+    const Graph graph = builder.build(registry);
+
+    EngineOptions eo;
+    eo.threads = o.threads;
+    eo.use_environment = false;
+    eo.cache_options.enabled = false;  // measure the effects, not cache hits
+    Engine engine(eo);
+    eo.threads = 1;
+    Engine one_core(eo);  // the classic baseline: one node at a time, every loop on one thread
+    const int parallel = engine.threads();
+    fmt::print(
+        "# bench/graph — {} upscaled to {}x{} ({:.1f} MP), {} reps, median; {} worker threads\n",
+        fs::path(o.photo).filename().string(), photo12.width(), photo12.height(),
+        static_cast<double>(photo12.pixel_count()) / 1e6, o.reps, parallel);
+    fmt::print("# graph: {}{}\n\n", cut ? "remove_background → " : "", fmt::join(effects, ", "));
+
+    Timings warm;
+    measure(engine, graph, photo12, parallel, warm);  // first-touch costs (models, LUTs) stay out
+    Timings single;                                   // 1 thread
+    Timings seq;  // max_parallel=1: one node at a time, its row loops on every thread
+    Timings par;  // max_parallel=threads: nodes side by side too
+    for (int i = 0; i < o.reps; ++i) {  // interleaved, so drift in the machine hits all alike
+        measure(one_core, graph, photo12, 1, single);
+        measure(engine, graph, photo12, 1, seq);
+        measure(engine, graph, photo12, parallel, par);
+    }
+    print_table(single, seq, par, parallel, effects.size());
+    print_summary(single, seq, par, parallel);
     return 0;
 }

@@ -20,11 +20,11 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <opencv2/imgproc.hpp>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "artistry/effect.hpp"
 #include "artistry/io.hpp"
@@ -88,8 +88,7 @@ template <class F>
 double time_ms(F&& f) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-        .count();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 Image resized(const Image& src, int w, int h) {
@@ -108,9 +107,11 @@ int child(const std::string& what, const std::string& in, const std::string& out
     if (what == "cutout")
         result = apply_effect("remove_background", input, {{"model", std::string("isnet")}});
     else if (what == "upscale-tiled")
-        result = apply_effect("upscale", input, {{"scale", std::int64_t{4}}, {"tile", std::int64_t{256}}});
+        result = apply_effect("upscale", input,
+                              {{"scale", std::int64_t{4}}, {"tile", std::int64_t{256}}});
     else if (what == "upscale-whole")
-        result = apply_effect("upscale", input, {{"scale", std::int64_t{4}}, {"tile", std::int64_t{0}}});
+        result =
+            apply_effect("upscale", input, {{"scale", std::int64_t{4}}, {"tile", std::int64_t{0}}});
     else
         return 2;
     save_image(result, out);
@@ -124,12 +125,7 @@ fs::path default_ort_dir() {
     return cache / "artistry" / "fetch" / "node" / "node_modules" / "onnxruntime-node";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() == 4 && args[0] == "--child") return child(args[1], args[2], args[3]);
-
+struct Options {
     int reps = 5;
     int threads = 2;
     bool skip_ort = false;
@@ -137,99 +133,97 @@ int main(int argc, char** argv) {
     std::string isnet_name = "isnet";  // or isnet-ts: the same network through LibTorch
     fs::path ort_dir = default_ort_dir();
     fs::path json_path = fs::path(ARTISTRY_BENCH_SOURCE_DIR) / "bench" / "results" / "models.json";
+};
+
+// False (after saying which) on an argument it does not know.
+bool parse_options(const std::vector<std::string>& args, Options& o) {
     for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--reps" && i + 1 < args.size()) reps = std::stoi(args[++i]);
-        else if (args[i] == "--threads" && i + 1 < args.size()) threads = std::stoi(args[++i]);
-        else if (args[i] == "--ort" && i + 1 < args.size()) ort_dir = args[++i];
-        else if (args[i] == "--json" && i + 1 < args.size()) json_path = args[++i];
-        else if (args[i] == "--skip-ort") skip_ort = true;
-        else if (args[i] == "--isnet" && i + 1 < args.size()) isnet_name = args[++i];
-        else if (args[i] == "--only-isnet") only_isnet = true;
+        if (args[i] == "--reps" && i + 1 < args.size())
+            o.reps = std::stoi(args[++i]);
+        else if (args[i] == "--threads" && i + 1 < args.size())
+            o.threads = std::stoi(args[++i]);
+        else if (args[i] == "--ort" && i + 1 < args.size())
+            o.ort_dir = args[++i];
+        else if (args[i] == "--json" && i + 1 < args.size())
+            o.json_path = args[++i];
+        else if (args[i] == "--skip-ort")
+            o.skip_ort = true;
+        else if (args[i] == "--isnet" && i + 1 < args.size())
+            o.isnet_name = args[++i];
+        else if (args[i] == "--only-isnet")
+            o.only_isnet = true;
         else {
             std::fprintf(stderr, "bench_models: unknown argument '%s'\n", args[i].c_str());
-            return 2;
+            return false;
         }
     }
+    return true;
+}
 
-    ModelStoreOptions store_options;
-    store_options.intra_op_threads = threads;
-    ModelStore store(store_options);
-    const auto isnet_spec = store.find(isnet_name);  // "isnet": the form the store prefers
-    std::optional<ModelSpec> isnet_onnx;              // the peer always runs the ONNX file
-    for (auto& spec : store.available())
-        if (spec.name == "isnet") isnet_onnx = spec;
-    if (!isnet_spec || !isnet_onnx) {
-        std::fprintf(stderr, "bench_models: isnet (and %s) not installed in %s (run scripts/fetch-models)\n",
-                     isnet_name.c_str(), store.dir().c_str());
-        return 2;
-    }
-    nlohmann::json report;
-    report["threads"] = threads;
-    report["reps"] = reps;
-
-    // 1. ISNet latency, library vs onnxruntime-node, alternating blocks.
+// 1. ISNet latency, library vs onnxruntime-node, alternating blocks.
+nlohmann::json isnet_latency(ModelStore& store, const ModelSpec& isnet_spec,
+                             const ModelSpec& isnet_onnx, const Options& o) {
     Tensor input({1, 3, 1024, 1024});
     for (std::size_t i = 0; i < input.values.size(); ++i)
         input.values[i] = static_cast<float>(i % 4099) / 4099.0f - 0.5f;
     double load_ms = 0;
     std::shared_ptr<const Model> isnet;
-    load_ms = time_ms([&] { isnet = store.get(isnet_name); });
+    load_ms = time_ms([&] { isnet = store.get(o.isnet_name); });
     isnet->run({input});  // warm-up
     std::vector<double> lib_ms, ort_ms;
     double ort_load_ms = 0;
     const int blocks = 3;
     for (int b = 0; b < blocks; ++b) {
-        for (int r = 0; r < reps; ++r) lib_ms.push_back(time_ms([&] { isnet->run({input}); }));
-        if (skip_ort) continue;
-        const Child c = spawn({"node", fs::path(ARTISTRY_BENCH_SOURCE_DIR) / "bench" / "models_ort.js",
-                               ort_dir.string(), isnet_onnx->file.string(), "input",
-                               "1,3,1024,1024", std::to_string(reps), std::to_string(threads)});
+        for (int r = 0; r < o.reps; ++r) lib_ms.push_back(time_ms([&] { isnet->run({input}); }));
+        if (o.skip_ort) continue;
+        const Child c =
+            spawn({"node", fs::path(ARTISTRY_BENCH_SOURCE_DIR) / "bench" / "models_ort.js",
+                   o.ort_dir.string(), isnet_onnx.file.string(), "input", "1,3,1024,1024",
+                   std::to_string(o.reps), std::to_string(o.threads)});
         const auto j = nlohmann::json::parse(c.out);
         ort_load_ms = j["load_ms"].get<double>();
         for (double v : j["ms"]) ort_ms.push_back(v);
     }
     const double lib_med = median(lib_ms), ort_med = median(ort_ms);
-    std::printf("ISNet 1024², %d threads: library (%s as %s, %s) %.0f ms (load %.0f ms)",
-                threads, isnet_name.c_str(), isnet_spec->name.c_str(),
-                model_backend_name(isnet_spec->backend), lib_med, load_ms);
-    if (!skip_ort)
+    std::printf("ISNet 1024², %d threads: library (%s as %s, %s) %.0f ms (load %.0f ms)", o.threads,
+                o.isnet_name.c_str(), isnet_spec.name.c_str(),
+                model_backend_name(isnet_spec.backend), lib_med, load_ms);
+    if (!o.skip_ort)
         std::printf(", onnxruntime-node %.0f ms (load %.0f ms), ratio %.2f×", ort_med, ort_load_ms,
                     lib_med / ort_med);
     std::printf("\n");
-    report["isnet"] = {{"model", isnet_name}, {"form", isnet_spec->name},
-                       {"backend", model_backend_name(isnet_spec->backend)},
-                       {"library_ms", lib_med},   {"library_load_ms", load_ms},
-                       {"ort_ms", ort_med},       {"ort_load_ms", ort_load_ms},
-                       {"ratio", skip_ort ? 0.0 : lib_med / ort_med}};
-    isnet.reset();
-    store.trim(~std::uint64_t{0});
-    if (only_isnet) {
-        std::printf("%s\n", report.dump().c_str());
-        return 0;
-    }
+    return {{"model", o.isnet_name},
+            {"form", isnet_spec.name},
+            {"backend", model_backend_name(isnet_spec.backend)},
+            {"library_ms", lib_med},
+            {"library_load_ms", load_ms},
+            {"ort_ms", ort_med},
+            {"ort_load_ms", ort_load_ms},
+            {"ratio", o.skip_ort ? 0.0 : lib_med / ort_med}};
+}
 
-    // 2 and 3 in child processes: each peak RSS is that run's alone.
-    const fs::path tmp = fs::temp_directory_path() / fmt::format("artistry-bench-models-{}", getpid());
-    fs::create_directories(tmp);
-    const Image photo = load_image(fixture("bythewater_1920.jpg"));
-    save_image(resized(photo, 4000, 3000), tmp / "photo12.png");
-    save_image(resized(photo, 1920, 1080), tmp / "photo2.png");
-    const std::string self = fs::canonical("/proc/self/exe");
-
+// 2. remove_background with ISNet on the 12 MP photo, three child runs.
+nlohmann::json cutout_runs(const std::string& self, const fs::path& tmp) {
     std::vector<double> cut_wall, cut_rss;
     for (int r = 0; r < 3; ++r) {
         const Child c = spawn({self, "--child", "cutout", tmp / "photo12.png", tmp / "cut.png"});
         cut_wall.push_back(c.wall_s);
         cut_rss.push_back(c.rss_mib);
     }
-    std::printf("remove_background isnet, 12 MP: %.2f s, peak RSS %.0f MiB (median of 3, load included)\n",
-                median(cut_wall), median(cut_rss));
-    report["cutout_12mp"] = {{"wall_s", median(cut_wall)}, {"rss_mib", median(cut_rss)}};
+    std::printf(
+        "remove_background isnet, 12 MP: %.2f s, peak RSS %.0f MiB (median of 3, load included)\n",
+        median(cut_wall), median(cut_rss));
+    return {{"wall_s", median(cut_wall)}, {"rss_mib", median(cut_rss)}};
+}
 
+// 3. upscale 4× of the 2 MP photo, tiled and whole, and how far apart their bytes are.
+nlohmann::json upscale_runs(const std::string& self, const fs::path& tmp) {
     nlohmann::json up;
     for (const char* mode : {"upscale-tiled", "upscale-whole"}) {
-        const Child c = spawn({self, "--child", mode, tmp / "photo2.png", tmp / (std::string(mode) + ".png")});
-        std::printf("upscale 4×, 2 MP → 33 MP, %s: %.1f s, peak RSS %.0f MiB\n", mode, c.wall_s, c.rss_mib);
+        const Child c =
+            spawn({self, "--child", mode, tmp / "photo2.png", tmp / (std::string(mode) + ".png")});
+        std::printf("upscale 4×, 2 MP → 33 MP, %s: %.1f s, peak RSS %.0f MiB\n", mode, c.wall_s,
+                    c.rss_mib);
         up[mode] = {{"wall_s", c.wall_s}, {"rss_mib", c.rss_mib}};
     }
     const Image tiled = load_image(tmp / "upscale-tiled.png");
@@ -240,14 +234,61 @@ int main(int argc, char** argv) {
     cv::minMaxLoc(diff.reshape(1), nullptr, &max_diff);
     std::printf("upscale tiled vs whole: max difference %.0f per channel\n", max_diff);
     up["tiled_vs_whole_max_diff"] = max_diff;
-    report["upscale_4x_2mp"] = up;
+    return up;
+}
 
-    fs::remove_all(tmp);
+void write_report(const fs::path& json_path, const nlohmann::json& report) {
     fs::create_directories(json_path.parent_path());
     std::FILE* f = std::fopen(json_path.c_str(), "w");
     if (f) {
         std::fprintf(f, "%s\n", report.dump(2).c_str());
         std::fclose(f);
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 4 && args[0] == "--child") return child(args[1], args[2], args[3]);
+    Options o;
+    if (!parse_options(args, o)) return 2;
+
+    ModelStoreOptions store_options;
+    store_options.intra_op_threads = o.threads;
+    ModelStore store(store_options);
+    const auto isnet_spec = store.find(o.isnet_name);  // "isnet": the form the store prefers
+    std::optional<ModelSpec> isnet_onnx;               // the peer always runs the ONNX file
+    for (auto& spec : store.available())
+        if (spec.name == "isnet") isnet_onnx = spec;
+    if (!isnet_spec || !isnet_onnx) {
+        std::fprintf(
+            stderr, "bench_models: isnet (and %s) not installed in %s (run scripts/fetch-models)\n",
+            o.isnet_name.c_str(), store.dir().c_str());
+        return 2;
+    }
+    nlohmann::json report;
+    report["threads"] = o.threads;
+    report["reps"] = o.reps;
+    report["isnet"] = isnet_latency(store, *isnet_spec, *isnet_onnx, o);
+    store.trim(~std::uint64_t{0});
+    if (o.only_isnet) {
+        std::printf("%s\n", report.dump().c_str());
+        return 0;
+    }
+
+    // 2 and 3 in child processes: each peak RSS is that run's alone.
+    const fs::path tmp =
+        fs::temp_directory_path() / fmt::format("artistry-bench-models-{}", getpid());
+    fs::create_directories(tmp);
+    const Image photo = load_image(fixture("bythewater_1920.jpg"));
+    save_image(resized(photo, 4000, 3000), tmp / "photo12.png");
+    save_image(resized(photo, 1920, 1080), tmp / "photo2.png");
+    const std::string self = fs::canonical("/proc/self/exe");
+    report["cutout_12mp"] = cutout_runs(self, tmp);
+    report["upscale_4x_2mp"] = upscale_runs(self, tmp);
+
+    fs::remove_all(tmp);
+    write_report(o.json_path, report);
     return 0;
 }

@@ -151,7 +151,8 @@ struct FileRunOptions {
     StreamWriteOptions stream_write;
     // progress, cancel and max_parallel. A streamed run reports a start event (fraction 0),
     // one per band written and a last one (node empty, fraction 1); it checks cancel between
-    // bands. Engine::cancel(run_id) does not reach a streamed run: use RunOptions::cancel.
+    // bands. Engine::cancel(run_id) reaches it, streamed or not: the run id is in every
+    // progress event and in the result.
     RunOptions run;
 };
 

@@ -201,9 +201,20 @@ RunHandle Engine::submit(const Graph& graph, const Image& input, RunOptions opti
 
 FileRunResult Engine::run_file(const Graph& graph, const std::string& input_path,
                                const std::map<std::string, std::string>& output_paths,
-                               const FileRunOptions& options) {
+                               const FileRunOptions& given) {
+    // The run's id reaches it through Engine::cancel, streamed or not (an in-memory run shares
+    // the flag with the engine run it makes).
+    FileRunOptions options = given;
+    if (!options.run.cancel) options.run.cancel = std::make_shared<std::atomic<bool>>(false);
+    detail::Executor& executor = impl_->executor;
+    const std::uint64_t id = executor.add_external(options.run.cancel);
+    struct Registered {
+        detail::Executor& executor;
+        std::uint64_t id;
+        ~Registered() { executor.remove_external(id); }
+    } registered{executor, id};
     return detail::run_file(*this, *impl_->memory, impl_->memory_wait_seconds, graph, input_path,
-                            output_paths, options);
+                            output_paths, options, id);
 }
 
 FilePlan Engine::plan_file(const Graph& graph, const std::string& input_path,

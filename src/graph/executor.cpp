@@ -163,8 +163,24 @@ std::shared_ptr<RunState> Executor::submit(const Graph& graph, const Image& inpu
     return run;
 }
 
+std::uint64_t Executor::add_external(std::shared_ptr<std::atomic<bool>> flag) {
+    Lock lock(mutex_);
+    const std::uint64_t id = next_id_++;
+    external_.emplace(id, std::move(flag));
+    return id;
+}
+
+void Executor::remove_external(std::uint64_t run_id) {
+    Lock lock(mutex_);
+    external_.erase(run_id);
+}
+
 bool Executor::cancel(std::uint64_t run_id) {
     Lock lock(mutex_);
+    if (const auto ext = external_.find(run_id); ext != external_.end()) {
+        ext->second->store(true);
+        return true;
+    }
     const auto it = active_.find(run_id);
     if (it == active_.end()) return false;
     const auto run = it->second.lock();

@@ -31,6 +31,10 @@ class Executor {
 
     std::shared_ptr<RunState> submit(const Graph& graph, const Image& input, RunOptions options);
     bool cancel(std::uint64_t run_id);
+    // A run that does not go through the workers (a streamed file run): an id from the same
+    // sequence, under which cancel() sets `flag` until remove_external(id).
+    std::uint64_t add_external(std::shared_ptr<std::atomic<bool>> flag);
+    void remove_external(std::uint64_t run_id);
 
     const EffectRegistry& registry() const noexcept { return *registry_; }
     int threads() const noexcept { return arena_.threads(); }
@@ -75,6 +79,7 @@ class Executor {
     std::condition_variable idle_cv_;
     std::uint64_t next_id_ = 1;
     std::map<std::uint64_t, std::weak_ptr<RunState>> active_;
+    std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> external_;
     int tasks_ = 0;  // enqueued node tasks not yet done with this executor
 
     graph::WorkerArena arena_;  // last: destroyed first, after every task has finished

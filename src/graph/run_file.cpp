@@ -274,7 +274,15 @@ FilePlan plan_file(const Graph& graph, const MemoryManager& memory, const std::s
 FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait_seconds,
                        const Graph& graph, const std::string& input_path,
                        const std::map<std::string, std::string>& output_paths,
-                       const FileRunOptions& options) {
+                       const FileRunOptions& given, std::uint64_t run_id) {
+    // Every event and the result carry the file run's id (Engine::cancel takes it).
+    FileRunOptions options = given;
+    if (given.run.progress)
+        options.run.progress = [inner = given.run.progress, run_id](const ProgressEvent& e) {
+            ProgressEvent tagged = e;
+            tagged.run_id = run_id;
+            inner(tagged);
+        };
     if (output_paths.empty())
         throw Error(Status::invalid_argument, "run_file: no output paths given");
     const auto& outputs = graph.outputs();
@@ -308,6 +316,7 @@ FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait
     if (!out.plan.stream) {
         const Image input = load_image(input_path, options.load);
         out.result = engine.run(graph, input, options.run);
+        out.result.run_id = run_id;
         for (const auto& [id, path] : output_paths) {
             const auto it = out.result.outputs.find(id);
             if (it == out.result.outputs.end()) continue;  // failed: reported in the Result
@@ -319,6 +328,7 @@ FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait
 
     stream_outputs(engine, memory, memory_wait_seconds, graph, input_path, output_paths, options,
                    out);
+    out.result.run_id = run_id;
     return out;
 }
 

@@ -10,13 +10,13 @@ namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 namespace detail {
 
-FilePlan plan_file(const Graph& graph, const MemoryManager& memory,
-                   const std::string& input_path, const FileRunOptions& options);
+FilePlan plan_file(const Graph& graph, const MemoryManager& memory, const std::string& input_path,
+                   const FileRunOptions& options);
 
 FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait_seconds,
                        const Graph& graph, const std::string& input_path,
                        const std::map<std::string, std::string>& output_paths,
-                       const FileRunOptions& options);
+                       const FileRunOptions& options, std::uint64_t run_id);
 
 }  // namespace detail
 }  // namespace ARTISTRY_ABI_NAMESPACE

@@ -22,8 +22,8 @@
 #include "test_support.hpp"
 
 using namespace artistry;
-using artistry::test::quiet_engine;
 using artistry::test::have_model;
+using artistry::test::quiet_engine;
 using artistry::test::TempDir;
 
 namespace {
@@ -154,6 +154,33 @@ TEST_CASE("cancelling a streamed run midway stops it and leaves no output") {
     CHECK(bands_written >= 2);  // it had started writing
     CHECK(cancelled_event);
     CHECK(files_in(dir.path) == 0);  // no output, no temporary file
+}
+
+TEST_CASE("Engine::cancel reaches a streamed run by the id its events carry") {
+    Engine engine(quiet_engine());
+    const Graph graph = Graph::Builder().node("d", "dither").output("d").build();
+    TempDir dir;
+    FileRunOptions o;
+    o.tile_size = 16;
+    std::atomic<std::uint64_t> id{0};
+    std::atomic<bool> found{false};
+    o.run.progress = [&](const ProgressEvent& e) {
+        id = e.run_id;
+        if (e.phase == Phase::running && e.units_done > 0 && !found.exchange(true))
+            CHECK(engine.cancel(e.run_id));
+    };
+    const Error e = test::error_of([&] {
+        engine.run_file(graph, test::data_path("butterfly.jpg"), {{"d", dir.file("d.png")}}, o);
+    });
+    CHECK(e.status() == Status::cancelled);
+    CHECK(id != 0);
+    CHECK_FALSE(engine.cancel(id));  // over: the id no longer names a run
+    CHECK(files_in(dir.path) == 0);
+    // A run that finishes reports the same id in its result.
+    o.run.progress = [&](const ProgressEvent& ev) { id = ev.run_id; };
+    const FileRunResult done =
+        engine.run_file(graph, test::data_path("butterfly.jpg"), {{"d", dir.file("d.png")}}, o);
+    CHECK(done.result.run_id == id);
 }
 
 TEST_CASE("outputs of one streamed graph read the input once per pass") {

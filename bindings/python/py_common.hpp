@@ -36,7 +36,8 @@ py::object param_to_python(const ParamValue& value);
 Graph graph_from_object(const py::handle& object, const py::object& params);
 
 // RunOptions whose callbacks call into Python with the GIL held only for the call.
-RunOptions make_run_options(int max_parallel, const py::object& progress, const py::object& on_done);
+RunOptions make_run_options(int max_parallel, const py::object& progress,
+                            const py::object& on_done);
 
 void bind_errors(py::module_& m);
 void bind_image(py::module_& m);

@@ -23,7 +23,8 @@ ParamMap params_from_dict(const py::dict& params) {
         else if (py::isinstance<py::str>(value))
             out[name] = value.cast<std::string>();
         else
-            throw py::type_error(fmt::format("parameter '{}': {} is not bool, int, float or str", name,
+            throw py::type_error(fmt::format("parameter '{}': {} is not bool, int, float or str",
+                                             name,
                                              py::str(py::type::of(value)).cast<std::string>()));
     }
     return out;
@@ -38,8 +39,10 @@ py::dict describe(const EffectInfo& info) {
         d["name"] = p.name;
         d["type"] = param_type_name(p.type);
         d["default"] = param_to_python(p.default_value);
-        d["min"] = p.type == ParamType::integer || p.type == ParamType::number ? py::cast(p.min) : py::none();
-        d["max"] = p.type == ParamType::integer || p.type == ParamType::number ? py::cast(p.max) : py::none();
+        d["min"] = p.type == ParamType::integer || p.type == ParamType::number ? py::cast(p.min)
+                                                                               : py::none();
+        d["max"] = p.type == ParamType::integer || p.type == ParamType::number ? py::cast(p.max)
+                                                                               : py::none();
         d["choices"] = p.choices;
         d["help"] = p.help;
         params.append(d);
@@ -55,26 +58,34 @@ py::dict describe(const EffectInfo& info) {
 }  // namespace
 
 void bind_effects(py::module_& m) {
-    m.def("effects", [] {
-        py::list out;
-        const auto& registry = EffectRegistry::builtin();
-        for (const auto& name : registry.names()) out.append(describe(registry.get(name)));
-        return out;
-    }, "Every built-in effect: name, version, summary and params (name, type, default, min, "
-       "max, choices, help).");
-    m.def("effect", [](const std::string& name) { return describe(EffectRegistry::builtin().get(name)); },
-          py::arg("name"), "One effect's schema; NotFoundError names the known effects.");
-    m.def("apply_effect", [](const std::string& name, const py::handle& image, const py::dict& params) {
-        const Image input = image_from_object(image);
-        const ParamMap p = params_from_dict(params);
-        Image out;
-        {
-            py::gil_scoped_release nogil;
-            out = apply_effect(name, input, p);
-        }
-        return array_from_image(out);
-    }, py::arg("name"), py::arg("image"), py::arg("params") = py::dict(),
-       "Run one effect on the calling thread (no engine); returns a new array.");
+    m.def(
+        "effects",
+        [] {
+            py::list out;
+            const auto& registry = EffectRegistry::builtin();
+            for (const auto& name : registry.names()) out.append(describe(registry.get(name)));
+            return out;
+        },
+        "Every built-in effect: name, version, summary and params (name, type, default, min, "
+        "max, choices, help).");
+    m.def(
+        "effect",
+        [](const std::string& name) { return describe(EffectRegistry::builtin().get(name)); },
+        py::arg("name"), "One effect's schema; NotFoundError names the known effects.");
+    m.def(
+        "apply_effect",
+        [](const std::string& name, const py::handle& image, const py::dict& params) {
+            const Image input = image_from_object(image);
+            const ParamMap p = params_from_dict(params);
+            Image out;
+            {
+                py::gil_scoped_release nogil;
+                out = apply_effect(name, input, p);
+            }
+            return array_from_image(out);
+        },
+        py::arg("name"), py::arg("image"), py::arg("params") = py::dict(),
+        "Run one effect on the calling thread (no engine); returns a new array.");
 }
 
 }  // namespace artistry::python

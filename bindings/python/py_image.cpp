@@ -25,8 +25,8 @@ Image image_from_array(const py::array& array) {
         throw py::type_error(fmt::format("image: dtype {} is not supported (uint8 or float32)",
                                          py::str(array.dtype()).cast<std::string>()));
     if (array.ndim() != 2 && array.ndim() != 3)
-        throw py::value_error(
-            fmt::format("image: shape must be (H, W, C) or (H, W), got {} dimensions", array.ndim()));
+        throw py::value_error(fmt::format(
+            "image: shape must be (H, W, C) or (H, W), got {} dimensions", array.ndim()));
     const auto h = array.shape(0);
     const auto w = array.shape(1);
     const auto c = array.ndim() == 3 ? array.shape(2) : 1;
@@ -34,8 +34,8 @@ Image image_from_array(const py::array& array) {
         throw py::value_error(fmt::format("image: {} channels (1, 3 or 4)", c));
     if (h <= 0 || w <= 0) throw py::value_error("image: empty (a side is 0)");
     const auto item = static_cast<py::ssize_t>(array.itemsize());
-    const bool packed_pixels = (array.ndim() == 2 || array.strides(2) == item) &&
-                               array.strides(1) == c * item;
+    const bool packed_pixels =
+        (array.ndim() == 2 || array.strides(2) == item) && array.strides(1) == c * item;
     if (!packed_pixels || array.strides(0) < w * c * item)
         throw py::value_error(
             "image: pixels must be C-contiguous within each row (use numpy.ascontiguousarray)");
@@ -59,7 +59,8 @@ py::array array_from_image(const Image& image) {
 
 Image image_from_object(const py::handle& object) {
     if (py::isinstance<Image>(object)) return object.cast<Image>();
-    if (py::isinstance<py::array>(object)) return image_from_array(py::reinterpret_borrow<py::array>(object));
+    if (py::isinstance<py::array>(object))
+        return image_from_array(py::reinterpret_borrow<py::array>(object));
     throw py::type_error(fmt::format("image: expected a numpy array or artistry.Image, got {}",
                                      py::str(py::type::of(object)).cast<std::string>()));
 }
@@ -77,27 +78,40 @@ void bind_image(py::module_& m) {
         .def_property_readonly("height", &Image::height)
         .def_property_readonly("channels", &Image::channels)
         .def_property_readonly("stride", &Image::stride)
-        .def_property_readonly("owned", [](const Image& i) { return i.storage() == Storage::owned; })
+        .def_property_readonly("owned",
+                               [](const Image& i) { return i.storage() == Storage::owned; })
         .def("numpy", &array_from_image, "The pixels as a numpy array (no copy).")
-        .def("__array__", [](const Image& i, const py::object&, const py::object&) { return array_from_image(i); },
-             py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+        .def(
+            "__array__",
+            [](const Image& i, const py::object&, const py::object&) {
+                return array_from_image(i);
+            },
+            py::arg("dtype") = py::none(), py::arg("copy") = py::none())
         .def("__repr__", [](const Image& i) {
             return fmt::format("<artistry.Image {}x{}x{} {}>", i.width(), i.height(), i.channels(),
                                pixel_type_name(i.type()));
         });
-    m.def("load_image", [](const std::string& path) {
-        Image image;
-        {
+    m.def(
+        "load_image",
+        [](const std::string& path) {
+            Image image;
+            {
+                py::gil_scoped_release nogil;
+                image = load_image(path);
+            }
+            return array_from_image(image);
+        },
+        py::arg("path"),
+        "Decode an image file to an H×W×C uint8 array (EXIF orientation applied).");
+    m.def(
+        "save_image",
+        [](const py::handle& image, const std::string& path) {
+            const Image img = image_from_object(image);
             py::gil_scoped_release nogil;
-            image = load_image(path);
-        }
-        return array_from_image(image);
-    }, py::arg("path"), "Decode an image file to an H×W×C uint8 array (EXIF orientation applied).");
-    m.def("save_image", [](const py::handle& image, const std::string& path) {
-        const Image img = image_from_object(image);
-        py::gil_scoped_release nogil;
-        save_image(img, path);
-    }, py::arg("image"), py::arg("path"), "Encode to a file; the format comes from the extension.");
+            save_image(img, path);
+        },
+        py::arg("image"), py::arg("path"),
+        "Encode to a file; the format comes from the extension.");
 }
 
 }  // namespace artistry::python

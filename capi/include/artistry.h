@@ -80,21 +80,22 @@ enum { ART_ELEM_U8 = 0, ART_ELEM_F32 = 1 };
 
 /* Pixels as a plain descriptor: interleaved gray (1), RGB (3) or RGBA (4) channels. */
 typedef struct art_image_desc {
-    size_t struct_size;     /* sizeof(art_image_desc) */
-    void* data;             /* first pixel of the first row */
+    size_t struct_size; /* sizeof(art_image_desc) */
+    void* data;         /* first pixel of the first row */
     int32_t width;
     int32_t height;
-    int32_t channels;       /* 1, 3 or 4 */
+    int32_t channels; /* 1, 3 or 4 */
     art_elem_type elem_type;
-    size_t stride;          /* bytes from one row to the next; 0: packed rows */
+    size_t stride; /* bytes from one row to the next; 0: packed rows */
 } art_image_desc;
-#define ART_IMAGE_DESC_INIT { sizeof(art_image_desc), NULL, 0, 0, 0, ART_ELEM_U8, 0 }
+#define ART_IMAGE_DESC_INIT \
+    { sizeof(art_image_desc), NULL, 0, 0, 0, ART_ELEM_U8, 0 }
 
 typedef struct art_image art_image;
 
 /* A new zero-filled image owned by the library. Free with art_image_free. */
-ART_API art_status art_image_new(art_image** out, int32_t width, int32_t height,
-                                 int32_t channels, art_elem_type elem_type);
+ART_API art_status art_image_new(art_image** out, int32_t width, int32_t height, int32_t channels,
+                                 art_elem_type elem_type);
 /* ZERO-COPY: a view of the caller's pixels. The caller keeps desc->data alive and unchanged
  * until art_image_free(*out) AND every run given this image has finished. */
 ART_API art_status art_image_wrap(art_image** out, const art_image_desc* desc);
@@ -113,31 +114,38 @@ ART_API void art_image_free(art_image* image);
 /* ---- effects and their parameter schemas -------------------------------------------- */
 
 typedef int32_t art_param_type;
-enum { ART_PARAM_BOOL = 0, ART_PARAM_INT = 1, ART_PARAM_FLOAT = 2, ART_PARAM_CHOICE = 3,
-       ART_PARAM_TEXT = 4 };
+enum {
+    ART_PARAM_BOOL = 0,
+    ART_PARAM_INT = 1,
+    ART_PARAM_FLOAT = 2,
+    ART_PARAM_CHOICE = 3,
+    ART_PARAM_TEXT = 4
+};
 
 typedef struct art_effect_info {
-    size_t struct_size;   /* set by the caller: sizeof(art_effect_info) */
+    size_t struct_size; /* set by the caller: sizeof(art_effect_info) */
     const char* name;
     int32_t version;
-    const char* summary;  /* one line */
+    const char* summary; /* one line */
     size_t param_count;
 } art_effect_info;
-#define ART_EFFECT_INFO_INIT { sizeof(art_effect_info), NULL, 0, NULL, 0 }
+#define ART_EFFECT_INFO_INIT \
+    { sizeof(art_effect_info), NULL, 0, NULL, 0 }
 
 typedef struct art_param_info {
-    size_t struct_size;         /* set by the caller: sizeof(art_param_info) */
+    size_t struct_size; /* set by the caller: sizeof(art_param_info) */
     const char* name;
     art_param_type type;
-    const char* type_name;      /* "bool", "int", "float", "choice", "string" */
-    const char* default_text;   /* the default as text ("2", "true", "nes") */
-    double min;                 /* int and float: inclusive range */
+    const char* type_name;    /* "bool", "int", "float", "choice", "string" */
+    const char* default_text; /* the default as text ("2", "true", "nes") */
+    double min;               /* int and float: inclusive range */
     double max;
-    size_t choice_count;        /* choice: the allowed values */
+    size_t choice_count; /* choice: the allowed values */
     const char* const* choices;
-    const char* help;           /* one line */
+    const char* help; /* one line */
 } art_param_info;
-#define ART_PARAM_INFO_INIT { sizeof(art_param_info), NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL }
+#define ART_PARAM_INFO_INIT \
+    { sizeof(art_param_info), NULL, 0, NULL, NULL, 0, 0, 0, NULL, NULL }
 
 /* Strings and arrays returned below live for the whole process. All are thread-safe. */
 ART_API art_status art_effect_count(size_t* out);
@@ -170,9 +178,9 @@ ART_API void art_graph_free(art_graph* graph);
 typedef struct art_engine art_engine;
 
 typedef struct art_engine_options {
-    size_t struct_size;    /* sizeof(art_engine_options) */
-    int32_t threads;       /* worker threads; 0: ARTISTRY_THREADS, else one per core */
-    int32_t max_parallel;  /* default nodes in flight per run; 0: from the environment */
+    size_t struct_size;      /* sizeof(art_engine_options) */
+    int32_t threads;         /* worker threads; 0: ARTISTRY_THREADS, else one per core */
+    int32_t max_parallel;    /* default nodes in flight per run; 0: from the environment */
     int32_t use_environment; /* nonzero: read ARTISTRY_* and the old backend's variables */
     /* 0.2: models (see "models" below). */
     const char* models_dir; /* NULL: the process's shared store (ARTISTRY_MODELS_DIR, else
@@ -182,7 +190,8 @@ typedef struct art_engine_options {
                                (errors fail art_engine_create), "all" for every installed
                                one; NULL: ARTISTRY_PRELOAD when use_environment. Copied. */
 } art_engine_options;
-#define ART_ENGINE_OPTIONS_INIT { sizeof(art_engine_options), 0, 0, 1, NULL, NULL }
+#define ART_ENGINE_OPTIONS_INIT \
+    { sizeof(art_engine_options), 0, 0, 1, NULL, NULL }
 
 /* options may be NULL (defaults). Free with art_engine_free. */
 ART_API art_status art_engine_create(art_engine** out, const art_engine_options* options);
@@ -202,21 +211,27 @@ typedef struct art_run art_run;
 typedef struct art_result art_result;
 
 typedef int32_t art_phase;
-enum { ART_PHASE_QUEUED = 0, ART_PHASE_RUNNING = 1, ART_PHASE_DONE = 2, ART_PHASE_CACHED = 3,
-       ART_PHASE_FAILED = 4, ART_PHASE_CANCELLED = 5 };
+enum {
+    ART_PHASE_QUEUED = 0,
+    ART_PHASE_RUNNING = 1,
+    ART_PHASE_DONE = 2,
+    ART_PHASE_CACHED = 3,
+    ART_PHASE_FAILED = 4,
+    ART_PHASE_CANCELLED = 5
+};
 
 typedef struct art_progress_event {
-    size_t struct_size;   /* set by the library; fields may be added at the end */
+    size_t struct_size; /* set by the library; fields may be added at the end */
     uint64_t run_id;
-    const char* node;     /* "" in the run's last event */
+    const char* node; /* "" in the run's last event */
     const char* op;
     art_phase phase;
     int64_t units_done;
-    int64_t units_total;  /* 0: the effect has not said */
-    double fraction;      /* whole run, [0, 1], never decreases; the last event is 1.0 */
+    int64_t units_total; /* 0: the effect has not said */
+    double fraction;     /* whole run, [0, 1], never decreases; the last event is 1.0 */
     double eta_seconds;
-    double rate_mps;      /* megapixels per second */
-    const char* message;  /* failed / cancelled: why */
+    double rate_mps;     /* megapixels per second */
+    const char* message; /* failed / cancelled: why */
 } art_progress_event;
 
 /* Called on engine threads, one event at a time per run, in order. The event and its
@@ -225,18 +240,19 @@ typedef struct art_progress_event {
 typedef int (*art_progress_fn)(const art_progress_event* event, void* user_data);
 
 typedef struct art_run_options {
-    size_t struct_size;    /* sizeof(art_run_options) */
-    int32_t max_parallel;  /* nodes of this run in flight at once; 0: the engine's default */
+    size_t struct_size;       /* sizeof(art_run_options) */
+    int32_t max_parallel;     /* nodes of this run in flight at once; 0: the engine's default */
     art_progress_fn progress; /* may be NULL */
-    void* user_data;       /* passed to progress; must stay valid until the run ends */
+    void* user_data;          /* passed to progress; must stay valid until the run ends */
     /* 0.2: file runs (art_engine_run_file) only; the other runs ignore them. */
-    int32_t tile_size;     /* rows per streamed band; > 0 also forces streaming; 0: the
-                              engine's choice within the memory budget */
-    int32_t force_streaming; /* nonzero: stream whatever the input's size */
+    int32_t tile_size;            /* rows per streamed band; > 0 also forces streaming; 0: the
+                                     engine's choice within the memory budget */
+    int32_t force_streaming;      /* nonzero: stream whatever the input's size */
     uint64_t memory_budget_bytes; /* the budget a file run plans for; 0: what the engine's
                                      memory manager has free */
 } art_run_options;
-#define ART_RUN_OPTIONS_INIT { sizeof(art_run_options), 0, NULL, NULL, 0, 0, 0 }
+#define ART_RUN_OPTIONS_INIT \
+    { sizeof(art_run_options), 0, NULL, NULL, 0, 0, 0 }
 
 typedef int32_t art_run_status;
 enum { ART_RUN_OK = 0, ART_RUN_PARTIAL = 1, ART_RUN_FAILED = 2, ART_RUN_CANCELLED = 3 };
@@ -250,8 +266,7 @@ ART_API art_status art_engine_run(art_result** out, art_engine* engine, const ar
 /* As art_engine_run on art_graph_from_effects(effects, count). */
 ART_API art_status art_engine_run_effects(art_result** out, art_engine* engine,
                                           const char* const* effects, size_t count,
-                                          const art_image* input,
-                                          const art_run_options* options);
+                                          const art_image* input, const art_run_options* options);
 /* Starts a run and returns at once. A wrapped input's buffer must stay alive until the run
  * has finished (art_run_wait). The graph and image handles may be freed at once. Free *out
  * with art_run_free (the run goes on without its handle). */
@@ -276,12 +291,10 @@ ART_API art_status art_result_error(const char** out, const art_result* result);
 ART_API art_status art_result_wall_seconds(double* out, const art_result* result);
 /* The outputs that finished, in the order of the graph's nodes. */
 ART_API art_status art_result_output_count(size_t* out, const art_result* result);
-ART_API art_status art_result_output_name(const char** out, const art_result* result,
-                                          size_t index);
+ART_API art_status art_result_output_name(const char** out, const art_result* result, size_t index);
 /* A new image handle sharing the output's pixels (no copy); free it with art_image_free,
  * before or after the result. ART_NOT_FOUND names the node's error when it did not finish. */
-ART_API art_status art_result_output(art_image** out, const art_result* result,
-                                     const char* node);
+ART_API art_status art_result_output(art_image** out, const art_result* result, const char* node);
 /* A node's structured output as JSON text (detect_faces: the faces found; remove_background:
  * the method used), "" when it finished without one or did not finish; output or not. The
  * string lives until art_result_free(result). ART_NOT_FOUND: the graph has no such node. */
@@ -299,9 +312,8 @@ ART_API void art_result_free(art_result* result);
  * the call. The result holds every node's structured data (art_result_data) and, after an
  * in-memory run, the images written; a streamed run holds none. options may be NULL.
  * Thread-safe per engine. Free *out with art_result_free. */
-ART_API art_status art_engine_run_file(art_result** out, art_engine* engine,
-                                       const art_graph* graph, const char* input_path,
-                                       const char* const* output_nodes,
+ART_API art_status art_engine_run_file(art_result** out, art_engine* engine, const art_graph* graph,
+                                       const char* input_path, const char* const* output_nodes,
                                        const char* const* output_paths, size_t output_count,
                                        const art_run_options* options);
 
@@ -310,15 +322,16 @@ ART_API art_status art_engine_run_file(art_result** out, art_engine* engine,
 typedef struct art_model_list art_model_list;
 
 typedef struct art_model_info {
-    size_t struct_size;   /* set by the caller: sizeof(art_model_info) */
-    const char* name;     /* "isnet", "blazeface-front", ... */
-    const char* task;     /* "matting", "upscale", "face_detection", ... */
-    const char* backend;  /* "onnx" or "torchscript" */
-    int32_t loaded;       /* 1: in memory when the list was made, else 0 */
-    uint64_t bytes;       /* the model file's size; 0 when neither the manifest nor the
-                             file says */
+    size_t struct_size;  /* set by the caller: sizeof(art_model_info) */
+    const char* name;    /* "isnet", "blazeface-front", ... */
+    const char* task;    /* "matting", "upscale", "face_detection", ... */
+    const char* backend; /* "onnx" or "torchscript" */
+    int32_t loaded;      /* 1: in memory when the list was made, else 0 */
+    uint64_t bytes;      /* the model file's size; 0 when neither the manifest nor the
+                            file says */
 } art_model_info;
-#define ART_MODEL_INFO_INIT { sizeof(art_model_info), NULL, NULL, NULL, 0, 0 }
+#define ART_MODEL_INFO_INIT \
+    { sizeof(art_model_info), NULL, NULL, NULL, 0, 0 }
 
 /* The models the engine's store has (installed, from its manifest), sorted by name, as they
  * are now. None installed: an empty list, not an error; an unreadable manifest:

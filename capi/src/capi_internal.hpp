@@ -61,14 +61,14 @@ char* dup_string(const std::string& text);
 }  // namespace artistry::capi
 
 // The barrier around every body: no exception crosses into C.
-#define ART_TRY                         \
-    artistry::capi::clear_error();      \
+#define ART_TRY                    \
+    artistry::capi::clear_error(); \
     try {
-#define ART_CATCH                                                 \
-    }                                                             \
-    catch (...) {                                                 \
-        return artistry::capi::translate_current_exception();    \
-    }                                                             \
+#define ART_CATCH                                             \
+    }                                                         \
+    catch (...) {                                             \
+        return artistry::capi::translate_current_exception(); \
+    }                                                         \
     return ART_OK;
 
 namespace artistry::capi {

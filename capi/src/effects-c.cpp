@@ -68,17 +68,22 @@ const EffectView& find_effect(const char* effect) {
     const auto& c = catalog();
     for (std::size_t i = 0; i < c.names.size(); ++i)
         if (c.names[i] == effect) return c.effects[i];
-    throw Error(Status::not_found, fmt::format("no effect '{}' (known: {})", effect,
-                                               fmt::join(c.names, ", ")));
+    throw Error(Status::not_found,
+                fmt::format("no effect '{}' (known: {})", effect, fmt::join(c.names, ", ")));
 }
 
 art_param_type param_type(artistry::ParamType type) {
     switch (type) {
-        case artistry::ParamType::boolean: return ART_PARAM_BOOL;
-        case artistry::ParamType::integer: return ART_PARAM_INT;
-        case artistry::ParamType::number: return ART_PARAM_FLOAT;
-        case artistry::ParamType::choice: return ART_PARAM_CHOICE;
-        case artistry::ParamType::text: return ART_PARAM_TEXT;
+        case artistry::ParamType::boolean:
+            return ART_PARAM_BOOL;
+        case artistry::ParamType::integer:
+            return ART_PARAM_INT;
+        case artistry::ParamType::number:
+            return ART_PARAM_FLOAT;
+        case artistry::ParamType::choice:
+            return ART_PARAM_CHOICE;
+        case artistry::ParamType::text:
+            return ART_PARAM_TEXT;
     }
     return ART_PARAM_TEXT;
 }

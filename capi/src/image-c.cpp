@@ -13,11 +13,13 @@ namespace {
 
 PixelType pixel_type(art_elem_type type) {
     switch (type) {
-        case ART_ELEM_U8: return PixelType::u8;
-        case ART_ELEM_F32: return PixelType::f32;
+        case ART_ELEM_U8:
+            return PixelType::u8;
+        case ART_ELEM_F32:
+            return PixelType::f32;
         default:
-            throw Error(Status::invalid_argument,
-                        "unknown elem_type " + std::to_string(type) + " (ART_ELEM_U8 or ART_ELEM_F32)");
+            throw Error(Status::invalid_argument, "unknown elem_type " + std::to_string(type) +
+                                                      " (ART_ELEM_U8 or ART_ELEM_F32)");
     }
 }
 
@@ -39,8 +41,7 @@ Image view_of(const art_image_desc* desc) {
     check_shape(d.width, d.height, d.channels);
     const PixelType type = pixel_type(d.elem_type);
     const std::size_t row = static_cast<std::size_t>(d.width) *
-                            static_cast<std::size_t>(d.channels) *
-                            artistry::pixel_type_size(type);
+                            static_cast<std::size_t>(d.channels) * artistry::pixel_type_size(type);
     const std::size_t stride = d.stride == 0 ? row : d.stride;
     if (stride < row)
         throw Error(Status::invalid_argument, "stride " + std::to_string(stride) +

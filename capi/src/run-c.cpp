@@ -91,9 +91,9 @@ art_status art_engine_run(art_result** out, art_engine* engine, const art_graph*
     ART_CATCH
 }
 
-art_status art_engine_run_effects(art_result** out, art_engine* engine,
-                                  const char* const* effects, size_t count,
-                                  const art_image* input, const art_run_options* options) {
+art_status art_engine_run_effects(art_result** out, art_engine* engine, const char* const* effects,
+                                  size_t count, const art_image* input,
+                                  const art_run_options* options) {
     ART_TRY
     require(out, "out");
     *out = nullptr;
@@ -124,8 +124,8 @@ art_status art_run_wait(art_run* run, double timeout_seconds) {
     if (timeout_seconds < 0) {
         run->handle.wait();
     } else if (!run->handle.wait_for(timeout_seconds)) {
-        throw Error(Status::timeout,
-                    fmt::format("run {} still going after {} s", run->handle.id(), timeout_seconds));
+        throw Error(Status::timeout, fmt::format("run {} still going after {} s", run->handle.id(),
+                                                 timeout_seconds));
     }
     ART_CATCH
 }
@@ -202,9 +202,8 @@ art_status art_result_output_name(const char** out, const art_result* result, si
     *out = nullptr;
     require(result, "result");
     if (index >= result->output_names.size())
-        throw Error(Status::invalid_argument,
-                    fmt::format("output index {} out of range (count {})", index,
-                                result->output_names.size()));
+        throw Error(Status::invalid_argument, fmt::format("output index {} out of range (count {})",
+                                                          index, result->output_names.size()));
     *out = result->output_names[index].c_str();
     ART_CATCH
 }

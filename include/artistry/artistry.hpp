@@ -11,8 +11,8 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
-const char* version() noexcept;       // "0.1.0"
-const char* build_info() noexcept;    // compiler, build type, optional features
+const char* version() noexcept;     // "0.1.0"
+const char* build_info() noexcept;  // compiler, build type, optional features
 
 }  // namespace ARTISTRY_ABI_NAMESPACE
 }  // namespace artistry

@@ -274,11 +274,11 @@ using EffectPluginRegister = void (*)(EffectRegistry&);
 
 // In an effect plugin's one source file: exports `register_fn` (void(EffectRegistry&)) as the
 // plugin's entry point, with the version of the headers it is compiled against.
-#define ARTISTRY_EFFECT_PLUGIN(register_fn)                                               \
+#define ARTISTRY_EFFECT_PLUGIN(register_fn)                                                   \
     extern "C" __attribute__((visibility("default"))) const char* artistry_plugin_version() { \
-        return ARTISTRY_VERSION_STRING;                                                   \
-    }                                                                                     \
-    extern "C" __attribute__((visibility("default"))) void artistry_register_effects(     \
-        ::artistry::EffectRegistry& registry) {                                           \
-        register_fn(registry);                                                            \
+        return ARTISTRY_VERSION_STRING;                                                       \
+    }                                                                                         \
+    extern "C" __attribute__((visibility("default"))) void artistry_register_effects(         \
+        ::artistry::EffectRegistry& registry) {                                               \
+        register_fn(registry);                                                                \
     }

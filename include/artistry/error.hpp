@@ -31,12 +31,12 @@ inline constexpr int status_count = 11;
 const char* status_name(Status status) noexcept;
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(Status status, const std::string& message)
         : std::runtime_error(message), status_(status) {}
     Status status() const noexcept { return status_; }
 
-private:
+  private:
     Status status_;
 };
 

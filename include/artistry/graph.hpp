@@ -4,8 +4,8 @@
 // A Graph is validated when it is made, against an effect registry's schemas, and is
 // immutable afterwards; copies share one validated description and are cheap.
 
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -30,7 +30,7 @@ struct Rect {
 enum class Storage : std::uint8_t { none, owned, external };
 
 class Image {
-public:
+  public:
     Image() = default;
 
     // New zero-filled pixels. channels is 1 (gray), 3 (RGB) or 4 (RGBA).
@@ -54,16 +54,18 @@ public:
     PixelType type() const noexcept { return type_; }
     Storage storage() const noexcept { return storage_kind_; }
     std::size_t stride() const noexcept { return stride_; }
-    std::size_t pixel_bytes() const noexcept;           // channels × element size
-    std::size_t row_bytes() const noexcept;             // width × pixel_bytes
-    std::size_t byte_size() const noexcept;             // row_bytes × height
+    std::size_t pixel_bytes() const noexcept;  // channels × element size
+    std::size_t row_bytes() const noexcept;    // width × pixel_bytes
+    std::size_t byte_size() const noexcept;    // row_bytes × height
     bool contiguous() const noexcept { return stride_ == row_bytes(); }
     std::uint64_t pixel_count() const noexcept {
         return static_cast<std::uint64_t>(width_) * static_cast<std::uint64_t>(height_);
     }
 
     std::uint8_t* data() const noexcept { return data_; }
-    std::uint8_t* row(int y) const noexcept { return data_ + static_cast<std::size_t>(y) * stride_; }
+    std::uint8_t* row(int y) const noexcept {
+        return data_ + static_cast<std::size_t>(y) * stride_;
+    }
     template <class T>
     T* row_as(int y) const noexcept {
         return reinterpret_cast<T*>(row(y));
@@ -72,7 +74,7 @@ public:
     // True when both images have the same shape, type and pixel bytes.
     bool same_pixels(const Image& other) const noexcept;
 
-private:
+  private:
     std::shared_ptr<void> owner_;
     std::uint8_t* data_ = nullptr;
     int width_ = 0;

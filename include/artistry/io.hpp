@@ -18,8 +18,8 @@ struct ImageInfo {
     std::string format;  // "jpeg", "png", "webp", "tiff", "bmp"
     int width = 0;
     int height = 0;
-    int channels = 0;      // as stored (1, 3, 4); 0 when the header does not say
-    int orientation = 1;   // EXIF orientation 1..8 (1: as stored)
+    int channels = 0;     // as stored (1, 3, 4); 0 when the header does not say
+    int orientation = 1;  // EXIF orientation 1..8 (1: as stored)
 };
 
 struct LoadOptions {
@@ -28,9 +28,9 @@ struct LoadOptions {
 };
 
 struct SaveOptions {
-    int jpeg_quality = 92;  // 1..100
+    int jpeg_quality = 92;    // 1..100
     int png_compression = 3;  // 0..9
-    int webp_quality = 92;  // 1..100; 101 = lossless
+    int webp_quality = 92;    // 1..100; 101 = lossless
 };
 
 // Reads only the header. Error(decode_error) when it is not a supported image.

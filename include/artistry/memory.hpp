@@ -84,7 +84,7 @@ using Deadline = std::chrono::steady_clock::time_point;
 namespace detail {
 class DevicePool;
 class ChargeAccount;
-}
+}  // namespace detail
 
 // Bytes held on one device; released when the reservation is destroyed. Movable, not copyable.
 class Reservation {

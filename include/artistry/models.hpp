@@ -34,7 +34,7 @@ struct Tensor {
 
     Tensor() = default;
     Tensor(std::vector<std::int64_t> shape_, std::vector<float> values_);  // sizes must agree
-    explicit Tensor(std::vector<std::int64_t> shape_);  // zero-filled
+    explicit Tensor(std::vector<std::int64_t> shape_);                     // zero-filled
     std::int64_t elements() const noexcept;
 };
 
@@ -61,10 +61,10 @@ struct ModelSpec {
     int scale = 1;  // upscalers: output size / input size
     std::string license;
     std::string source;
-    std::string sha256;          // of `file`; checked at load when not empty
-    std::uint64_t bytes = 0;     // of `file`; checked at load when not 0
-    bool fp16 = false;           // TorchScript on CUDA: weights and inputs in half precision
-    std::string extras;          // JSON object text, "" when the entry has none
+    std::string sha256;       // of `file`; checked at load when not empty
+    std::uint64_t bytes = 0;  // of `file`; checked at load when not 0
+    bool fp16 = false;        // TorchScript on CUDA: weights and inputs in half precision
+    std::string extras;       // JSON object text, "" when the entry has none
     // Another form of the model named here ("isnet-ts", TorchScript, is a form of "isnet",
     // ONNX): asking the store for "isnet" gives whichever installed form is preferred.
     std::string form_of;
@@ -72,7 +72,7 @@ struct ModelSpec {
 
 // A loaded model. Thread-safe: run() may be called from many threads at once.
 class Model {
-public:
+  public:
     virtual ~Model() = default;
     virtual const ModelSpec& spec() const noexcept = 0;
     // Inputs in the order of spec().inputs; outputs in the order of spec().outputs. Wrong
@@ -117,18 +117,18 @@ struct ModelStoreOptions {
 };
 
 struct ModelStoreStats {
-    std::uint64_t loads = 0;       // models read from disk
-    std::uint64_t hits = 0;        // get() served by a loaded model
-    std::uint64_t evictions = 0;   // dropped under pressure or by trim()
-    std::uint64_t loaded = 0;      // models held now
+    std::uint64_t loads = 0;      // models read from disk
+    std::uint64_t hits = 0;       // get() served by a loaded model
+    std::uint64_t evictions = 0;  // dropped under pressure or by trim()
+    std::uint64_t loaded = 0;     // models held now
     std::uint64_t loaded_bytes = 0;
-    double load_seconds = 0;       // summed
+    double load_seconds = 0;  // summed
 };
 
 // The models a process (or an engine) has: installed ones from the manifest, user files
 // registered by add(). Thread-safe.
 class ModelStore {
-public:
+  public:
     explicit ModelStore(ModelStoreOptions options = {});
     ~ModelStore();
     ModelStore(const ModelStore&) = delete;
@@ -164,7 +164,7 @@ public:
     // The store an effect uses: its context's, else shared().
     static ModelStore& of(const EffectContext& ctx);
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

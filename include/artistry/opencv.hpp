@@ -21,7 +21,8 @@ inline cv::Mat as_mat(const Image& image) {
 inline Image from_mat(const cv::Mat& mat) {
     if (mat.empty()) return {};
     if (mat.depth() != CV_8U && mat.depth() != CV_32F)
-        throw Error(Status::unsupported, "from_mat: only 8-bit and 32-bit float Mats are supported");
+        throw Error(Status::unsupported,
+                    "from_mat: only 8-bit and 32-bit float Mats are supported");
     if (mat.channels() != 1 && mat.channels() != 3 && mat.channels() != 4)
         throw Error(Status::unsupported, "from_mat: only 1, 3 or 4 channels are supported");
     auto keep = std::make_shared<cv::Mat>(mat);

@@ -24,11 +24,12 @@ struct StreamReadOptions {
 };
 
 class ImageReader {
-public:
+  public:
     // Opens a JPEG, PNG or TIFF file and reads its header. The pixel limit of `options` holds;
     // an EXIF orientation other than 1 is refused unless options.apply_orientation is false
     // (rows then come as stored and info().orientation says how to turn them).
-    static std::unique_ptr<ImageReader> open(const std::string& path, const LoadOptions& options = {},
+    static std::unique_ptr<ImageReader> open(const std::string& path,
+                                             const LoadOptions& options = {},
                                              const StreamReadOptions& stream = {});
     virtual ~ImageReader() = default;
     ImageReader(const ImageReader&) = delete;
@@ -49,7 +50,7 @@ public:
     // and the whole-image buffers of a progressive JPEG or an interlaced PNG.
     virtual std::uint64_t buffer_bytes() const noexcept = 0;
 
-protected:
+  protected:
     ImageReader() = default;
 };
 
@@ -73,7 +74,7 @@ struct StreamWriteOptions {
 };
 
 class ImageWriter {
-public:
+  public:
     // Format from the extension (.jpg/.jpeg, .png, .tif/.tiff). channels: 1, 3 or 4 (JPEG has
     // no alpha: RGBA is composited over white, as save_image does). The file appears at `path`
     // only when finish() succeeds; until then it is a temporary file in the same folder.
@@ -97,7 +98,7 @@ public:
     // when fewer rows than height() were written.
     virtual void finish() = 0;
 
-protected:
+  protected:
     ImageWriter() = default;
 };
 

@@ -56,7 +56,9 @@ void free_pixels(void* p, std::size_t bytes) noexcept {
 
 namespace detail {
 
-AllocationCharger* current_allocation_charger() noexcept { return t_charger; }
+AllocationCharger* current_allocation_charger() noexcept {
+    return t_charger;
+}
 
 AllocationCharger* exchange_allocation_charger(AllocationCharger* charger) noexcept {
     AllocationCharger* previous = t_charger;
@@ -66,8 +68,12 @@ AllocationCharger* exchange_allocation_charger(AllocationCharger* charger) noexc
 
 }  // namespace detail
 
-std::size_t pixel_type_size(PixelType type) noexcept { return type == PixelType::u8 ? 1 : 4; }
-const char* pixel_type_name(PixelType type) noexcept { return type == PixelType::u8 ? "u8" : "f32"; }
+std::size_t pixel_type_size(PixelType type) noexcept {
+    return type == PixelType::u8 ? 1 : 4;
+}
+const char* pixel_type_name(PixelType type) noexcept {
+    return type == PixelType::u8 ? "u8" : "f32";
+}
 
 std::size_t Image::pixel_bytes() const noexcept {
     return static_cast<std::size_t>(channels_) * pixel_type_size(type_);
@@ -97,8 +103,8 @@ Image Image::allocate(int width, int height, int channels, PixelType type) {
     }
     void* p = allocate_pixels(bytes);
     if (p == nullptr)
-        throw Error(Status::out_of_memory,
-                    fmt::format("cannot allocate {} bytes for a {}x{} image", bytes, width, height));
+        throw Error(Status::out_of_memory, fmt::format("cannot allocate {} bytes for a {}x{} image",
+                                                       bytes, width, height));
     Image img;
     // The charge is released after the pixels are: the budget never counts less than is held.
     img.owner_ = std::shared_ptr<void>(p, [bytes, charge = std::move(charge)](void* q) mutable {
@@ -121,8 +127,9 @@ Image Image::wrap(void* data, int width, int height, int channels, PixelType typ
     if (data == nullptr) throw Error(Status::invalid_argument, "image data pointer is null");
     const std::size_t row = static_cast<std::size_t>(width) * channels * pixel_type_size(type);
     if (stride_bytes < row)
-        throw Error(Status::invalid_argument,
-                    fmt::format("image stride {} is smaller than a row ({} bytes)", stride_bytes, row));
+        throw Error(
+            Status::invalid_argument,
+            fmt::format("image stride {} is smaller than a row ({} bytes)", stride_bytes, row));
     Image img;
     img.owner_ = std::move(keep_alive);
     img.data_ = static_cast<std::uint8_t*>(data);

@@ -33,8 +33,8 @@ void load_plugin(const std::string& path, EffectRegistry& registry) {
     }
     using VersionFn = const char* (*)();
     const auto version = reinterpret_cast<VersionFn>(::dlsym(handle, "artistry_plugin_version"));
-    const auto add = reinterpret_cast<EffectPluginRegister>(
-        ::dlsym(handle, "artistry_register_effects"));
+    const auto add =
+        reinterpret_cast<EffectPluginRegister>(::dlsym(handle, "artistry_register_effects"));
     if (version == nullptr || add == nullptr)
         plugin_error(path, "not an effect plugin (no ARTISTRY_EFFECT_PLUGIN in it)");
     // Effects cross the C++ ABI: a plugin must be built against this very version.

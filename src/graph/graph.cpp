@@ -201,8 +201,8 @@ Graph Graph::from_effects(const std::vector<std::string>& effects,
         if (!(cut && e == cutout)) list.push_back(e);
     }
     for (const auto& [effect, values] : params) {
-        const bool used = std::find(list.begin(), list.end(), effect) != list.end() ||
-                          (cut && effect == cutout);
+        const bool used =
+            std::find(list.begin(), list.end(), effect) != list.end() || (cut && effect == cutout);
         if (!used && !values.empty())
             throw Error(Status::invalid_argument,
                         fmt::format("parameters for '{}', which is not among the effects run ({})",

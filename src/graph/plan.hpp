@@ -16,11 +16,11 @@ struct PlannedNode {
     // xxh3-128 over the inputs' keys (the run input's content hash for a node without
     // inputs), the op, its version and the canonical parameters (DESIGN.md).
     CacheKey key;
-    bool needed = false;          // an output depends on it and no cached reader covers it
-    std::optional<Image> cached;  // needed and found in the cache: it finishes as `cached`
-    std::string cached_data;      // its structured output (EffectInfo::has_data), found with it
-    int width = 0, height = 0;    // its input's size
-    EffectPlan effect;            // what its effect said it takes (EffectInfo::describe)
+    bool needed = false;              // an output depends on it and no cached reader covers it
+    std::optional<Image> cached;      // needed and found in the cache: it finishes as `cached`
+    std::string cached_data;          // its structured output (EffectInfo::has_data), found with it
+    int width = 0, height = 0;        // its input's size
+    EffectPlan effect;                // what its effect said it takes (EffectInfo::describe)
     std::exception_ptr plan_failure;  // describe failed: the node fails with it when it runs
 };
 

@@ -31,13 +31,13 @@ struct NodeRun {
     bool started = false;   // its effect was called
     bool finished = false;
     NodeStatus status = NodeStatus::skipped;
-    std::size_t waiting_inputs = 0;  // inputs not finished yet
-    std::size_t readers_left = 0;    // needed readers that have not taken the output yet
-    CacheKey key;                    // plan.hpp: the node's result-cache key
-    EffectPlan plan;                 // its effect's plan for its input (EffectInfo::describe)
+    std::size_t waiting_inputs = 0;   // inputs not finished yet
+    std::size_t readers_left = 0;     // needed readers that have not taken the output yet
+    CacheKey key;                     // plan.hpp: the node's result-cache key
+    EffectPlan plan;                  // its effect's plan for its input (EffectInfo::describe)
     std::exception_ptr plan_failure;  // describe failed: running the node rethrows it
-    Image output;                    // kept while a reader or the result needs it
-    std::string data;                // structured output (EffectInfo::has_data), JSON text
+    Image output;                     // kept while a reader or the result needs it
+    std::string data;                 // structured output (EffectInfo::has_data), JSON text
     Clock::time_point start{};
     Clock::time_point end{};
     double seconds = 0;

@@ -1,11 +1,11 @@
 // Whole-file reads and all-or-nothing writes (AtomicOutput).
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -30,7 +30,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
             if (errno == EINTR) continue;
             const int err = errno;
             ::close(fd);
-            throw Error(Status::io_error, fmt::format("cannot read '{}': {}", path, std::strerror(err)));
+            throw Error(Status::io_error,
+                        fmt::format("cannot read '{}': {}", path, std::strerror(err)));
         }
         if (n == 0) break;
         bytes.insert(bytes.end(), chunk, chunk + n);
@@ -56,8 +57,10 @@ AtomicOutput::AtomicOutput(std::string path)
 
 AtomicOutput::~AtomicOutput() {
     if (committed_) return;
-    if (file_ != nullptr) std::fclose(file_);
-    else if (fd_ >= 0) ::close(fd_);
+    if (file_ != nullptr)
+        std::fclose(file_);
+    else if (fd_ >= 0)
+        ::close(fd_);
     ::unlink(temp_.c_str());
 }
 

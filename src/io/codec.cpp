@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include <opencv2/core.hpp>
 #include <fmt/format.h>
+#include <opencv2/core.hpp>
 
 #include "artistry/error.hpp"
 #include "artistry/io.hpp"
@@ -27,14 +27,20 @@ Image decode_image(std::span<const std::uint8_t> bytes, const LoadOptions& optio
                                 info.format, info.width, info.height, pixels / 1e6,
                                 options.max_pixels / 1e6));
     if (info.format == "jpeg" && !io::jpeg_has_end_marker(bytes))
-        throw Error(Status::decode_error, "truncated jpeg: the image data ends before its end marker");
+        throw Error(Status::decode_error,
+                    "truncated jpeg: the image data ends before its end marker");
 
     Image image;
-    if (info.format == "jpeg") image = io::decode_jpeg(bytes);
-    else if (info.format == "png") image = io::decode_png(bytes);
-    else if (info.format == "tiff") image = io::decode_tiff(bytes);
-    else if (info.format == "webp") image = io::decode_webp(bytes);
-    else image = io::decode_bmp(bytes);
+    if (info.format == "jpeg")
+        image = io::decode_jpeg(bytes);
+    else if (info.format == "png")
+        image = io::decode_png(bytes);
+    else if (info.format == "tiff")
+        image = io::decode_tiff(bytes);
+    else if (info.format == "webp")
+        image = io::decode_webp(bytes);
+    else
+        image = io::decode_bmp(bytes);
     if (options.apply_orientation) image = io::apply_orientation(image, info.orientation);
     return image;
 }
@@ -93,14 +99,17 @@ std::string format_from_path(const std::string& path) {
     if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
         throw Error(Status::unsupported,
                     fmt::format("'{}' has no file extension to choose a format "
-                                "(.jpg, .png, .webp, .tif, .bmp)", path));
+                                "(.jpg, .png, .webp, .tif, .bmp)",
+                                path));
     std::string ext = path.substr(dot + 1);
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     if (ext == "jpg" || ext == "jpeg") return "jpeg";
     if (ext == "png" || ext == "webp" || ext == "bmp") return ext;
     if (ext == "tif" || ext == "tiff") return "tiff";
     throw Error(Status::unsupported,
-                fmt::format("'{}': unknown image extension '.{}' (.jpg, .png, .webp, .tif, .bmp)", path, ext));
+                fmt::format("'{}': unknown image extension '.{}' (.jpg, .png, .webp, .tif, .bmp)",
+                            path, ext));
 }
 
 }  // namespace artistry::io

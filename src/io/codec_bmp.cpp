@@ -16,24 +16,35 @@ namespace artistry::io {
 
 namespace {
 
-std::uint32_t le16(Bytes b, std::size_t o) { return b[o] | (b[o + 1] << 8); }
+std::uint32_t le16(Bytes b, std::size_t o) {
+    return b[o] | (b[o + 1] << 8);
+}
 std::uint32_t le32(Bytes b, std::size_t o) {
     return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (std::uint32_t{b[o + 3]} << 24);
 }
 
 const char* compression_name(std::uint32_t c) {
     switch (c) {
-        case 1: return "RLE8 compression";
-        case 2: return "RLE4 compression";
-        case 3: return "BI_BITFIELDS";
-        case 4: return "embedded JPEG";
-        case 5: return "embedded PNG";
-        case 6: return "BI_ALPHABITFIELDS";
-        default: return "an unknown compression";
+        case 1:
+            return "RLE8 compression";
+        case 2:
+            return "RLE4 compression";
+        case 3:
+            return "BI_BITFIELDS";
+        case 4:
+            return "embedded JPEG";
+        case 5:
+            return "embedded PNG";
+        case 6:
+            return "BI_ALPHABITFIELDS";
+        default:
+            return "an unknown compression";
     }
 }
 
-Error truncated(const std::string& what) { return Error(Status::decode_error, "truncated bmp: " + what); }
+Error truncated(const std::string& what) {
+    return Error(Status::decode_error, "truncated bmp: " + what);
+}
 
 struct Entry {
     std::uint8_t b, g, r;
@@ -44,8 +55,10 @@ struct Entry {
 Image decode_bmp(Bytes b) {
     if (b.size() < 18) throw truncated("the file ends inside its header");
     const std::uint32_t header = le32(b, 14);
-    if (header == 12) throw Error(Status::unsupported, "OS/2 bmp (12-byte header) is not supported");
-    if (header < 40) throw Error(Status::decode_error, fmt::format("corrupt bmp: header size {}", header));
+    if (header == 12)
+        throw Error(Status::unsupported, "OS/2 bmp (12-byte header) is not supported");
+    if (header < 40)
+        throw Error(Status::decode_error, fmt::format("corrupt bmp: header size {}", header));
     if (b.size() < 14 + std::size_t{header}) throw truncated("the file ends inside its header");
     const auto width = static_cast<std::int32_t>(le32(b, 18));
     const auto stored_height = static_cast<std::int32_t>(le32(b, 22));
@@ -54,31 +67,39 @@ Image decode_bmp(Bytes b) {
     const std::uint32_t colours_used = le32(b, 46);
     const std::uint32_t data_offset = le32(b, 10);
     if (width <= 0 || stored_height == 0 || stored_height == INT32_MIN)
-        throw Error(Status::decode_error, fmt::format("corrupt bmp: size {}x{}", width, stored_height));
+        throw Error(Status::decode_error,
+                    fmt::format("corrupt bmp: size {}x{}", width, stored_height));
     const bool bottom_up = stored_height > 0;
     const int height = bottom_up ? stored_height : -stored_height;
 
     // Which layouts are read: BI_RGB, and BI_BITFIELDS 32-bit with the usual byte masks.
     constexpr std::size_t masks = 54;  // after a 40-byte header, or inside a longer one
-    const bool bitfields32 = compression == 3 && bpp == 32 && b.size() >= masks + 12 && le32(b, masks) == 0x00FF0000 &&
-                             le32(b, masks + 4) == 0x0000FF00 && le32(b, masks + 8) == 0x000000FF;
+    const bool bitfields32 = compression == 3 && bpp == 32 && b.size() >= masks + 12 &&
+                             le32(b, masks) == 0x00FF0000 && le32(b, masks + 4) == 0x0000FF00 &&
+                             le32(b, masks + 8) == 0x000000FF;
     if (compression != 0 && !bitfields32)
-        throw Error(Status::unsupported, fmt::format("bmp with {} ({}-bit) is not supported; uncompressed "
-                                                     "1-, 4-, 8-, 24- and 32-bit ones are",
-                                                     compression_name(compression), bpp));
+        throw Error(Status::unsupported,
+                    fmt::format("bmp with {} ({}-bit) is not supported; uncompressed "
+                                "1-, 4-, 8-, 24- and 32-bit ones are",
+                                compression_name(compression), bpp));
     if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 24 && bpp != 32)
-        throw Error(Status::unsupported, fmt::format("{}-bit bmp is not supported; 1-, 4-, 8-, 24- and 32-bit "
-                                                     "ones are",
-                                                     bpp));
+        throw Error(Status::unsupported,
+                    fmt::format("{}-bit bmp is not supported; 1-, 4-, 8-, 24- and 32-bit "
+                                "ones are",
+                                bpp));
 
     std::array<Entry, 256> palette{};  // entries the file does not give stay black
     bool colour = bpp > 8;
     if (bpp <= 8) {
         const std::uint32_t count = colours_used == 0 ? 1u << bpp : colours_used;
-        if (count > 256) throw Error(Status::decode_error, fmt::format("corrupt bmp: {} palette colours", count));
+        if (count > 256)
+            throw Error(Status::decode_error,
+                        fmt::format("corrupt bmp: {} palette colours", count));
         const std::size_t at = 14 + std::size_t{header};
-        if (b.size() < at + 4 * std::size_t{count}) throw truncated("the file ends inside its palette");
-        for (std::uint32_t i = 0; i < count; ++i) palette[i] = {b[at + 4 * i], b[at + 4 * i + 1], b[at + 4 * i + 2]};
+        if (b.size() < at + 4 * std::size_t{count})
+            throw truncated("the file ends inside its palette");
+        for (std::uint32_t i = 0; i < count; ++i)
+            palette[i] = {b[at + 4 * i], b[at + 4 * i + 1], b[at + 4 * i + 2]};
         for (std::uint32_t i = 0; i < (1u << bpp); ++i)
             colour = colour || palette[i].b != palette[i].g || palette[i].g != palette[i].r;
     }
@@ -87,12 +108,13 @@ Image decode_bmp(Bytes b) {
     const std::size_t stride = (static_cast<std::size_t>(width) * bpp + 31) / 32 * 4;
     const std::size_t need = stride * static_cast<std::size_t>(height);
     if (data_offset > b.size() || b.size() - data_offset < need)
-        throw truncated(fmt::format("the pixels need {} bytes from offset {}, the file has {}", need, data_offset,
-                                    b.size()));
+        throw truncated(fmt::format("the pixels need {} bytes from offset {}, the file has {}",
+                                    need, data_offset, b.size()));
 
     Image image = Image::allocate(width, height, channels);
     for (int y = 0; y < height; ++y) {
-        const std::uint8_t* s = b.data() + data_offset + stride * static_cast<std::size_t>(bottom_up ? height - 1 - y : y);
+        const std::uint8_t* s = b.data() + data_offset +
+                                stride * static_cast<std::size_t>(bottom_up ? height - 1 - y : y);
         std::uint8_t* d = image.row(y);
         for (int x = 0; x < width; ++x, d += channels) {
             if (bpp > 8) {
@@ -104,8 +126,10 @@ Image decode_bmp(Bytes b) {
             const unsigned bit = static_cast<unsigned>(x) * bpp;
             const unsigned index = (s[bit / 8] >> (8 - bpp - bit % 8)) & ((1u << bpp) - 1);
             const Entry& e = palette[index];
-            if (channels == 1) d[0] = e.b;
-            else d[0] = e.r, d[1] = e.g, d[2] = e.b;
+            if (channels == 1)
+                d[0] = e.b;
+            else
+                d[0] = e.r, d[1] = e.g, d[2] = e.b;
         }
     }
     return image;
@@ -113,17 +137,21 @@ Image decode_bmp(Bytes b) {
 
 std::vector<std::uint8_t> encode_bmp(const Image& image) {
     const int channels = image.channels();
-    const std::size_t row = static_cast<std::size_t>(image.width()) * static_cast<std::size_t>(channels);
+    const std::size_t row =
+        static_cast<std::size_t>(image.width()) * static_cast<std::size_t>(channels);
     const std::size_t stride = (row + 3) & ~std::size_t{3};
     const std::size_t palette = channels > 1 ? 0 : 1024;
     const std::size_t header = 14 + 40 + palette;
     const std::size_t total = stride * static_cast<std::size_t>(image.height()) + header;
     if (total > 0x7fffffff)
-        throw Error(Status::unsupported, fmt::format("bmp cannot hold {}x{}: the file would pass 2 GiB",
-                                                     image.width(), image.height()));
+        throw Error(Status::unsupported,
+                    fmt::format("bmp cannot hold {}x{}: the file would pass 2 GiB", image.width(),
+                                image.height()));
     std::vector<std::uint8_t> out(total);
     std::uint8_t* p = out.data();
-    const auto put16 = [&](std::uint32_t v) { *p++ = static_cast<std::uint8_t>(v), *p++ = static_cast<std::uint8_t>(v >> 8); };
+    const auto put16 = [&](std::uint32_t v) {
+        *p++ = static_cast<std::uint8_t>(v), *p++ = static_cast<std::uint8_t>(v >> 8);
+    };
     const auto put32 = [&](std::uint32_t v) { put16(v & 0xFFFF), put16(v >> 16); };
     *p++ = 'B', *p++ = 'M';
     put32(static_cast<std::uint32_t>(total));
@@ -136,7 +164,9 @@ std::vector<std::uint8_t> encode_bmp(const Image& image) {
     put16(static_cast<std::uint32_t>(channels * 8));
     for (int i = 0; i < 6; ++i) put32(0);  // BI_RGB, sizes and colour counts left to readers
     if (channels == 1)
-        for (unsigned i = 0; i < 256; ++i) *p++ = static_cast<std::uint8_t>(i), *p++ = static_cast<std::uint8_t>(i), *p++ = static_cast<std::uint8_t>(i), *p++ = 0;
+        for (unsigned i = 0; i < 256; ++i)
+            *p++ = static_cast<std::uint8_t>(i), *p++ = static_cast<std::uint8_t>(i),
+            *p++ = static_cast<std::uint8_t>(i), *p++ = 0;
     for (int y = image.height() - 1; y >= 0; --y, p += stride) {
         const std::uint8_t* s = image.row(y);
         if (channels == 1) {

@@ -29,6 +29,6 @@ std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality);  // RGBA
 std::vector<std::uint8_t> encode_png(const Image& image, int level);
 std::vector<std::uint8_t> encode_tiff(const Image& image);
 std::vector<std::uint8_t> encode_webp(const Image& image, int quality);  // 101: lossless
-std::vector<std::uint8_t> encode_bmp(const Image& image);                // alpha is dropped on reading
+std::vector<std::uint8_t> encode_bmp(const Image& image);  // alpha is dropped on reading
 
 }  // namespace artistry::io

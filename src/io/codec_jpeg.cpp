@@ -18,12 +18,15 @@ namespace {
 
 void source_init(j_decompress_ptr) {}
 void source_term(j_decompress_ptr) {}
-boolean source_fill(j_decompress_ptr cinfo) { jump_truncated(reinterpret_cast<j_common_ptr>(cinfo)); }
+boolean source_fill(j_decompress_ptr cinfo) {
+    jump_truncated(reinterpret_cast<j_common_ptr>(cinfo));
+}
 
 void source_skip(j_decompress_ptr cinfo, long count) {
     jpeg_source_mgr* src = cinfo->src;
     if (count <= 0) return;
-    if (static_cast<std::size_t>(count) > src->bytes_in_buffer) jump_truncated(reinterpret_cast<j_common_ptr>(cinfo));
+    if (static_cast<std::size_t>(count) > src->bytes_in_buffer)
+        jump_truncated(reinterpret_cast<j_common_ptr>(cinfo));
     src->next_input_byte += count;
     src->bytes_in_buffer -= static_cast<std::size_t>(count);
 }
@@ -106,8 +109,9 @@ Image decode_jpeg(Bytes bytes) {
 
 std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality) {
     if (image.width() > JPEG_MAX_DIMENSION || image.height() > JPEG_MAX_DIMENSION)
-        throw Error(Status::unsupported, fmt::format("JPEG cannot hold {}x{}: at most {} pixels a side",
-                                                     image.width(), image.height(), JPEG_MAX_DIMENSION));
+        throw Error(Status::unsupported,
+                    fmt::format("JPEG cannot hold {}x{}: at most {} pixels a side", image.width(),
+                                image.height(), JPEG_MAX_DIMENSION));
     std::vector<std::uint8_t> out;
     VectorDest dest{};
     dest.mgr.init_destination = dest_init;
@@ -117,12 +121,15 @@ std::vector<std::uint8_t> encode_jpeg(const Image& image, int quality) {
 
     EncoderHolder holder(Status::io_error);
     JpegEncoder& e = holder.e;
-    const auto fail = [&] { return Error(e.err.status, fmt::format("cannot encode jpeg: {}", e.err.message)); };
+    const auto fail = [&] {
+        return Error(e.err.status, fmt::format("cannot encode jpeg: {}", e.err.message));
+    };
     const int components = image.channels() == 1 ? 1 : 3;
     if (!c_start_compress(&e, &dest.mgr, static_cast<JDIMENSION>(image.width()),
                           static_cast<JDIMENSION>(image.height()), components, quality))
         throw fail();
-    std::vector<JSAMPLE> rgb(image.channels() == 4 ? static_cast<std::size_t>(image.width()) * 3 : 0);
+    std::vector<JSAMPLE> rgb(image.channels() == 4 ? static_cast<std::size_t>(image.width()) * 3
+                                                   : 0);
     for (int y = 0; y < image.height(); ++y) {
         // libjpeg reads the rows and never writes them.
         JSAMPROW row = image.row(y);

@@ -18,14 +18,22 @@ namespace {
 
 const char* status_text(VP8StatusCode code) {
     switch (code) {
-        case VP8_STATUS_OUT_OF_MEMORY: return "out of memory";
-        case VP8_STATUS_INVALID_PARAM: return "invalid parameter";
-        case VP8_STATUS_BITSTREAM_ERROR: return "bitstream error";
-        case VP8_STATUS_UNSUPPORTED_FEATURE: return "unsupported feature";
-        case VP8_STATUS_SUSPENDED: return "suspended";
-        case VP8_STATUS_USER_ABORT: return "aborted";
-        case VP8_STATUS_NOT_ENOUGH_DATA: return "the data ends before the image does";
-        default: return "ok";
+        case VP8_STATUS_OUT_OF_MEMORY:
+            return "out of memory";
+        case VP8_STATUS_INVALID_PARAM:
+            return "invalid parameter";
+        case VP8_STATUS_BITSTREAM_ERROR:
+            return "bitstream error";
+        case VP8_STATUS_UNSUPPORTED_FEATURE:
+            return "unsupported feature";
+        case VP8_STATUS_SUSPENDED:
+            return "suspended";
+        case VP8_STATUS_USER_ABORT:
+            return "aborted";
+        case VP8_STATUS_NOT_ENOUGH_DATA:
+            return "the data ends before the image does";
+        default:
+            return "ok";
     }
 }
 
@@ -35,23 +43,26 @@ Image decode_webp(Bytes bytes) {
     WebPBitstreamFeatures features;
     const VP8StatusCode code = WebPGetFeatures(bytes.data(), bytes.size(), &features);
     if (code != VP8_STATUS_OK)
-        throw Error(code == VP8_STATUS_OUT_OF_MEMORY ? Status::out_of_memory : Status::decode_error,
-                    fmt::format("{} webp: {}", code == VP8_STATUS_NOT_ENOUGH_DATA ? "truncated" : "corrupt",
-                                status_text(code)));
+        throw Error(
+            code == VP8_STATUS_OUT_OF_MEMORY ? Status::out_of_memory : Status::decode_error,
+            fmt::format("{} webp: {}", code == VP8_STATUS_NOT_ENOUGH_DATA ? "truncated" : "corrupt",
+                        status_text(code)));
     if (features.has_animation) throw Error(Status::unsupported, "animated webp is not supported");
     const int channels = features.has_alpha ? 4 : 3;
     Image image = Image::allocate(features.width, features.height, channels);
     const auto size = image.stride() * static_cast<std::size_t>(image.height());
     const auto stride = static_cast<int>(image.stride());
-    const std::uint8_t* done = channels == 4
-                                   ? WebPDecodeRGBAInto(bytes.data(), bytes.size(), image.data(), size, stride)
-                                   : WebPDecodeRGBInto(bytes.data(), bytes.size(), image.data(), size, stride);
+    const std::uint8_t* done =
+        channels == 4 ? WebPDecodeRGBAInto(bytes.data(), bytes.size(), image.data(), size, stride)
+                      : WebPDecodeRGBInto(bytes.data(), bytes.size(), image.data(), size, stride);
     if (!done) {
         // The RIFF header gives the file's length: fewer bytes than that is a cut-short file.
-        const std::uint64_t riff = 8 + (bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (std::uint64_t{bytes[7]} << 24));
+        const std::uint64_t riff =
+            8 + (bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (std::uint64_t{bytes[7]} << 24));
         if (riff > bytes.size())
-            throw Error(Status::decode_error,
-                        fmt::format("truncated webp: the file has {} of its {} bytes", bytes.size(), riff));
+            throw Error(
+                Status::decode_error,
+                fmt::format("truncated webp: the file has {} of its {} bytes", bytes.size(), riff));
         throw Error(Status::decode_error, "corrupt webp: the image data does not decode");
     }
     return image;
@@ -79,10 +90,11 @@ std::vector<std::uint8_t> encode_webp(const Image& image, int quality) {
                      : WebPEncodeRGB(rgb.data(), w, h, stride, static_cast<float>(quality), &out);
     const std::unique_ptr<std::uint8_t, void (*)(void*)> owned(out, WebPFree);
     if (size == 0)
-        throw Error(Status::io_error, fmt::format("cannot encode webp: libwebp refused {}x{}{}", w, h,
-                                                  w > WEBP_MAX_DIMENSION || h > WEBP_MAX_DIMENSION
-                                                      ? fmt::format(" (at most {} pixels a side)", WEBP_MAX_DIMENSION)
-                                                      : std::string()));
+        throw Error(Status::io_error,
+                    fmt::format("cannot encode webp: libwebp refused {}x{}{}", w, h,
+                                w > WEBP_MAX_DIMENSION || h > WEBP_MAX_DIMENSION
+                                    ? fmt::format(" (at most {} pixels a side)", WEBP_MAX_DIMENSION)
+                                    : std::string()));
     return {out, out + size};
 }
 

@@ -12,7 +12,9 @@ namespace {
 struct Reader {
     std::span<const std::uint8_t> b;
     bool little = true;
-    bool has(std::size_t off, std::size_t n) const { return off <= b.size() && n <= b.size() - off; }
+    bool has(std::size_t off, std::size_t n) const {
+        return off <= b.size() && n <= b.size() - off;
+    }
     std::uint32_t u16(std::size_t o) const {
         return little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
     }
@@ -27,9 +29,12 @@ struct Reader {
 int exif_orientation_from_tiff(std::span<const std::uint8_t> tiff) {
     Reader r{tiff};
     if (!r.has(0, 8)) return 1;
-    if (tiff[0] == 'I' && tiff[1] == 'I') r.little = true;
-    else if (tiff[0] == 'M' && tiff[1] == 'M') r.little = false;
-    else return 1;
+    if (tiff[0] == 'I' && tiff[1] == 'I')
+        r.little = true;
+    else if (tiff[0] == 'M' && tiff[1] == 'M')
+        r.little = false;
+    else
+        return 1;
     if (r.u16(2) != 42) return 1;
     const std::size_t ifd = r.u32(4);
     if (!r.has(ifd, 2)) return 1;
@@ -50,14 +55,30 @@ Image apply_orientation(const Image& image, int orientation) {
     const cv::Mat src = as_mat(image);
     cv::Mat dst;
     switch (orientation) {
-        case 2: cv::flip(src, dst, 1); break;
-        case 3: cv::rotate(src, dst, cv::ROTATE_180); break;
-        case 4: cv::flip(src, dst, 0); break;
-        case 5: cv::transpose(src, dst); break;
-        case 6: cv::rotate(src, dst, cv::ROTATE_90_CLOCKWISE); break;
-        case 7: cv::transpose(src, dst); cv::rotate(dst, dst, cv::ROTATE_180); break;
-        case 8: cv::rotate(src, dst, cv::ROTATE_90_COUNTERCLOCKWISE); break;
-        default: return image;
+        case 2:
+            cv::flip(src, dst, 1);
+            break;
+        case 3:
+            cv::rotate(src, dst, cv::ROTATE_180);
+            break;
+        case 4:
+            cv::flip(src, dst, 0);
+            break;
+        case 5:
+            cv::transpose(src, dst);
+            break;
+        case 6:
+            cv::rotate(src, dst, cv::ROTATE_90_CLOCKWISE);
+            break;
+        case 7:
+            cv::transpose(src, dst);
+            cv::rotate(dst, dst, cv::ROTATE_180);
+            break;
+        case 8:
+            cv::rotate(src, dst, cv::ROTATE_90_COUNTERCLOCKWISE);
+            break;
+        default:
+            return image;
     }
     return from_mat(dst);
 }

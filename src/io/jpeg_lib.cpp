@@ -56,7 +56,9 @@ void jump_truncated(j_common_ptr cinfo) {
 }
 
 std::string describe_jpeg_error(const JpegErr& e, const char* doing) {
-    const char* what = e.truncated ? "truncated" : e.status == Status::decode_error ? "corrupt" : doing;
+    const char* what = e.truncated                        ? "truncated"
+                       : e.status == Status::decode_error ? "corrupt"
+                                                          : doing;
     return fmt::format("{} jpeg: {}", what, e.message);
 }
 
@@ -67,7 +69,9 @@ DecoderHolder::DecoderHolder() {
     init_errors(d.err, Status::decode_error);
 }
 
-DecoderHolder::~DecoderHolder() { jpeg_destroy_decompress(&d.cinfo); }
+DecoderHolder::~DecoderHolder() {
+    jpeg_destroy_decompress(&d.cinfo);
+}
 
 bool c_read_header(JpegDecoder* d, jpeg_source_mgr* src) {
     if (setjmp(d->err.jump)) return false;
@@ -86,7 +90,8 @@ bool c_start(JpegDecoder* d) {
 
 bool c_read(JpegDecoder* d, JSAMPARRAY rows, JDIMENSION count) {
     if (setjmp(d->err.jump)) return false;
-    for (JDIMENSION done = 0; done < count;) done += jpeg_read_scanlines(&d->cinfo, rows + done, count - done);
+    for (JDIMENSION done = 0; done < count;)
+        done += jpeg_read_scanlines(&d->cinfo, rows + done, count - done);
     return true;
 }
 
@@ -101,7 +106,8 @@ bool configure_jpeg_output(jpeg_decompress_struct& ci, ImageInfo& info) {
     info.width = static_cast<int>(ci.image_width);
     info.height = static_cast<int>(ci.image_height);
     for (jpeg_saved_marker_ptr m = ci.marker_list; m; m = m->next)
-        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 &&
+            std::memcmp(m->data, "Exif\0\0", 6) == 0)
             info.orientation = exif_orientation_from_tiff({m->data + 6, m->data_length - 6});
     // libjpeg's defaults otherwise (JDCT_ISLOW, fancy upsampling), which OpenCV keeps too.
     switch (ci.jpeg_color_space) {
@@ -135,10 +141,12 @@ EncoderHolder::EncoderHolder(Status status) {
     init_errors(e.err, status);
 }
 
-EncoderHolder::~EncoderHolder() { jpeg_destroy_compress(&e.cinfo); }
+EncoderHolder::~EncoderHolder() {
+    jpeg_destroy_compress(&e.cinfo);
+}
 
-bool c_start_compress(JpegEncoder* e, jpeg_destination_mgr* dest, JDIMENSION width, JDIMENSION height,
-                      int components, int quality) {
+bool c_start_compress(JpegEncoder* e, jpeg_destination_mgr* dest, JDIMENSION width,
+                      JDIMENSION height, int components, int quality) {
     if (setjmp(e->err.jump)) return false;
     jpeg_create_compress(&e->cinfo);
     e->cinfo.dest = dest;
@@ -154,7 +162,8 @@ bool c_start_compress(JpegEncoder* e, jpeg_destination_mgr* dest, JDIMENSION wid
 
 bool c_write(JpegEncoder* e, JSAMPARRAY rows, JDIMENSION count) {
     if (setjmp(e->err.jump)) return false;
-    for (JDIMENSION done = 0; done < count;) done += jpeg_write_scanlines(&e->cinfo, rows + done, count - done);
+    for (JDIMENSION done = 0; done < count;)
+        done += jpeg_write_scanlines(&e->cinfo, rows + done, count - done);
     return true;
 }
 
@@ -167,7 +176,8 @@ bool c_finish_compress(JpegEncoder* e) {
 void rgba_over_white(const std::uint8_t* s, std::uint8_t* d, int width) {
     for (int x = 0; x < width; ++x, s += 4, d += 3) {
         const int a = s[3];
-        for (int c = 0; c < 3; ++c) d[c] = static_cast<std::uint8_t>((s[c] * a + 255 * (255 - a) + 127) / 255);
+        for (int c = 0; c < 3; ++c)
+            d[c] = static_cast<std::uint8_t>((s[c] * a + 255 * (255 - a) + 127) / 255);
     }
 }
 

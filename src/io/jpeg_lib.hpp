@@ -83,8 +83,8 @@ struct EncoderHolder {
 
 // Baseline, 4:2:0, JDCT_ISLOW, standard Huffman tables: libjpeg's defaults, as OpenCV writes.
 // components is 1 (gray) or 3 (RGB).
-bool c_start_compress(JpegEncoder* e, jpeg_destination_mgr* dest, JDIMENSION width, JDIMENSION height,
-                      int components, int quality);
+bool c_start_compress(JpegEncoder* e, jpeg_destination_mgr* dest, JDIMENSION width,
+                      JDIMENSION height, int components, int quality);
 bool c_write(JpegEncoder* e, JSAMPARRAY rows, JDIMENSION count);
 bool c_finish_compress(JpegEncoder* e);
 

@@ -41,7 +41,8 @@ void read_file_data(png_structp png, png_bytep data, size_t length) {
 
 void write_file_data(png_structp png, png_bytep data, size_t length) {
     auto* p = static_cast<PngCodec*>(png_get_io_ptr(png));
-    if (std::fwrite(data, 1, length, p->file) != length) fail_io(png, Status::io_error, std::strerror(errno));
+    if (std::fwrite(data, 1, length, p->file) != length)
+        fail_io(png, Status::io_error, std::strerror(errno));
 }
 
 void read_memory_data(png_structp png, png_bytep data, size_t length) {
@@ -72,7 +73,9 @@ void write_memory_data(png_structp png, png_bytep data, size_t length) {
 void flush_nothing(png_structp) {}
 
 std::string describe_png_error(const PngCodec& p, const char* doing) {
-    const char* what = p.truncated ? "truncated" : p.status == Status::decode_error ? "corrupt" : doing;
+    const char* what = p.truncated                        ? "truncated"
+                       : p.status == Status::decode_error ? "corrupt"
+                                                          : doing;
     return fmt::format("{} png: {}", what, p.message);
 }
 
@@ -82,8 +85,8 @@ bool c_read_header(PngCodec* p, PngHeader* h, png_rw_ptr read) {
     if (setjmp(png_jmpbuf(p->png))) return false;
     png_set_read_fn(p->png, p, read);
     png_read_info(p->png, p->info);
-    png_get_IHDR(p->png, p->info, &h->width, &h->height, &h->bit_depth, &h->color_type, &h->interlace, nullptr,
-                 nullptr);
+    png_get_IHDR(p->png, p->info, &h->width, &h->height, &h->bit_depth, &h->color_type,
+                 &h->interlace, nullptr, nullptr);
     h->exif = nullptr;
     h->exif_size = 0;
 #ifdef PNG_eXIf_SUPPORTED
@@ -130,8 +133,8 @@ bool c_start_write(PngCodec* p, png_uint_32 width, png_uint_32 height, int color
                    const PngWriteSettings& settings, png_rw_ptr write) {
     if (setjmp(png_jmpbuf(p->png))) return false;
     png_set_write_fn(p->png, p, write, flush_nothing);
-    png_set_IHDR(p->png, p->info, width, height, 8, color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(p->png, p->info, width, height, 8, color_type, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(p->png, settings.level);
     if (settings.filters >= 0) png_set_filter(p->png, PNG_FILTER_TYPE_BASE, settings.filters);
     if (settings.strategy >= 0) png_set_compression_strategy(p->png, settings.strategy);

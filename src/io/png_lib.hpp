@@ -26,9 +26,9 @@ struct PngCodec {
     std::FILE* file;                   // file I/O (read_file_data, write_file_data)
     std::span<const std::uint8_t> in;  // memory input (read_memory_data)
     std::size_t in_pos;
-    std::vector<std::uint8_t>* out;    // memory output (write_memory_data)
-    Status status;   // what the C++ side throws
-    bool truncated;  // the data ended early
+    std::vector<std::uint8_t>* out;  // memory output (write_memory_data)
+    Status status;                   // what the C++ side throws
+    bool truncated;                  // the data ended early
     char message[256];
 };
 
@@ -77,10 +77,10 @@ struct PngReadHolder {
 // ---- writing
 
 struct PngWriteSettings {
-    int level;             // zlib level 0..9
-    int filters;           // PNG_FILTER_* mask; -1: libpng's default choice
-    int strategy;          // zlib strategy; -1: libpng's default
-    std::size_t buffer;    // IDAT chunk size; 0: libpng's default (8 KiB)
+    int level;           // zlib level 0..9
+    int filters;         // PNG_FILTER_* mask; -1: libpng's default choice
+    int strategy;        // zlib strategy; -1: libpng's default
+    std::size_t buffer;  // IDAT chunk size; 0: libpng's default (8 KiB)
 };
 
 // 8-bit rows of color_type through `write`.

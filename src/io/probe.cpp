@@ -12,13 +12,21 @@ namespace {
 
 using Bytes = std::span<const std::uint8_t>;
 
-std::uint32_t be16(Bytes b, std::size_t o) { return (b[o] << 8) | b[o + 1]; }
+std::uint32_t be16(Bytes b, std::size_t o) {
+    return (b[o] << 8) | b[o + 1];
+}
 std::uint32_t be32(Bytes b, std::size_t o) {
     return (std::uint32_t(b[o]) << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
 }
-std::uint32_t le16(Bytes b, std::size_t o) { return b[o] | (b[o + 1] << 8); }
-std::uint32_t le24(Bytes b, std::size_t o) { return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16); }
-std::uint32_t le32(Bytes b, std::size_t o) { return le24(b, o) | (std::uint32_t(b[o + 3]) << 24); }
+std::uint32_t le16(Bytes b, std::size_t o) {
+    return b[o] | (b[o + 1] << 8);
+}
+std::uint32_t le24(Bytes b, std::size_t o) {
+    return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16);
+}
+std::uint32_t le32(Bytes b, std::size_t o) {
+    return le24(b, o) | (std::uint32_t(b[o + 3]) << 24);
+}
 
 }  // namespace
 
@@ -35,10 +43,19 @@ ImageInfo probe_png(Bytes b) {
     if (b.size() < 33 || std::memcmp(b.data() + 12, "IHDR", 4) != 0) throw truncated("png");
     ImageInfo info{"png", static_cast<int>(be32(b, 16)), static_cast<int>(be32(b, 20)), 0, 1};
     switch (b[25]) {
-        case 0: info.channels = 1; break;
-        case 2: case 3: info.channels = 3; break;
-        case 4: case 6: info.channels = 4; break;
-        default: throw Error(Status::decode_error, "png header has an unknown colour type");
+        case 0:
+            info.channels = 1;
+            break;
+        case 2:
+        case 3:
+            info.channels = 3;
+            break;
+        case 4:
+        case 6:
+            info.channels = 4;
+            break;
+        default:
+            throw Error(Status::decode_error, "png header has an unknown colour type");
     }
     // Orientation lives in an eXIf chunk, which must come before the image data.
     std::size_t o = 8;
@@ -61,16 +78,22 @@ ImageInfo probe_jpeg(Bytes b) {
     while (o + 4 <= b.size()) {
         if (b[o] != 0xFF) throw Error(Status::decode_error, "corrupt jpeg: bad marker");
         const std::uint8_t marker = b[o + 1];
-        if (marker == 0xFF) { ++o; continue; }  // fill byte
-        if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { o += 2; continue; }
+        if (marker == 0xFF) {
+            ++o;
+            continue;
+        }  // fill byte
+        if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+            o += 2;
+            continue;
+        }
         const std::size_t len = be16(b, o + 2);
         if (len < 2) throw Error(Status::decode_error, "corrupt jpeg: bad segment length");
         if (marker == 0xE1 && o + 4 + len - 2 <= b.size() && len >= 8 &&
             std::memcmp(b.data() + o + 4, "Exif\0\0", 6) == 0) {
             info.orientation = io::exif_orientation_from_tiff(b.subspan(o + 10, len - 8));
         }
-        const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                         marker != 0xCC;
+        const bool sof =
+            marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
         if (sof) {
             if (o + 10 > b.size()) throw truncated("jpeg");
             info.height = static_cast<int>(be16(b, o + 5));
@@ -105,7 +128,8 @@ ImageInfo probe_webp(Bytes b) {
             const std::size_t len = le32(b, o + 4);
             if (std::memcmp(b.data() + o, "EXIF", 4) == 0 && o + 8 + len <= b.size()) {
                 auto exif = b.subspan(o + 8, len);
-                if (exif.size() > 6 && std::memcmp(exif.data(), "Exif\0\0", 6) == 0) exif = exif.subspan(6);
+                if (exif.size() > 6 && std::memcmp(exif.data(), "Exif\0\0", 6) == 0)
+                    exif = exif.subspan(6);
                 info.orientation = io::exif_orientation_from_tiff(exif);
                 break;
             }
@@ -122,7 +146,8 @@ ImageInfo probe_tiff(Bytes b) {
     const bool little = b[0] == 'I';
     const auto u16 = [&](std::size_t o) { return little ? le16(b, o) : be16(b, o); };
     const auto u32 = [&](std::size_t o) { return little ? le32(b, o) : be32(b, o); };
-    if (u16(2) != 42) throw Error(Status::unsupported, "BigTIFF is read by the streaming reader only");
+    if (u16(2) != 42)
+        throw Error(Status::unsupported, "BigTIFF is read by the streaming reader only");
     ImageInfo info{"tiff", 0, 0, 1, 1};
     const std::size_t ifd = u32(4);
     if (ifd + 2 > b.size()) throw truncated("tiff");
@@ -132,10 +157,14 @@ ImageInfo probe_tiff(Bytes b) {
         if (e + 12 > b.size()) throw truncated("tiff");
         const std::uint32_t tag = u16(e), type = u16(e + 2);
         const std::uint32_t value = type == 3 ? u16(e + 8) : u32(e + 8);
-        if (tag == 256) info.width = static_cast<int>(value);
-        else if (tag == 257) info.height = static_cast<int>(value);
-        else if (tag == 277) info.channels = static_cast<int>(value);
-        else if (tag == 274 && value >= 1 && value <= 8) info.orientation = static_cast<int>(value);
+        if (tag == 256)
+            info.width = static_cast<int>(value);
+        else if (tag == 257)
+            info.height = static_cast<int>(value);
+        else if (tag == 277)
+            info.channels = static_cast<int>(value);
+        else if (tag == 274 && value >= 1 && value <= 8)
+            info.orientation = static_cast<int>(value);
     }
     if (info.width <= 0 || info.height <= 0) throw truncated("tiff");
     return info;
@@ -154,18 +183,23 @@ ImageInfo probe_bmp(Bytes b) {
 ImageInfo probe_image(std::span<const std::uint8_t> b) {
     if (b.empty()) throw Error(Status::decode_error, "empty file (0 bytes)");
     ImageInfo info;
-    if (b.size() >= 8 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0) info = probe_png(b);
-    else if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) info = probe_jpeg(b);
+    if (b.size() >= 8 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0)
+        info = probe_png(b);
+    else if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+        info = probe_jpeg(b);
     else if (b.size() >= 12 && std::memcmp(b.data(), "RIFF", 4) == 0 &&
              std::memcmp(b.data() + 8, "WEBP", 4) == 0)
         info = probe_webp(b);
-    else if (b.size() >= 8 && (std::memcmp(b.data(), "II", 2) == 0 || std::memcmp(b.data(), "MM", 2) == 0))
+    else if (b.size() >= 8 &&
+             (std::memcmp(b.data(), "II", 2) == 0 || std::memcmp(b.data(), "MM", 2) == 0))
         info = probe_tiff(b);
-    else if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M') info = probe_bmp(b);
-    else throw Error(Status::decode_error, "not a supported image (JPEG, PNG, WebP, TIFF or BMP)");
+    else if (b.size() >= 2 && b[0] == 'B' && b[1] == 'M')
+        info = probe_bmp(b);
+    else
+        throw Error(Status::decode_error, "not a supported image (JPEG, PNG, WebP, TIFF or BMP)");
     if (info.width <= 0 || info.height <= 0)
-        throw Error(Status::decode_error,
-                    fmt::format("{} header gives an invalid size {}x{}", info.format, info.width, info.height));
+        throw Error(Status::decode_error, fmt::format("{} header gives an invalid size {}x{}",
+                                                      info.format, info.width, info.height));
     return info;
 }
 
@@ -181,7 +215,10 @@ bool jpeg_has_end_marker(std::span<const std::uint8_t> b) {
     while (o + 4 <= b.size()) {
         if (b[o] != 0xFF) return false;
         const std::uint8_t marker = b[o + 1];
-        if (marker == 0xFF) { ++o; continue; }
+        if (marker == 0xFF) {
+            ++o;
+            continue;
+        }
         if (marker == 0xDA) break;
         o += 2 + be16(b, o + 2);
     }

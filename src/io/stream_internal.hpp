@@ -19,25 +19,31 @@ namespace artistry::io {
 inline constexpr std::size_t stream_io_buffer = std::size_t{1} << 20;
 
 // 16-bit sample to 8-bit, rounded to nearest: the same as load_image's convertTo(1/257).
-inline std::uint8_t narrow16(unsigned v) { return static_cast<std::uint8_t>((v + 128) / 257); }
+inline std::uint8_t narrow16(unsigned v) {
+    return static_cast<std::uint8_t>((v + 128) / 257);
+}
 
 // Closes a file descriptor when it goes out of scope.
 class UniqueFd {
-public:
+  public:
     explicit UniqueFd(int fd) noexcept : fd_(fd) {}
     ~UniqueFd();
     UniqueFd(const UniqueFd&) = delete;
     UniqueFd& operator=(const UniqueFd&) = delete;
     int get() const noexcept { return fd_; }
-    int release() noexcept { const int fd = fd_; fd_ = -1; return fd; }
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
 
-private:
+  private:
     int fd_;
 };
 
 // Remembers the first error of a reader or writer, so that every later call repeats it.
 class ErrorLatch {
-public:
+  public:
     void check() const {
         if (failed_) throw Error(status_, message_);
     }
@@ -55,7 +61,7 @@ public:
         }
     }
 
-private:
+  private:
     void keep(Status status, std::string message) {
         failed_ = true;
         status_ = status;
@@ -68,14 +74,14 @@ private:
 
 // Shared part of every reader: call checks, row count, error latching.
 class ReaderBase : public ImageReader {
-public:
+  public:
     const ImageInfo& info() const noexcept final { return info_; }
     int rows_read() const noexcept final { return rows_; }
     void read_rows(const Image& dst) final;
     Image read_band(int rows) final;
     std::uint64_t buffer_bytes() const noexcept final { return buffer_bytes_; }
 
-protected:
+  protected:
     explicit ReaderBase(std::string path) : path_(std::move(path)) {}
     // Decodes the next dst.height() rows; dst is checked: u8, info_.width, info_.channels.
     virtual void decode(const Image& dst) = 0;
@@ -89,7 +95,7 @@ protected:
     ImageInfo info_;
     std::uint64_t buffer_bytes_ = 0;
 
-private:
+  private:
     int rows_ = 0;
     ErrorLatch latch_;
 };
@@ -97,7 +103,7 @@ private:
 // Shared part of every writer: call checks, f32 conversion, row count, error latching, and
 // the temporary output file.
 class WriterBase : public ImageWriter {
-public:
+  public:
     int width() const noexcept final { return width_; }
     int height() const noexcept final { return height_; }
     int channels() const noexcept final { return channels_; }
@@ -105,7 +111,7 @@ public:
     void write_rows(const Image& band) final;
     void finish() final;
 
-protected:
+  protected:
     WriterBase(const std::string& path, int width, int height, int channels);
     // Encodes the next band.height() rows; band is u8, width_ wide, channels_.
     virtual void encode(const Image& band) = 0;
@@ -119,7 +125,7 @@ protected:
     int height_;
     int channels_;
 
-private:
+  private:
     Image to_u8(const Image& band);  // a view of scratch_
 
     int rows_ = 0;
@@ -129,18 +135,23 @@ private:
 };
 
 // Per-format factories. A reader takes fd (an open, readable file) over once it is constructed.
-std::unique_ptr<ImageReader> open_jpeg_reader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+std::unique_ptr<ImageReader> open_jpeg_reader(UniqueFd& fd, const std::string& path,
+                                              const LoadOptions& options,
                                               const StreamReadOptions& stream);
-std::unique_ptr<ImageReader> open_png_reader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+std::unique_ptr<ImageReader> open_png_reader(UniqueFd& fd, const std::string& path,
+                                             const LoadOptions& options,
                                              const StreamReadOptions& stream);
-std::unique_ptr<ImageReader> open_tiff_reader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+std::unique_ptr<ImageReader> open_tiff_reader(UniqueFd& fd, const std::string& path,
+                                              const LoadOptions& options,
                                               const StreamReadOptions& stream);
 
-std::unique_ptr<ImageWriter> create_jpeg_writer(const std::string& path, int width, int height, int channels,
-                                                const SaveOptions& options);
-std::unique_ptr<ImageWriter> create_png_writer(const std::string& path, int width, int height, int channels,
-                                               const SaveOptions& options, const StreamWriteOptions& stream);
-std::unique_ptr<ImageWriter> create_tiff_writer(const std::string& path, int width, int height, int channels,
-                                                const SaveOptions& options, const StreamWriteOptions& stream);
+std::unique_ptr<ImageWriter> create_jpeg_writer(const std::string& path, int width, int height,
+                                                int channels, const SaveOptions& options);
+std::unique_ptr<ImageWriter> create_png_writer(const std::string& path, int width, int height,
+                                               int channels, const SaveOptions& options,
+                                               const StreamWriteOptions& stream);
+std::unique_ptr<ImageWriter> create_tiff_writer(const std::string& path, int width, int height,
+                                                int channels, const SaveOptions& options,
+                                                const StreamWriteOptions& stream);
 
 }  // namespace artistry::io

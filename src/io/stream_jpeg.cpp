@@ -2,12 +2,12 @@
 // and their error handling are shared with the in-memory codec (jpeg_lib.hpp); the source and
 // destination here longjmp on failure too, so no C++ exception unwinds through libjpeg frames.
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <span>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -38,7 +38,8 @@ boolean source_fill(j_decompress_ptr cinfo) {
     ssize_t n;
     do n = ::read(s->fd, s->buffer, s->size);
     while (n < 0 && errno == EINTR);
-    if (n < 0) jump_out(reinterpret_cast<j_common_ptr>(cinfo), Status::io_error, std::strerror(errno));
+    if (n < 0)
+        jump_out(reinterpret_cast<j_common_ptr>(cinfo), Status::io_error, std::strerror(errno));
     if (n == 0) jump_truncated(reinterpret_cast<j_common_ptr>(cinfo));
     s->mgr.next_input_byte = s->buffer;
     s->mgr.bytes_in_buffer = static_cast<std::size_t>(n);
@@ -58,8 +59,9 @@ void source_skip(j_decompress_ptr cinfo, long count) {
 }
 
 class JpegReader final : public ReaderBase {
-public:
-    JpegReader(UniqueFd& fd, const std::string& path, const LoadOptions& options, const StreamReadOptions& stream)
+  public:
+    JpegReader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+               const StreamReadOptions& stream)
         : ReaderBase(path), fd_(fd.release()), input_(jpeg_io_chunk) {
         src_.mgr.init_source = source_init;
         src_.mgr.fill_input_buffer = source_fill;
@@ -79,28 +81,33 @@ public:
         std::uint64_t whole = 0;
         if (jpeg_has_multiple_scans(&ci))
             for (int c = 0; c < ci.num_components; ++c)
-                whole += std::uint64_t{ci.comp_info[c].width_in_blocks} * ci.comp_info[c].height_in_blocks *
-                         DCTSIZE2 * sizeof(JCOEF);
+                whole += std::uint64_t{ci.comp_info[c].width_in_blocks} *
+                         ci.comp_info[c].height_in_blocks * DCTSIZE2 * sizeof(JCOEF);
         if (whole > stream.max_buffer_bytes)
-            throw error(Status::unsupported,
-                        fmt::format("progressive JPEG needs {} MiB of whole-image buffers to decode, over "
-                                    "the streaming limit of {} MiB; re-encode it as baseline (jpegtran) "
-                                    "or raise max_buffer_bytes",
-                                    whole >> 20, stream.max_buffer_bytes >> 20));
+            throw error(
+                Status::unsupported,
+                fmt::format("progressive JPEG needs {} MiB of whole-image buffers to decode, over "
+                            "the streaming limit of {} MiB; re-encode it as baseline (jpegtran) "
+                            "or raise max_buffer_bytes",
+                            whole >> 20, stream.max_buffer_bytes >> 20));
         if (!c_start(&d_)) throw codec_error();
         // Input chunk, about three MCU rows of component and output rows, plus whole buffers.
         buffer_bytes_ = input_.size() + whole +
-                        std::uint64_t{ci.output_width} * static_cast<unsigned>(ci.num_components + info_.channels) *
+                        std::uint64_t{ci.output_width} *
+                            static_cast<unsigned>(ci.num_components + info_.channels) *
                             static_cast<unsigned>(ci.max_v_samp_factor * DCTSIZE * 3);
     }
 
-private:
-    Error codec_error() const { return error(d_.err.status, describe_jpeg_error(d_.err, "reading")); }
+  private:
+    Error codec_error() const {
+        return error(d_.err.status, describe_jpeg_error(d_.err, "reading"));
+    }
 
     void decode(const Image& dst) override {
         const int n = dst.height();
         if (!cmyk_) {
-            if (rows_.size() < static_cast<std::size_t>(n)) rows_.resize(static_cast<std::size_t>(n));
+            if (rows_.size() < static_cast<std::size_t>(n))
+                rows_.resize(static_cast<std::size_t>(n));
             for (int y = 0; y < n; ++y) rows_[static_cast<std::size_t>(y)] = dst.row(y);
             if (!c_read(&d_, rows_.data(), static_cast<JDIMENSION>(n))) throw codec_error();
         } else {
@@ -112,9 +119,12 @@ private:
             }
             for (int y0 = 0; y0 < n; y0 += chunk) {
                 const int m = std::min(chunk, n - y0);
-                for (int i = 0; i < m; ++i) rows_[static_cast<std::size_t>(i)] = cmyk_rows_.data() + stride * static_cast<std::size_t>(i);
+                for (int i = 0; i < m; ++i)
+                    rows_[static_cast<std::size_t>(i)] =
+                        cmyk_rows_.data() + stride * static_cast<std::size_t>(i);
                 if (!c_read(&d_, rows_.data(), static_cast<JDIMENSION>(m))) throw codec_error();
-                for (int i = 0; i < m; ++i) cmyk_to_rgb(rows_[static_cast<std::size_t>(i)], dst.row(y0 + i), info_.width);
+                for (int i = 0; i < m; ++i)
+                    cmyk_to_rgb(rows_[static_cast<std::size_t>(i)], dst.row(y0 + i), info_.width);
             }
         }
         // The end marker is checked, as load_image checks it.
@@ -145,7 +155,8 @@ void write_all(j_compress_ptr cinfo, const JOCTET* data, std::size_t size) {
     while (size > 0) {
         const ssize_t n = ::write(fd, data, size);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) jump_out(reinterpret_cast<j_common_ptr>(cinfo), Status::io_error, std::strerror(errno));
+        if (n <= 0)
+            jump_out(reinterpret_cast<j_common_ptr>(cinfo), Status::io_error, std::strerror(errno));
         data += n;
         size -= static_cast<std::size_t>(n);
     }
@@ -170,8 +181,9 @@ void dest_term(j_compress_ptr cinfo) {
 }
 
 class JpegWriter final : public WriterBase {
-public:
-    JpegWriter(const std::string& path, int width, int height, int channels, const SaveOptions& options)
+  public:
+    JpegWriter(const std::string& path, int width, int height, int channels,
+               const SaveOptions& options)
         : WriterBase(path, width, height, channels), output_(jpeg_io_chunk) {
         dest_.mgr.init_destination = dest_init;
         dest_.mgr.empty_output_buffer = dest_empty;
@@ -179,18 +191,22 @@ public:
         dest_.fd = out_.fd();
         dest_.buffer = output_.data();
         dest_.size = output_.size();
-        if (!c_start_compress(&e_, &dest_.mgr, static_cast<JDIMENSION>(width), static_cast<JDIMENSION>(height),
-                              channels == 1 ? 1 : 3, std::clamp(options.jpeg_quality, 1, 100)))
+        if (!c_start_compress(&e_, &dest_.mgr, static_cast<JDIMENSION>(width),
+                              static_cast<JDIMENSION>(height), channels == 1 ? 1 : 3,
+                              std::clamp(options.jpeg_quality, 1, 100)))
             throw codec_error();
     }
 
-private:
-    Error codec_error() const { return error(e_.err.status, fmt::format("writing jpeg: {}", e_.err.message)); }
+  private:
+    Error codec_error() const {
+        return error(e_.err.status, fmt::format("writing jpeg: {}", e_.err.message));
+    }
 
     void encode(const Image& band) override {
         const int n = band.height();
         if (channels_ != 4) {
-            if (rows_.size() < static_cast<std::size_t>(n)) rows_.resize(static_cast<std::size_t>(n));
+            if (rows_.size() < static_cast<std::size_t>(n))
+                rows_.resize(static_cast<std::size_t>(n));
             // libjpeg reads the rows and never writes them.
             for (int y = 0; y < n; ++y) rows_[static_cast<std::size_t>(y)] = band.row(y);
             if (!c_write(&e_, rows_.data(), static_cast<JDIMENSION>(n))) throw codec_error();
@@ -228,16 +244,18 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ImageReader> open_jpeg_reader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+std::unique_ptr<ImageReader> open_jpeg_reader(UniqueFd& fd, const std::string& path,
+                                              const LoadOptions& options,
                                               const StreamReadOptions& stream) {
     return std::make_unique<JpegReader>(fd, path, options, stream);
 }
 
-std::unique_ptr<ImageWriter> create_jpeg_writer(const std::string& path, int width, int height, int channels,
-                                                const SaveOptions& options) {
+std::unique_ptr<ImageWriter> create_jpeg_writer(const std::string& path, int width, int height,
+                                                int channels, const SaveOptions& options) {
     if (width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION)
-        throw Error(Status::unsupported, fmt::format("{}: JPEG cannot hold {}x{}: at most {} pixels a side",
-                                                     path, width, height, JPEG_MAX_DIMENSION));
+        throw Error(Status::unsupported,
+                    fmt::format("{}: JPEG cannot hold {}x{}: at most {} pixels a side", path, width,
+                                height, JPEG_MAX_DIMENSION));
     return std::make_unique<JpegWriter>(path, width, height, channels, options);
 }
 

@@ -1,11 +1,11 @@
 // PNG by rows through libpng, from and to a file. The libpng calls, their error handling and the
 // file callbacks are shared with the in-memory codec (png_lib.hpp).
 
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
@@ -24,9 +24,11 @@ namespace {
 void stream_transforms(PngCodec* p, const PngHeader* h) {
     const bool trns = png_get_valid(p->png, p->info, PNG_INFO_tRNS) != 0;
     if (h->color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(p->png);
-    if (h->color_type == PNG_COLOR_TYPE_GRAY && h->bit_depth < 8) png_set_expand_gray_1_2_4_to_8(p->png);
+    if (h->color_type == PNG_COLOR_TYPE_GRAY && h->bit_depth < 8)
+        png_set_expand_gray_1_2_4_to_8(p->png);
     if (trns) png_set_tRNS_to_alpha(p->png);
-    if (h->color_type == PNG_COLOR_TYPE_GRAY_ALPHA || (h->color_type == PNG_COLOR_TYPE_GRAY && trns))
+    if (h->color_type == PNG_COLOR_TYPE_GRAY_ALPHA ||
+        (h->color_type == PNG_COLOR_TYPE_GRAY && trns))
         png_set_gray_to_rgb(p->png);
     if (h->interlace != PNG_INTERLACE_NONE) png_set_interlace_handling(p->png);
 }
@@ -45,8 +47,9 @@ struct ReadHolder {
 };
 
 class PngReader final : public ReaderBase {
-public:
-    PngReader(UniqueFd& fd, const std::string& path, const LoadOptions& options, const StreamReadOptions& stream)
+  public:
+    PngReader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+              const StreamReadOptions& stream)
         : ReaderBase(path) {
         PngCodec& p = h_.p;
         p.file = ::fdopen(fd.get(), "rb");
@@ -57,7 +60,8 @@ public:
         p.status = Status::decode_error;
         p.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &p, png_on_error, png_on_warning);
         if (p.png) p.info = png_create_info_struct(p.png);
-        if (!p.png || !p.info) throw error(Status::out_of_memory, "cannot allocate the png decoder");
+        if (!p.png || !p.info)
+            throw error(Status::out_of_memory, "cannot allocate the png decoder");
         if (!c_read_header(&p, &hd_, read_file_data)) throw codec_error();
 
         info_.format = "png";
@@ -67,25 +71,28 @@ public:
         if (!c_update_info(&p, &hd_, stream_transforms)) throw codec_error();
         info_.channels = hd_.out_channels;
         if (hd_.out_channels != 1 && hd_.out_channels != 3 && hd_.out_channels != 4)
-            throw error(Status::unsupported, fmt::format("png decodes to {} channels", hd_.out_channels));
+            throw error(Status::unsupported,
+                        fmt::format("png decodes to {} channels", hd_.out_channels));
         check_header(options);
 
-        buffer_bytes_ = stream_io_buffer + 2 * hd_.row_bytes + (std::size_t{64} << 10);  // + zlib window
+        buffer_bytes_ =
+            stream_io_buffer + 2 * hd_.row_bytes + (std::size_t{64} << 10);  // + zlib window
         if (hd_.interlace != PNG_INTERLACE_NONE) {
             // Interlaced rows arrive in seven passes over the whole image: decode it whole.
             const std::uint64_t whole = std::uint64_t{hd_.row_bytes} * hd_.height;
             if (whole > stream.max_buffer_bytes)
-                throw error(Status::unsupported,
-                            fmt::format("interlaced PNG cannot be decoded row by row, and decoding it "
-                                        "whole needs {} MiB, over the streaming limit of {} MiB; save "
-                                        "it non-interlaced or raise max_buffer_bytes",
-                                        whole >> 20, stream.max_buffer_bytes >> 20));
+                throw error(
+                    Status::unsupported,
+                    fmt::format("interlaced PNG cannot be decoded row by row, and decoding it "
+                                "whole needs {} MiB, over the streaming limit of {} MiB; save "
+                                "it non-interlaced or raise max_buffer_bytes",
+                                whole >> 20, stream.max_buffer_bytes >> 20));
             whole_.resize(static_cast<std::size_t>(whole));
             buffer_bytes_ += whole;
         }
     }
 
-private:
+  private:
     Error codec_error() const { return error(h_.p.status, describe_png_error(h_.p, "reading")); }
 
     void decode(const Image& dst) override {
@@ -97,9 +104,12 @@ private:
             if (!c_read_image(&h_.p, all.data())) throw codec_error();
         }
         if (!whole_.empty()) {
-            for (int y = 0; y < n; ++y) deliver(whole_.data() + hd_.row_bytes * static_cast<std::size_t>(y_first + y), dst.row(y));
+            for (int y = 0; y < n; ++y)
+                deliver(whole_.data() + hd_.row_bytes * static_cast<std::size_t>(y_first + y),
+                        dst.row(y));
         } else if (hd_.out_depth == 8) {
-            if (rows_.size() < static_cast<std::size_t>(n)) rows_.resize(static_cast<std::size_t>(n));
+            if (rows_.size() < static_cast<std::size_t>(n))
+                rows_.resize(static_cast<std::size_t>(n));
             for (int y = 0; y < n; ++y) rows_[static_cast<std::size_t>(y)] = dst.row(y);
             if (!c_read_rows(&h_.p, rows_.data(), static_cast<png_uint_32>(n))) throw codec_error();
         } else {
@@ -110,9 +120,13 @@ private:
             }
             for (int y0 = 0; y0 < n; y0 += chunk) {
                 const int m = std::min(chunk, n - y0);
-                for (int i = 0; i < m; ++i) rows_[static_cast<std::size_t>(i)] = wide_.data() + hd_.row_bytes * static_cast<std::size_t>(i);
-                if (!c_read_rows(&h_.p, rows_.data(), static_cast<png_uint_32>(m))) throw codec_error();
-                for (int i = 0; i < m; ++i) deliver(rows_[static_cast<std::size_t>(i)], dst.row(y0 + i));
+                for (int i = 0; i < m; ++i)
+                    rows_[static_cast<std::size_t>(i)] =
+                        wide_.data() + hd_.row_bytes * static_cast<std::size_t>(i);
+                if (!c_read_rows(&h_.p, rows_.data(), static_cast<png_uint_32>(m)))
+                    throw codec_error();
+                for (int i = 0; i < m; ++i)
+                    deliver(rows_[static_cast<std::size_t>(i)], dst.row(y0 + i));
             }
         }
         // The rest of the file, to its end chunk, is checked as load_image checks it.
@@ -124,7 +138,8 @@ private:
 
     // One decoded row (8- or 16-bit big-endian samples) to 8-bit.
     void deliver(const std::uint8_t* s, std::uint8_t* d) const {
-        const std::size_t n = static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(info_.channels);
+        const std::size_t n =
+            static_cast<std::size_t>(info_.width) * static_cast<std::size_t>(info_.channels);
         if (hd_.out_depth == 8) {
             std::memcpy(d, s, n);
             return;
@@ -152,9 +167,9 @@ int png_filters(const std::string& path, const std::string& name) {
 }
 
 class PngWriter final : public WriterBase {
-public:
-    PngWriter(const std::string& path, int width, int height, int channels, const SaveOptions& options,
-              const StreamWriteOptions& stream)
+  public:
+    PngWriter(const std::string& path, int width, int height, int channels,
+              const SaveOptions& options, const StreamWriteOptions& stream)
         : WriterBase(path, width, height, channels) {
         const int filters = png_filters(path, stream.png_filter);
         PngCodec& p = h_.p;
@@ -162,17 +177,23 @@ public:
         p.status = Status::internal;
         p.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &p, png_on_error, png_on_warning);
         if (p.png) p.info = png_create_info_struct(p.png);
-        if (!p.png || !p.info) throw error(Status::out_of_memory, "cannot allocate the png encoder");
-        const int type = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGBA;
+        if (!p.png || !p.info)
+            throw error(Status::out_of_memory, "cannot allocate the png encoder");
+        const int type = channels == 1   ? PNG_COLOR_TYPE_GRAY
+                         : channels == 3 ? PNG_COLOR_TYPE_RGB
+                                         : PNG_COLOR_TYPE_RGBA;
         // libpng's default zlib strategy; fewer, larger IDAT chunks.
-        const PngWriteSettings settings{std::clamp(options.png_compression, 0, 9), filters, -1, std::size_t{256} << 10};
-        if (!c_start_write(&p, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), type, settings,
-                           write_file_data))
+        const PngWriteSettings settings{std::clamp(options.png_compression, 0, 9), filters, -1,
+                                        std::size_t{256} << 10};
+        if (!c_start_write(&p, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height),
+                           type, settings, write_file_data))
             throw codec_error();
     }
 
-private:
-    Error codec_error() const { return error(h_.p.status, fmt::format("writing png: {}", h_.p.message)); }
+  private:
+    Error codec_error() const {
+        return error(h_.p.status, fmt::format("writing png: {}", h_.p.message));
+    }
 
     void encode(const Image& band) override {
         const int n = band.height();
@@ -192,13 +213,15 @@ private:
 
 }  // namespace
 
-std::unique_ptr<ImageReader> open_png_reader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+std::unique_ptr<ImageReader> open_png_reader(UniqueFd& fd, const std::string& path,
+                                             const LoadOptions& options,
                                              const StreamReadOptions& stream) {
     return std::make_unique<PngReader>(fd, path, options, stream);
 }
 
-std::unique_ptr<ImageWriter> create_png_writer(const std::string& path, int width, int height, int channels,
-                                               const SaveOptions& options, const StreamWriteOptions& stream) {
+std::unique_ptr<ImageWriter> create_png_writer(const std::string& path, int width, int height,
+                                               int channels, const SaveOptions& options,
+                                               const StreamWriteOptions& stream) {
     return std::make_unique<PngWriter>(path, width, height, channels, options, stream);
 }
 

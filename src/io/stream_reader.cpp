@@ -1,9 +1,9 @@
 // Opening a file for streamed reading: format sniffing, and the checks every reader shares.
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -20,33 +20,37 @@ Error ReaderBase::error(Status status, const std::string& message) const {
 }
 
 void ReaderBase::check_header(const LoadOptions& options) const {
-    const std::uint64_t pixels = static_cast<std::uint64_t>(info_.width) * static_cast<std::uint64_t>(info_.height);
+    const std::uint64_t pixels =
+        static_cast<std::uint64_t>(info_.width) * static_cast<std::uint64_t>(info_.height);
     if (pixels > options.max_pixels)
-        throw error(Status::limit_exceeded,
-                    fmt::format("{} image is {}x{} ({:.1f} MP), over the limit of {:.1f} MP; raise "
-                                "max_pixels to read it",
-                                info_.format, info_.width, info_.height, static_cast<double>(pixels) / 1e6,
-                                static_cast<double>(options.max_pixels) / 1e6));
+        throw error(
+            Status::limit_exceeded,
+            fmt::format("{} image is {}x{} ({:.1f} MP), over the limit of {:.1f} MP; raise "
+                        "max_pixels to read it",
+                        info_.format, info_.width, info_.height, static_cast<double>(pixels) / 1e6,
+                        static_cast<double>(options.max_pixels) / 1e6));
     if (options.apply_orientation && info_.orientation != 1)
-        throw error(Status::unsupported,
-                    fmt::format("EXIF orientation {} cannot be applied while streaming rows top to "
-                                "bottom; read it with load_image, or open it with apply_orientation "
-                                "= false and turn the result afterwards",
-                                info_.orientation));
+        throw error(
+            Status::unsupported,
+            fmt::format("EXIF orientation {} cannot be applied while streaming rows top to "
+                        "bottom; read it with load_image, or open it with apply_orientation "
+                        "= false and turn the result afterwards",
+                        info_.orientation));
 }
 
 void ReaderBase::read_rows(const Image& dst) {
     latch_.check();
     if (dst.empty() || dst.type() != PixelType::u8 || dst.width() != info_.width ||
         dst.channels() != info_.channels)
-        throw error(Status::invalid_argument,
-                    fmt::format("read_rows needs a u8 band {} wide with {} channels, got {}x{}x{} {}",
-                                info_.width, info_.channels, dst.width(), dst.height(), dst.channels(),
-                                pixel_type_name(dst.type())));
+        throw error(
+            Status::invalid_argument,
+            fmt::format("read_rows needs a u8 band {} wide with {} channels, got {}x{}x{} {}",
+                        info_.width, info_.channels, dst.width(), dst.height(), dst.channels(),
+                        pixel_type_name(dst.type())));
     if (dst.height() > info_.height - rows_)
         throw error(Status::invalid_argument,
-                    fmt::format("read_rows asks for {} rows but only {} of {} are left", dst.height(),
-                                info_.height - rows_, info_.height));
+                    fmt::format("read_rows asks for {} rows but only {} of {} are left",
+                                dst.height(), info_.height - rows_, info_.height));
     latch_.run([&] { decode(dst); }, path_, "decoding");
     rows_ += dst.height();
 }
@@ -76,14 +80,18 @@ std::unique_ptr<ImageReader> ImageReader::open(const std::string& path, const Lo
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         const int err = errno;
-        throw Error(Status::io_error, fmt::format("cannot read '{}': {}", path, std::strerror(err)));
+        throw Error(Status::io_error,
+                    fmt::format("cannot read '{}': {}", path, std::strerror(err)));
     }
-    if (n >= 3 && m[0] == 0xFF && m[1] == 0xD8 && m[2] == 0xFF) return io::open_jpeg_reader(fd, path, options, stream);
-    if (n >= 8 && std::memcmp(m, "\x89PNG\r\n\x1a\n", 8) == 0) return io::open_png_reader(fd, path, options, stream);
+    if (n >= 3 && m[0] == 0xFF && m[1] == 0xD8 && m[2] == 0xFF)
+        return io::open_jpeg_reader(fd, path, options, stream);
+    if (n >= 8 && std::memcmp(m, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return io::open_png_reader(fd, path, options, stream);
     if (n >= 4 && (std::memcmp(m, "II*\0", 4) == 0 || std::memcmp(m, "MM\0*", 4) == 0 ||
                    std::memcmp(m, "II+\0", 4) == 0 || std::memcmp(m, "MM\0+", 4) == 0))
         return io::open_tiff_reader(fd, path, options, stream);
-    const bool webp = n >= 12 && std::memcmp(m, "RIFF", 4) == 0 && std::memcmp(m + 8, "WEBP", 4) == 0;
+    const bool webp =
+        n >= 12 && std::memcmp(m, "RIFF", 4) == 0 && std::memcmp(m + 8, "WEBP", 4) == 0;
     const bool bmp = n >= 2 && m[0] == 'B' && m[1] == 'M';
     if (webp || bmp)
         throw Error(Status::unsupported,
@@ -91,7 +99,8 @@ std::unique_ptr<ImageReader> ImageReader::open(const std::string& path, const Lo
                                 "with load_image",
                                 path, webp ? "WebP" : "BMP"));
     throw Error(Status::decode_error,
-                fmt::format("{}: {}", path, n == 0 ? "empty file (0 bytes)" : "not a JPEG, PNG or TIFF file"));
+                fmt::format("{}: {}", path,
+                            n == 0 ? "empty file (0 bytes)" : "not a JPEG, PNG or TIFF file"));
 }
 
 }  // namespace ARTISTRY_ABI_NAMESPACE

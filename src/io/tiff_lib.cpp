@@ -21,7 +21,9 @@ int on_error(TIFF*, void* user, const char* module, const char* format, va_list 
     return 1;  // handled: the process-wide handlers (stderr) are not called
 }
 
-int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+int on_warning(TIFF*, void*, const char*, const char*, va_list) {
+    return 1;
+}
 
 TIFFOpenOptions* make_options(TiffMessages* messages) {
     messages->error[0] = '\0';
@@ -39,15 +41,22 @@ toff_t seek_to(std::uint64_t pos, std::uint64_t size, toff_t offset, int whence)
     return base + offset;
 }
 
-tmsize_t no_io(thandle_t, void*, tmsize_t) { return -1; }
-int no_close(thandle_t) { return 0; }
-int no_map(thandle_t, void**, toff_t*) { return 0; }
+tmsize_t no_io(thandle_t, void*, tmsize_t) {
+    return -1;
+}
+int no_close(thandle_t) {
+    return 0;
+}
+int no_map(thandle_t, void**, toff_t*) {
+    return 0;
+}
 void no_unmap(thandle_t, void*, toff_t) {}
 
 tmsize_t memory_read(thandle_t h, void* buffer, tmsize_t n) {
     auto* in = static_cast<TiffMemoryInput*>(h);
     if (n < 0 || in->pos >= in->bytes.size()) return 0;
-    const auto count = std::min<std::uint64_t>(static_cast<std::uint64_t>(n), in->bytes.size() - in->pos);
+    const auto count =
+        std::min<std::uint64_t>(static_cast<std::uint64_t>(n), in->bytes.size() - in->pos);
     std::memcpy(buffer, in->bytes.data() + in->pos, count);
     in->pos += count;
     return static_cast<tmsize_t>(count);
@@ -60,7 +69,9 @@ toff_t memory_seek_input(thandle_t h, toff_t offset, int whence) {
     return pos;
 }
 
-toff_t memory_size_input(thandle_t h) { return static_cast<TiffMemoryInput*>(h)->bytes.size(); }
+toff_t memory_size_input(thandle_t h) {
+    return static_cast<TiffMemoryInput*>(h)->bytes.size();
+}
 
 // Writes at the position, growing the buffer; an allocation failure is reported as a failed
 // write (libtiff then fails the call) rather than thrown through libtiff's frames.
@@ -86,7 +97,9 @@ toff_t memory_seek_output(thandle_t h, toff_t offset, int whence) {
     return pos;
 }
 
-toff_t memory_size_output(thandle_t h) { return static_cast<TiffMemoryOutput*>(h)->bytes.size(); }
+toff_t memory_size_output(thandle_t h) {
+    return static_cast<TiffMemoryOutput*>(h)->bytes.size();
+}
 
 }  // namespace
 
@@ -100,11 +113,13 @@ TIFF* open_tiff(int fd, const std::string& name, const char* mode, TiffMessages*
 
 namespace {
 
-TIFF* open_client(const char* mode, thandle_t handle, TIFFReadWriteProc read, TIFFReadWriteProc write,
-                  TIFFSeekProc seek, TIFFSizeProc size, TiffMessages* messages) {
+TIFF* open_client(const char* mode, thandle_t handle, TIFFReadWriteProc read,
+                  TIFFReadWriteProc write, TIFFSeekProc seek, TIFFSizeProc size,
+                  TiffMessages* messages) {
     TIFFOpenOptions* opts = make_options(messages);
     if (!opts) return nullptr;
-    TIFF* tif = TIFFClientOpenExt("tiff", mode, handle, read, write, seek, no_close, size, no_map, no_unmap, opts);
+    TIFF* tif = TIFFClientOpenExt("tiff", mode, handle, read, write, seek, no_close, size, no_map,
+                                  no_unmap, opts);
     TIFFOpenOptionsFree(opts);
     return tif;
 }
@@ -112,11 +127,13 @@ TIFF* open_client(const char* mode, thandle_t handle, TIFFReadWriteProc read, TI
 }  // namespace
 
 TIFF* open_tiff_reading(TiffMemoryInput* input, TiffMessages* messages) {
-    return open_client("rm", input, memory_read, no_io, memory_seek_input, memory_size_input, messages);
+    return open_client("rm", input, memory_read, no_io, memory_seek_input, memory_size_input,
+                       messages);
 }
 
 TIFF* open_tiff_writing(TiffMemoryOutput* output, TiffMessages* messages) {
-    return open_client("w", output, no_io, memory_write, memory_seek_output, memory_size_output, messages);
+    return open_client("w", output, no_io, memory_write, memory_seek_output, memory_size_output,
+                       messages);
 }
 
 }  // namespace artistry::io

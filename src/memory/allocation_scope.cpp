@@ -102,8 +102,8 @@ void* enter(const std::shared_ptr<detail::ChargeAccount>& account) noexcept {
 
 AllocationScope::AllocationScope() noexcept : previous_(detail::current_allocation_charger()) {}
 
-AllocationScope::AllocationScope(MemoryManager* manager, Reservation reservation,
-                                 Deadline deadline, const std::atomic<bool>* cancel)
+AllocationScope::AllocationScope(MemoryManager* manager, Reservation reservation, Deadline deadline,
+                                 const std::atomic<bool>* cancel)
     : account_(manager ? std::make_shared<detail::ChargeAccount>(*manager, std::move(reservation),
                                                                  deadline, cancel)
                        : nullptr),

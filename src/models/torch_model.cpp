@@ -188,8 +188,8 @@ class TorchModel final : public Model {
 };
 
 std::shared_ptr<Model> load_module_model(const ModelSpec& spec,
-                                        const std::vector<std::uint8_t>& bytes, Device device,
-                                        int threads) {
+                                         const std::vector<std::uint8_t>& bytes, Device device,
+                                         int threads) {
     configure_torch_once(threads);
     const c10::Device where = torch_device(device, spec);
     torch::jit::Module module;

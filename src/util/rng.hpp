@@ -28,13 +28,13 @@ constexpr double unit_xy(std::uint64_t seed, std::int64_t x, std::int64_t y,
 
 // A small sequential generator for things that are not per pixel (k-means starts, masks).
 class SplitMix64 {
-public:
+  public:
     explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
     std::uint64_t next() noexcept { return mix64(state_++); }
     double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
     std::uint64_t below(std::uint64_t n) noexcept { return n ? next() % n : 0; }
 
-private:
+  private:
     std::uint64_t state_;
 };
 

@@ -9,7 +9,7 @@
 namespace artistry::util {
 
 class RowProgress {
-public:
+  public:
     RowProgress(const EffectContext& ctx, std::int64_t total) : ctx_(ctx), total_(total) {}
     void add(std::int64_t rows) {
         const std::lock_guard lock(mutex_);
@@ -17,7 +17,7 @@ public:
         ctx_.report(done_, total_);
     }
 
-private:
+  private:
     const EffectContext& ctx_;
     std::int64_t total_;
     std::int64_t done_ = 0;

@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
     result = NULL;
     CHECK_OK(art_graph_from_effects(&graph, effects, 1));
     events = 0;
-    CHECK_OK(art_engine_run_file(&result, engine, graph, input, nodes, paths, 1,
-                                 old_run_options(&rb)));
+    CHECK_OK(
+        art_engine_run_file(&result, engine, graph, input, nodes, paths, 1, old_run_options(&rb)));
     CHECK_OK(art_result_status(&status, result));
     CHECK(status == ART_RUN_OK && events > 0);
     art_result_free(result);

@@ -145,12 +145,12 @@ int main(void) {
     CHECK_FAILS(art_engine_run(&result, engine, graph, image, &run_options), ART_INVALID_ARGUMENT,
                 "max_parallel");
     CHECK(result == NULL);
-    CHECK_FAILS(art_engine_run_effects(&result, engine, NULL, 1, image, NULL),
-                ART_INVALID_ARGUMENT, "effects");
+    CHECK_FAILS(art_engine_run_effects(&result, engine, NULL, 1, image, NULL), ART_INVALID_ARGUMENT,
+                "effects");
     CHECK_FAILS(art_engine_run_effects(&result, engine, effects, 1, NULL, NULL),
                 ART_INVALID_ARGUMENT, "input");
-    CHECK_FAILS(art_engine_run_effects(NULL, engine, effects, 1, image, NULL),
-                ART_INVALID_ARGUMENT, "out");
+    CHECK_FAILS(art_engine_run_effects(NULL, engine, effects, 1, image, NULL), ART_INVALID_ARGUMENT,
+                "out");
     CHECK_FAILS(art_engine_run_effects(&result, NULL, effects, 1, image, NULL),
                 ART_INVALID_ARGUMENT, "engine");
     CHECK_FAILS(art_engine_submit(NULL, engine, graph, image, NULL), ART_INVALID_ARGUMENT, "out");

@@ -139,9 +139,10 @@ static void test_run_file(art_engine* engine, const char* data_dir) {
 
     /* one output of two; structured data of an in-memory file run */
     CHECK_OK(art_graph_from_json(&cut_graph,
-        "{\"nodes\": [{\"id\": \"cut\", \"op\": \"remove_background\","
-        " \"params\": {\"model\": \"classical\"}},"
-        " {\"id\": \"d\", \"op\": \"dither\", \"in\": [\"cut\"]}], \"outputs\": [\"cut\", \"d\"]}"));
+                                 "{\"nodes\": [{\"id\": \"cut\", \"op\": \"remove_background\","
+                                 " \"params\": {\"model\": \"classical\"}},"
+                                 " {\"id\": \"d\", \"op\": \"dither\", \"in\": [\"cut\"]}], "
+                                 "\"outputs\": [\"cut\", \"d\"]}"));
     nodes[0] = "cut";
     paths[0] = cut_out;
     CHECK_OK(art_engine_run_file(&result, engine, cut_graph, input, nodes, paths, 1, NULL));
@@ -153,7 +154,8 @@ static void test_run_file(art_engine* engine, const char* data_dir) {
 
     /* streamed: a node that is no requested output is still known to art_result_data.
      * (remove_background with model=classical does not stream yet: "gave no analyzer".) */
-    CHECK_OK(art_graph_from_json(&chain_graph,
+    CHECK_OK(art_graph_from_json(
+        &chain_graph,
         "{\"nodes\": [{\"id\": \"bw\", \"op\": \"enhanced_bw\"},"
         " {\"id\": \"d\", \"op\": \"dither\", \"in\": [\"bw\"]}], \"outputs\": [\"d\"]}"));
     nodes[0] = "d";
@@ -231,8 +233,7 @@ static void test_no_models(art_engine* engine) {
     CHECK(count == 0);
     CHECK_FAILS(art_model_list_info(&info, list, 0), ART_INVALID_ARGUMENT, "out of range");
     art_model_list_free(list);
-    CHECK_FAILS(art_engine_preload_model(engine, "no-such-model"), ART_NOT_FOUND,
-                "no-such-model");
+    CHECK_FAILS(art_engine_preload_model(engine, "no-such-model"), ART_NOT_FOUND, "no-such-model");
     CHECK(strstr(art_last_error_message(), "available: none") != NULL);
     CHECK_FAILS(art_engine_preload_model(engine, NULL), ART_INVALID_ARGUMENT, "name");
     CHECK_FAILS(art_engine_preload_model(engine, ""), ART_INVALID_ARGUMENT, "empty");
@@ -260,7 +261,8 @@ static void test_models_dir(const char* tiny_dir) {
              "{\"name\": \"affine\", \"task\": \"test\", \"backend\": \"onnx\","
              " \"file\": \"%s/affine.onnx\","
              " \"inputs\": [{\"name\": \"x\", \"shape\": [1, 4]}],"
-             " \"outputs\": [{\"name\": \"sq\", \"shape\": [1, 4]}, {\"name\": \"y\", \"shape\": [1, 4]}]},"
+             " \"outputs\": [{\"name\": \"sq\", \"shape\": [1, 4]}, {\"name\": \"y\", \"shape\": "
+             "[1, 4]}]},"
              "{\"name\": \"broken\", \"task\": \"matting\", \"backend\": \"onnx\","
              " \"file\": \"broken.onnx\", \"bytes\": 11}]}",
              tiny_dir);

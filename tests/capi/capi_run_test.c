@@ -9,7 +9,7 @@ typedef struct {
     int last_seen;
     double last_fraction;
     int monotonic;
-    int cancel_after;  /* > 0: ask to cancel at this event */
+    int cancel_after; /* > 0: ask to cancel at this event */
 } progress_log;
 
 static int on_progress(const art_progress_event* e, void* user) {
@@ -26,7 +26,9 @@ static void fill(unsigned char* p, int w, int h, int c, size_t stride) {
     int x, y, k;
     for (y = 0; y < h; ++y)
         for (x = 0; x < w; ++x)
-            for (k = 0; k < c; ++k) p[(size_t)y * stride + (size_t)(x * c + k)] = (unsigned char)((x * 7 + y * 3 + k * 50) & 255);
+            for (k = 0; k < c; ++k)
+                p[(size_t)y * stride + (size_t)(x * c + k)] =
+                    (unsigned char)((x * 7 + y * 3 + k * 50) & 255);
 }
 
 static void test_versions(void) {
@@ -160,7 +162,8 @@ static void test_runs(void) {
     output = NULL;
 
     /* JSON graph, asynchronous */
-    CHECK_OK(art_graph_from_json(&graph,
+    CHECK_OK(art_graph_from_json(
+        &graph,
         "{\"nodes\": [{\"id\": \"d\", \"op\": \"dither\", \"params\": {\"palette\": \"grey\"}},"
         " {\"id\": \"c\", \"op\": \"color\", \"in\": [\"d\"]}], \"outputs\": [\"c\"]}"));
     CHECK_OK(art_graph_output_count(&count, graph));
@@ -251,7 +254,8 @@ static void test_result_data(void) {
     eo.use_environment = 0;
     CHECK_OK(art_engine_create(&engine, &eo));
     CHECK_OK(art_image_wrap(&input, &in));
-    CHECK_OK(art_graph_from_json(&graph,
+    CHECK_OK(art_graph_from_json(
+        &graph,
         "{\"nodes\": [{\"id\": \"cut\", \"op\": \"remove_background\","
         " \"params\": {\"model\": \"classical\"}},"
         " {\"id\": \"d\", \"op\": \"dither\", \"in\": [\"cut\"]}], \"outputs\": [\"d\"]}"));

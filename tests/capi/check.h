@@ -10,36 +10,35 @@
 
 static int check_failures = 0;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__,  \
-                    __LINE__, #cond, art_last_error_message());                      \
-            ++check_failures;                                                        \
-        }                                                                            \
+#define CHECK(cond)                                                                           \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, \
+                    #cond, art_last_error_message());                                         \
+            ++check_failures;                                                                 \
+        }                                                                                     \
     } while (0)
 
 /* A call that must fail with `status` and leave a non-empty message naming `word`. */
-#define CHECK_FAILS(call, status, word)                                              \
-    do {                                                                             \
-        art_status got_ = (call);                                                    \
-        if (got_ != (status) || art_last_error_status() != (status) ||               \
-            strstr(art_last_error_message(), (word)) == NULL) {                      \
-            fprintf(stderr, "%s:%d: %s: got %d '%s', want %d mentioning '%s'\n",     \
-                    __FILE__, __LINE__, #call, (int)got_, art_last_error_message(),  \
-                    (int)(status), (word));                                          \
-            ++check_failures;                                                        \
-        }                                                                            \
+#define CHECK_FAILS(call, status, word)                                                           \
+    do {                                                                                          \
+        art_status got_ = (call);                                                                 \
+        if (got_ != (status) || art_last_error_status() != (status) ||                            \
+            strstr(art_last_error_message(), (word)) == NULL) {                                   \
+            fprintf(stderr, "%s:%d: %s: got %d '%s', want %d mentioning '%s'\n", __FILE__,        \
+                    __LINE__, #call, (int)got_, art_last_error_message(), (int)(status), (word)); \
+            ++check_failures;                                                                     \
+        }                                                                                         \
     } while (0)
 
-#define CHECK_OK(call)                                                               \
-    do {                                                                             \
-        art_status got_ = (call);                                                    \
-        if (got_ != ART_OK || art_last_error_message()[0] != '\0') {                 \
-            fprintf(stderr, "%s:%d: %s: status %d: %s\n", __FILE__, __LINE__, #call, \
-                    (int)got_, art_last_error_message());                            \
-            ++check_failures;                                                        \
-        }                                                                            \
+#define CHECK_OK(call)                                                                          \
+    do {                                                                                        \
+        art_status got_ = (call);                                                               \
+        if (got_ != ART_OK || art_last_error_message()[0] != '\0') {                            \
+            fprintf(stderr, "%s:%d: %s: status %d: %s\n", __FILE__, __LINE__, #call, (int)got_, \
+                    art_last_error_message());                                                  \
+            ++check_failures;                                                                   \
+        }                                                                                       \
     } while (0)
 
 static int check_report(const char* name) {

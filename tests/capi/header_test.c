@@ -7,6 +7,6 @@ int main(void) {
     art_engine_options engine = ART_ENGINE_OPTIONS_INIT;
     art_effect_info info = ART_EFFECT_INFO_INIT;
     art_param_info param = ART_PARAM_INFO_INIT;
-    return (int)(desc.struct_size + options.struct_size + engine.struct_size +
-                 info.struct_size + param.struct_size) == 0;
+    return (int)(desc.struct_size + options.struct_size + engine.struct_size + info.struct_size +
+                 param.struct_size) == 0;
 }

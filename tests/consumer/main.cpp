@@ -11,7 +11,7 @@ int main() {
     const Image out = apply_effect("enhanced_bw", img);
     const bool gray = out.row(10)[30] == out.row(10)[31] && out.row(10)[31] == out.row(10)[32];
     std::printf("artistry %s: %d effects, enhanced_bw %dx%d gray=%d\n", version(),
-                static_cast<int>(EffectRegistry::builtin().names().size()), out.width(), out.height(),
-                gray);
+                static_cast<int>(EffectRegistry::builtin().names().size()), out.width(),
+                out.height(), gray);
     return gray && out.width() == 64 ? 0 : 1;
 }

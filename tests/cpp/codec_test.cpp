@@ -31,15 +31,21 @@ namespace {
 
 // What decode_image returned when it was cv::imdecode(IMREAD_UNCHANGED) plus its conversions.
 Image opencv_decode(const Bytes& bytes) {
-    cv::Mat m = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
-                             cv::IMREAD_UNCHANGED);
+    cv::Mat m = cv::imdecode(
+        cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data())),
+        cv::IMREAD_UNCHANGED);
     if (m.empty()) return {};
-    if (m.depth() == CV_16U) m.convertTo(m, CV_8U, 1.0 / 257.0);
-    else if (m.depth() == CV_64F) m.convertTo(m, CV_32F);
+    if (m.depth() == CV_16U)
+        m.convertTo(m, CV_8U, 1.0 / 257.0);
+    else if (m.depth() == CV_64F)
+        m.convertTo(m, CV_32F);
     cv::Mat rgb;
-    if (m.channels() == 3) cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB);
-    else if (m.channels() == 4) cv::cvtColor(m, rgb, cv::COLOR_BGRA2RGBA);
-    else rgb = m;
+    if (m.channels() == 3)
+        cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB);
+    else if (m.channels() == 4)
+        cv::cvtColor(m, rgb, cv::COLOR_BGRA2RGBA);
+    else
+        rgb = m;
     return from_mat(rgb);
 }
 
@@ -62,11 +68,15 @@ void check_same_as_opencv(const Bytes& bytes, const std::string& what) {
     CHECK(mine.same_pixels(ref));
 }
 
-Bytes opencv_encode(const std::string& ext, const Image& image, const std::vector<int>& flags = {}) {
+Bytes opencv_encode(const std::string& ext, const Image& image,
+                    const std::vector<int>& flags = {}) {
     cv::Mat m = as_mat(image), bgr;
-    if (m.channels() == 3) cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);
-    else if (m.channels() == 4) cv::cvtColor(m, bgr, cv::COLOR_RGBA2BGRA);
-    else bgr = m;
+    if (m.channels() == 3)
+        cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);
+    else if (m.channels() == 4)
+        cv::cvtColor(m, bgr, cv::COLOR_RGBA2BGRA);
+    else
+        bgr = m;
     Bytes out;
     REQUIRE(cv::imencode(ext, bgr, out, flags));
     return out;
@@ -84,10 +94,14 @@ Image pattern(int w, int h, int channels, PixelType type = PixelType::u8) {
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x)
             for (int c = 0; c < channels; ++c) {
-                const std::uint8_t v = (x + y) % 5 == 0 ? noise(x, y, c) : static_cast<std::uint8_t>(x * 5 + y * 3 + c * 60);
+                const std::uint8_t v = (x + y) % 5 == 0
+                                           ? noise(x, y, c)
+                                           : static_cast<std::uint8_t>(x * 5 + y * 3 + c * 60);
                 const auto i = static_cast<std::size_t>(x * channels + c);
-                if (type == PixelType::f32) img.row_as<float>(y)[i] = static_cast<float>(v) / 255.0f - 0.1f;
-                else img.row(y)[i] = c == 3 ? static_cast<std::uint8_t>(v | 1) : v;  // alpha never 0
+                if (type == PixelType::f32)
+                    img.row_as<float>(y)[i] = static_cast<float>(v) / 255.0f - 0.1f;
+                else
+                    img.row(y)[i] = c == 3 ? static_cast<std::uint8_t>(v | 1) : v;  // alpha never 0
             }
     return img;
 }
@@ -113,10 +127,12 @@ Bytes write_png(const PngSpec& s) {
                          : s.color_type == PNG_COLOR_TYPE_PALETTE    ? 1
                          : s.color_type == PNG_COLOR_TYPE_RGB        ? 3
                                                                      : 4;
-    const std::size_t row_bytes = (static_cast<std::size_t>(s.width) * channels * s.bit_depth + 7) / 8;
+    const std::size_t row_bytes =
+        (static_cast<std::size_t>(s.width) * channels * s.bit_depth + 7) / 8;
     std::vector<std::uint8_t> pixels(row_bytes * static_cast<std::size_t>(s.height));
     for (int y = 0; y < s.height; ++y)
-        for (std::size_t i = 0; i < row_bytes; ++i) pixels[row_bytes * y + i] = noise(static_cast<unsigned>(i), y, 7);
+        for (std::size_t i = 0; i < row_bytes; ++i)
+            pixels[row_bytes * y + i] = noise(static_cast<unsigned>(i), y, 7);
     if (s.color_type == PNG_COLOR_TYPE_PALETTE && s.bit_depth == 8)  // indices within the palette
         for (auto& v : pixels) v = static_cast<std::uint8_t>(v % s.palette_size);
     std::vector<png_bytep> rows(static_cast<std::size_t>(s.height));
@@ -138,11 +154,13 @@ Bytes write_png(const PngSpec& s) {
     }
     png_set_write_fn(png, &out, png_append, nullptr);
     png_set_IHDR(png, info, s.width, s.height, s.bit_depth, s.color_type,
-                 s.interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
+                 s.interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (s.palette_size) png_set_PLTE(png, info, palette.data(), s.palette_size);
-    if (s.trns && s.color_type == PNG_COLOR_TYPE_PALETTE) png_set_tRNS(png, info, alpha.data(), s.trns, nullptr);
-    else if (s.trns) png_set_tRNS(png, info, nullptr, 1, &colour);
+    if (s.trns && s.color_type == PNG_COLOR_TYPE_PALETTE)
+        png_set_tRNS(png, info, alpha.data(), s.trns, nullptr);
+    else if (s.trns)
+        png_set_tRNS(png, info, nullptr, 1, &colour);
     png_write_info(png, info);
     png_write_image(png, rows.data());
     png_write_end(png, info);
@@ -157,7 +175,7 @@ struct TiffSpec {
     std::uint16_t extra = 0;  // EXTRASAMPLE_* for the last sample, when there is one
     std::uint32_t tile = 0;   // tile size; 0: strips of rows_per_strip
     std::uint32_t rows_per_strip = 8;
-    bool planes = false;      // PLANARCONFIG_SEPARATE
+    bool planes = false;  // PLANARCONFIG_SEPARATE
 };
 
 // The test's own libtiff writer (through the library's memory output); samples are noise,
@@ -179,10 +197,12 @@ Bytes write_tiff(const TiffSpec& s) {
     TIFFSetField(tif, TIFFTAG_ORIENTATION, s.orientation);
     TIFFSetField(tif, TIFFTAG_PLANARCONFIG, s.planes ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
     if (s.extra) TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, std::uint16_t{1}, &s.extra);
-    if (s.compression == COMPRESSION_JPEG) TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    if (s.compression == COMPRESSION_JPEG)
+        TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
     std::vector<std::uint16_t> map(s.photometric == PHOTOMETRIC_PALETTE ? 3u << s.bps : 0u);
     if (s.photometric == PHOTOMETRIC_PALETTE) {
-        for (std::size_t i = 0; i < map.size(); ++i) map[i] = static_cast<std::uint16_t>(noise(static_cast<unsigned>(i), 3, 0) * 257);
+        for (std::size_t i = 0; i < map.size(); ++i)
+            map[i] = static_cast<std::uint16_t>(noise(static_cast<unsigned>(i), 3, 0) * 257);
         const std::size_t n = std::size_t{1} << s.bps;
         TIFFSetField(tif, TIFFTAG_COLORMAP, map.data(), map.data() + n, map.data() + 2 * n);
     }
@@ -212,17 +232,20 @@ Bytes write_tiff(const TiffSpec& s) {
     const std::size_t bytes = std::max<std::size_t>(s.bps / 8, 1);
     const auto fill_row = [&](std::vector<std::uint8_t>& row, int y, unsigned plane) {
         if (s.bps < 8) {
-            for (std::size_t i = 0; i < row_bytes; ++i) row[i] = noise(static_cast<unsigned>(i), y, plane);
+            for (std::size_t i = 0; i < row_bytes; ++i)
+                row[i] = noise(static_cast<unsigned>(i), y, plane);
             return;
         }
-        for (std::size_t i = 0; i < row_bytes / bytes; ++i) sample(i, y, plane, row.data() + i * bytes);
+        for (std::size_t i = 0; i < row_bytes / bytes; ++i)
+            sample(i, y, plane, row.data() + i * bytes);
     };
     std::vector<std::uint8_t> row(row_bytes);
     if (!s.tile) {
         for (unsigned plane = 0; plane < (s.planes ? s.spp : 1u); ++plane)
             for (int y = 0; y < s.height; ++y) {
                 fill_row(row, y, plane);
-                REQUIRE(TIFFWriteScanline(tif, row.data(), static_cast<std::uint32_t>(y), static_cast<std::uint16_t>(plane)) == 1);
+                REQUIRE(TIFFWriteScanline(tif, row.data(), static_cast<std::uint32_t>(y),
+                                          static_cast<std::uint16_t>(plane)) == 1);
             }
     } else {
         const std::size_t tile_row = s.tile * per_plane * bytes;
@@ -230,10 +253,12 @@ Bytes write_tiff(const TiffSpec& s) {
         for (std::uint32_t ty = 0; ty < static_cast<std::uint32_t>(s.height); ty += s.tile)
             for (std::uint32_t tx = 0; tx < static_cast<std::uint32_t>(s.width); tx += s.tile) {
                 std::fill(tile.begin(), tile.end(), 0);
-                for (std::uint32_t r = 0; r < s.tile && ty + r < static_cast<std::uint32_t>(s.height); ++r) {
+                for (std::uint32_t r = 0;
+                     r < s.tile && ty + r < static_cast<std::uint32_t>(s.height); ++r) {
                     fill_row(row, static_cast<int>(ty + r), 0);
                     const std::size_t cols = std::min<std::size_t>(s.tile, s.width - tx);
-                    std::memcpy(tile.data() + tile_row * r, row.data() + tx * per_plane * bytes, cols * per_plane * bytes);
+                    std::memcpy(tile.data() + tile_row * r, row.data() + tx * per_plane * bytes,
+                                cols * per_plane * bytes);
                 }
                 REQUIRE(TIFFWriteTile(tif, tile.data(), tx, ty, 0, 0) > 0);
             }
@@ -273,12 +298,17 @@ Bytes write_cmyk_jpeg(int w, int h) {
     return out;
 }
 
-void le16(Bytes& b, std::size_t o, unsigned v) { b[o] = static_cast<std::uint8_t>(v), b[o + 1] = static_cast<std::uint8_t>(v >> 8); }
-void le32(Bytes& b, std::size_t o, std::uint32_t v) { le16(b, o, v & 0xFFFF), le16(b, o + 2, v >> 16); }
+void le16(Bytes& b, std::size_t o, unsigned v) {
+    b[o] = static_cast<std::uint8_t>(v), b[o + 1] = static_cast<std::uint8_t>(v >> 8);
+}
+void le32(Bytes& b, std::size_t o, std::uint32_t v) {
+    le16(b, o, v & 0xFFFF), le16(b, o + 2, v >> 16);
+}
 
 // A BMP with a BITMAPINFOHEADER: bpp 1, 4, 8 (palette of `colours`), 24 or 32; height < 0 for
 // top-down rows; compression as stored (3 adds the usual BGR masks).
-Bytes write_bmp(int w, int h, unsigned bpp, int colours = 0, std::uint32_t compression = 0, bool grey = false) {
+Bytes write_bmp(int w, int h, unsigned bpp, int colours = 0, std::uint32_t compression = 0,
+                bool grey = false) {
     const std::size_t stride = (static_cast<std::size_t>(w) * bpp + 31) / 32 * 4;
     const std::size_t masks = compression == 3 ? 12 : 0;
     const std::size_t offset = 54 + masks + 4 * static_cast<std::size_t>(colours);
@@ -297,19 +327,23 @@ Bytes write_bmp(int w, int h, unsigned bpp, int colours = 0, std::uint32_t compr
     if (compression == 3) le32(b, 54, 0x00FF0000), le32(b, 58, 0x0000FF00), le32(b, 62, 0x000000FF);
     for (int i = 0; i < colours; ++i) {
         const std::size_t p = 54 + masks + 4 * static_cast<std::size_t>(i);
-        b[p] = noise(i, 0, 0), b[p + 1] = grey ? b[p] : noise(i, 0, 1), b[p + 2] = grey ? b[p] : noise(i, 0, 2);
+        b[p] = noise(i, 0, 0), b[p + 1] = grey ? b[p] : noise(i, 0, 1),
+        b[p + 2] = grey ? b[p] : noise(i, 0, 2);
     }
     for (std::size_t i = offset; i < b.size(); ++i) b[i] = noise(static_cast<unsigned>(i), 9, 9);
     return b;
 }
 
-bool mentions(const Error& e, const std::string& word) { return std::string(e.what()).find(word) != std::string::npos; }
+bool mentions(const Error& e, const std::string& word) {
+    return std::string(e.what()).find(word) != std::string::npos;
+}
 
 }  // namespace
 
 TEST_CASE("photos decode to the same pixels as OpenCV's imdecode") {
     std::vector<std::string> paths;
-    for (const char* name : {"baboon.jpg", "butterfly.jpg", "fruits.jpg", "messi5.jpg", "squirrel_cls.jpg", "chicky_512.png"})
+    for (const char* name : {"baboon.jpg", "butterfly.jpg", "fruits.jpg", "messi5.jpg",
+                             "squirrel_cls.jpg", "chicky_512.png"})
         paths.push_back(test::data_path(name));
     const std::filesystem::path shared = test::shared_fixture("fruits.jpg");
     if (!shared.empty())
@@ -321,14 +355,18 @@ TEST_CASE("photos decode to the same pixels as OpenCV's imdecode") {
 TEST_CASE("JPEG layouts decode as OpenCV decoded them") {
     check_same_as_opencv(opencv_encode(".jpg", pattern(67, 45, 3)), "RGB");
     check_same_as_opencv(opencv_encode(".jpg", pattern(67, 45, 1)), "gray");
-    check_same_as_opencv(opencv_encode(".jpg", pattern(67, 45, 3), {cv::IMWRITE_JPEG_PROGRESSIVE, 1}), "progressive");
-    check_same_as_opencv(opencv_encode(".jpg", pattern(67, 45, 3), {cv::IMWRITE_JPEG_RST_INTERVAL, 2}), "restarts");
+    check_same_as_opencv(
+        opencv_encode(".jpg", pattern(67, 45, 3), {cv::IMWRITE_JPEG_PROGRESSIVE, 1}),
+        "progressive");
+    check_same_as_opencv(
+        opencv_encode(".jpg", pattern(67, 45, 3), {cv::IMWRITE_JPEG_RST_INTERVAL, 2}), "restarts");
     const Bytes cmyk = write_cmyk_jpeg(40, 24);
     check_same_as_opencv(cmyk, "CMYK (YCCK)");
     CHECK(decode_raw(cmyk).channels() == 3);
 }
 
-TEST_CASE("PNG layouts decode as OpenCV decoded them: gray stays gray, alpha kept, 16-bit narrowed") {
+TEST_CASE(
+    "PNG layouts decode as OpenCV decoded them: gray stays gray, alpha kept, 16-bit narrowed") {
     for (int ch : {1, 3, 4}) {
         const Image img = pattern(41, 19, ch);
         check_same_as_opencv(opencv_encode(".png", img), "8-bit, channels " + std::to_string(ch));
@@ -350,11 +388,19 @@ TEST_CASE("PNG layouts decode as OpenCV decoded them: gray stays gray, alpha kep
         check_same_as_opencv(write_png(s), "palette " + std::to_string(depth));
         s.trns = s.palette_size / 2 + 1;
         check_same_as_opencv(write_png(s), "palette with tRNS " + std::to_string(depth));
-        check_same_as_opencv(write_png(spec(PNG_COLOR_TYPE_GRAY, depth)), "gray " + std::to_string(depth));
+        check_same_as_opencv(write_png(spec(PNG_COLOR_TYPE_GRAY, depth)),
+                             "gray " + std::to_string(depth));
     }
-    CHECK(decode_raw(write_png([&] { PngSpec s = spec(PNG_COLOR_TYPE_PALETTE, 8); s.palette_size = 200; s.trns = 9; return s; }())).channels() == 4);
+    CHECK(decode_raw(write_png([&] {
+              PngSpec s = spec(PNG_COLOR_TYPE_PALETTE, 8);
+              s.palette_size = 200;
+              s.trns = 9;
+              return s;
+          }()))
+              .channels() == 4);
     for (int depth : {8, 16}) {
-        check_same_as_opencv(write_png(spec(PNG_COLOR_TYPE_GRAY_ALPHA, depth)), "gray+alpha " + std::to_string(depth));
+        check_same_as_opencv(write_png(spec(PNG_COLOR_TYPE_GRAY_ALPHA, depth)),
+                             "gray+alpha " + std::to_string(depth));
         PngSpec gray = spec(PNG_COLOR_TYPE_GRAY, depth), rgb = spec(PNG_COLOR_TYPE_RGB, depth);
         gray.trns = rgb.trns = 1;
         check_same_as_opencv(write_png(gray), "gray with tRNS " + std::to_string(depth));
@@ -364,7 +410,12 @@ TEST_CASE("PNG layouts decode as OpenCV decoded them: gray stays gray, alpha kep
         check_same_as_opencv(write_png(laced), "interlaced RGBA " + std::to_string(depth));
     }
     CHECK(decode_raw(write_png(spec(PNG_COLOR_TYPE_GRAY_ALPHA, 8))).channels() == 4);
-    CHECK(decode_raw(write_png([&] { PngSpec s = spec(PNG_COLOR_TYPE_GRAY, 8); s.trns = 1; return s; }())).channels() == 1);
+    CHECK(decode_raw(write_png([&] {
+              PngSpec s = spec(PNG_COLOR_TYPE_GRAY, 8);
+              s.trns = 1;
+              return s;
+          }()))
+              .channels() == 1);
 }
 
 TEST_CASE("TIFF layouts decode as OpenCV decoded them; float stays f32") {
@@ -422,7 +473,8 @@ TEST_CASE("TIFF layouts decode as OpenCV decoded them; float stays f32") {
         tiles.tile = 16;
         CAPTURE(o);
         if (o == 2 || o == 3 || o == 6 || o == 7)  // libtiff would mirror each tile on its own
-            CHECK(test::error_of([&] { decode_raw(write_tiff(tiles)); }).status() == Status::unsupported);
+            CHECK(test::error_of([&] { decode_raw(write_tiff(tiles)); }).status() ==
+                  Status::unsupported);
         else
             CHECK(decode_raw(write_tiff(tiles)).same_pixels(decode_raw(write_tiff(strips))));
     }
@@ -434,7 +486,8 @@ TEST_CASE("TIFF layouts decode as OpenCV decoded them; float stays f32") {
         check_same_as_opencv(b, "float32, channels " + std::to_string(spp));
         CHECK(decode_raw(b).type() == PixelType::f32);
         f.bps = 64;
-        if (spp == 1) check_same_as_opencv(write_tiff(f), "float64, gray");  // OpenCV read no 64-bit colour
+        if (spp == 1)
+            check_same_as_opencv(write_tiff(f), "float64, gray");  // OpenCV read no 64-bit colour
         CHECK(decode_raw(write_tiff(f)).type() == PixelType::f32);
     }
 }
@@ -442,8 +495,10 @@ TEST_CASE("TIFF layouts decode as OpenCV decoded them; float stays f32") {
 TEST_CASE("WebP and BMP layouts decode as OpenCV decoded them") {
     for (int ch : {1, 3, 4}) {
         const Image img = pattern(50, 31, ch);
-        check_same_as_opencv(opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, 80}), "lossy webp " + std::to_string(ch));
-        check_same_as_opencv(opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, 101}), "lossless webp " + std::to_string(ch));
+        check_same_as_opencv(opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, 80}),
+                             "lossy webp " + std::to_string(ch));
+        check_same_as_opencv(opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, 101}),
+                             "lossless webp " + std::to_string(ch));
         check_same_as_opencv(opencv_encode(".bmp", img), "OpenCV's bmp " + std::to_string(ch));
     }
     check_same_as_opencv(write_bmp(29, 17, 24), "24-bit bottom-up");
@@ -454,7 +509,8 @@ TEST_CASE("WebP and BMP layouts decode as OpenCV decoded them") {
     for (unsigned bpp : {1u, 4u, 8u}) {
         const int n = 1 << bpp;
         check_same_as_opencv(write_bmp(29, 17, bpp, n), "colour palette " + std::to_string(bpp));
-        check_same_as_opencv(write_bmp(29, -17, bpp, n, 0, true), "gray palette " + std::to_string(bpp));
+        check_same_as_opencv(write_bmp(29, -17, bpp, n, 0, true),
+                             "gray palette " + std::to_string(bpp));
         CHECK(decode_raw(write_bmp(29, -17, bpp, n, 0, true)).channels() == 1);
     }
     check_same_as_opencv(write_bmp(29, 17, 8, 100), "short palette");
@@ -468,16 +524,21 @@ TEST_CASE("encoding writes the bytes OpenCV's imencode wrote") {
             SaveOptions o;
             o.jpeg_quality = q;
             o.webp_quality = q;
-            if (ch != 4) CHECK(encode_image(img, "jpeg", o) == opencv_encode(".jpg", img, {cv::IMWRITE_JPEG_QUALITY, q}));
-            CHECK(encode_image(img, "webp", o) == opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, q}));
+            if (ch != 4)
+                CHECK(encode_image(img, "jpeg", o) ==
+                      opencv_encode(".jpg", img, {cv::IMWRITE_JPEG_QUALITY, q}));
+            CHECK(encode_image(img, "webp", o) ==
+                  opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, q}));
         }
         SaveOptions lossless;
         lossless.webp_quality = 101;
-        CHECK(encode_image(img, "webp", lossless) == opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, 101}));
+        CHECK(encode_image(img, "webp", lossless) ==
+              opencv_encode(".webp", img, {cv::IMWRITE_WEBP_QUALITY, 101}));
         for (int level : {0, 3, 9}) {
             SaveOptions o;
             o.png_compression = level;
-            CHECK(encode_image(img, "png", o) == opencv_encode(".png", img, {cv::IMWRITE_PNG_COMPRESSION, level}));
+            CHECK(encode_image(img, "png", o) ==
+                  opencv_encode(".png", img, {cv::IMWRITE_PNG_COMPRESSION, level}));
         }
         CHECK(encode_image(img, "tiff") == opencv_encode(".tiff", img));
         CHECK(encode_image(img, "bmp") == opencv_encode(".bmp", img));
@@ -521,9 +582,17 @@ TEST_CASE("every cut of every format is a decode_error naming the format, never 
         {"jpeg", encode_image(img, "jpeg")},
         {"jpeg", opencv_encode(".jpg", img, {cv::IMWRITE_JPEG_PROGRESSIVE, 1})},
         {"png", encode_image(img, "png")},
-        {"png", write_png([] { PngSpec s; s.width = 40, s.height = 30, s.color_type = PNG_COLOR_TYPE_RGB, s.interlace = true; return s; }())},
+        {"png", write_png([] {
+             PngSpec s;
+             s.width = 40, s.height = 30, s.color_type = PNG_COLOR_TYPE_RGB, s.interlace = true;
+             return s;
+         }())},
         {"tiff", encode_image(img, "tiff")},
-        {"tiff", write_tiff([] { TiffSpec s; s.width = 40, s.height = 30, s.bps = 16, s.tile = 16; return s; }())},
+        {"tiff", write_tiff([] {
+             TiffSpec s;
+             s.width = 40, s.height = 30, s.bps = 16, s.tile = 16;
+             return s;
+         }())},
         {"webp", encode_image(img, "webp")},
         {"webp", encode_image(img, "webp", lossless)},
         {"bmp", encode_image(img, "bmp")},
@@ -531,9 +600,11 @@ TEST_CASE("every cut of every format is a decode_error naming the format, never 
     for (const auto& [format, bytes] : files) {
         CAPTURE(format);
         REQUIRE(decode_image(bytes).width() > 0);
-        for (std::size_t n = 16; n < bytes.size(); n += std::max<std::size_t>(1, bytes.size() / 97)) {
+        for (std::size_t n = 16; n < bytes.size();
+             n += std::max<std::size_t>(1, bytes.size() / 97)) {
             CAPTURE(n);
-            const Error e = test::error_of([&] { decode_image(Bytes(bytes.begin(), bytes.begin() + static_cast<long>(n))); });
+            const Error e = test::error_of(
+                [&] { decode_image(Bytes(bytes.begin(), bytes.begin() + static_cast<long>(n))); });
             CHECK(e.status() == Status::decode_error);
             CHECK(mentions(e, format));
         }
@@ -555,7 +626,8 @@ TEST_CASE("damaged data is a decode_error naming the format") {
     Bytes jpg = encode_image(img, "jpeg");
     for (std::size_t i = 2; i + 4 < jpg.size(); ++i)
         if (jpg[i] == 0xFF && jpg[i + 1] == 0xC4) {  // the first Huffman table's code counts
-            std::fill(jpg.begin() + static_cast<long>(i) + 5, jpg.begin() + static_cast<long>(i) + 21, 0xFF);
+            std::fill(jpg.begin() + static_cast<long>(i) + 5,
+                      jpg.begin() + static_cast<long>(i) + 21, 0xFF);
             break;
         }
     expect(jpg, "jpeg");
@@ -578,7 +650,8 @@ TEST_CASE("unsupported variants are refused by name") {
     CHECK(e.status() == Status::unsupported);
     CHECK(mentions(e, "16-bit bmp"));
     TiffSpec twelve;
-    twelve.width = 8, twelve.height = 8, twelve.spp = 1, twelve.bps = 12, twelve.photometric = PHOTOMETRIC_MINISBLACK;
+    twelve.width = 8, twelve.height = 8, twelve.spp = 1, twelve.bps = 12,
+    twelve.photometric = PHOTOMETRIC_MINISBLACK;
     e = test::error_of([&] { decode_image(write_tiff(twelve)); });
     CHECK(e.status() == Status::unsupported);
     CHECK(mentions(e, "12-bit"));

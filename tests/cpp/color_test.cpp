@@ -29,7 +29,9 @@ namespace {
 
 const test::EffectUnderTest grade("color", effects::register_color);
 
-const EffectRegistry& registry() { return grade.registry(); }
+const EffectRegistry& registry() {
+    return grade.registry();
+}
 
 using Rgb = std::array<float, 3>;
 

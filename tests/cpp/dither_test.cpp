@@ -14,8 +14,8 @@
 
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
-#include "effects/pixel_art/blue_noise.hpp"
 #include "effects/builtin.hpp"
+#include "effects/pixel_art/blue_noise.hpp"
 #include "effects/pixel_art/dither.hpp"
 #include "effects/pixel_art/palette.hpp"
 #include "test_support.hpp"

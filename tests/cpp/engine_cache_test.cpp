@@ -32,7 +32,8 @@ struct Fixture {
 Image pattern(int w, int h, int seed) {
     Image img = Image::allocate(w, h, 3);
     for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w * 3; ++x) img.row(y)[x] = static_cast<std::uint8_t>(x * 7 + y * 3 + seed);
+        for (int x = 0; x < w * 3; ++x)
+            img.row(y)[x] = static_cast<std::uint8_t>(x * 7 + y * 3 + seed);
     return img;
 }
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -108,8 +108,8 @@ TEST_CASE("run_file: several outputs, each a chain from the input") {
     o.memory_budget_bytes = std::uint64_t{1} << 30;
     engine.run_file(graph, photo, {{"d", dir.file("d.png")}, {"r", dir.file("r.png")}}, o);
     o.tile_size = 64;
-    const auto s = engine.run_file(graph, photo,
-                                   {{"d", dir.file("sd.png")}, {"r", dir.file("sr.png")}}, o);
+    const auto s =
+        engine.run_file(graph, photo, {{"d", dir.file("sd.png")}, {"r", dir.file("sr.png")}}, o);
     CHECK(s.plan.stream);
     CHECK(s.written.size() == 2);
     CHECK(test::file_bytes(dir.file("sd.png")) == test::file_bytes(dir.file("d.png")));
@@ -146,12 +146,14 @@ TEST_CASE("run_file: bad requests") {
     TempDir dir;
     CHECK(test::error_of([&] { engine.run_file(graph, photo, {}); }).status() ==
           Status::invalid_argument);
-    CHECK(test::error_of([&] { engine.run_file(graph, photo, {{"c", dir.file("c.png")}}); })
-              .status() == Status::invalid_argument);
+    CHECK(test::error_of([&] {
+              engine.run_file(graph, photo, {{"c", dir.file("c.png")}});
+          }).status() == Status::invalid_argument);
     FileRunOptions o;
     o.force_streaming = true;
-    const Error webp =
-        test::error_of([&] { engine.run_file(graph, photo, {{"d", dir.file("d.webp")}}, o); });
+    const Error webp = test::error_of([&] {
+        engine.run_file(graph, photo, {{"d", dir.file("d.webp")}}, o);
+    });
     CHECK(webp.status() == Status::unsupported);
     CHECK(std::string(webp.what()).find("JPEG, PNG or TIFF") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.file("d.webp")));
@@ -168,8 +170,9 @@ TEST_CASE("run_file: a cancelled streamed run writes nothing") {
     FileRunOptions o;
     o.tile_size = 16;
     o.run.cancel = std::make_shared<std::atomic<bool>>(true);
-    const Error e = test::error_of(
-        [&] { engine.run_file(graph, test::data_path("butterfly.jpg"), {{"d", dir.file("d.png")}}, o); });
+    const Error e = test::error_of([&] {
+        engine.run_file(graph, test::data_path("butterfly.jpg"), {{"d", dir.file("d.png")}}, o);
+    });
     CHECK(e.status() == Status::cancelled);
     CHECK_FALSE(std::filesystem::exists(dir.file("d.png")));
 }

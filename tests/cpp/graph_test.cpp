@@ -255,8 +255,7 @@ TEST_CASE("a list of effect names makes one graph, the same for the CLI, C and P
     // With the cut-out: one remove_background node that every other effect reads.
     const Graph cut =
         Graph::from_effects({"remove_background", "enhanced_bw", "pop_art"}, {}, true, reg);
-    CHECK(cut.outputs() ==
-          std::vector<std::string>{"remove_background", "enhanced_bw", "pop_art"});
+    CHECK(cut.outputs() == std::vector<std::string>{"remove_background", "enhanced_bw", "pop_art"});
     CHECK(cut.node("enhanced_bw").inputs == std::vector<std::string>{"remove_background"});
     CHECK(cut.node("pop_art").inputs == std::vector<std::string>{"remove_background"});
     CHECK(cut.nodes().size() == 3);
@@ -266,14 +265,18 @@ TEST_CASE("a list of effect names makes one graph, the same for the CLI, C and P
     const auto unknown = test::error_of([&] { Graph::from_effects({"blur"}, {}, false, reg); });
     CHECK(unknown.status() == Status::invalid_argument);
     CHECK(std::string(unknown.what()).find("'blur'") != std::string::npos);
-    const auto twice = test::error_of([&] { Graph::from_effects({"pop_art", "pop_art"}, {}, false, reg); });
+    const auto twice = test::error_of([&] {
+        Graph::from_effects({"pop_art", "pop_art"}, {}, false, reg);
+    });
     CHECK(twice.status() == Status::invalid_argument);
     CHECK(std::string(twice.what()).find("twice") != std::string::npos);
-    const auto stray = test::error_of(
-        [&] { Graph::from_effects({"pop_art"}, {{"enhanced_bw", {{"clahe_clip", 3.0}}}}, false, reg); });
+    const auto stray = test::error_of([&] {
+        Graph::from_effects({"pop_art"}, {{"enhanced_bw", {{"clahe_clip", 3.0}}}}, false, reg);
+    });
     CHECK(stray.status() == Status::invalid_argument);
     CHECK(std::string(stray.what()).find("enhanced_bw") != std::string::npos);
     // A parameter the effect does not have is named, as in a JSON spec.
-    CHECK(test::error_of([&] { Graph::from_effects({"pop_art"}, {{"pop_art", {{"x", 1.0}}}}, false, reg); })
-              .status() == Status::invalid_argument);
+    CHECK(test::error_of([&] {
+              Graph::from_effects({"pop_art"}, {{"pop_art", {{"x", 1.0}}}}, false, reg);
+          }).status() == Status::invalid_argument);
 }

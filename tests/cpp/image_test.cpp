@@ -59,7 +59,8 @@ TEST_CASE("bad shapes are refused with the reason") {
         CHECK(e.status() == Status::invalid_argument);
         CHECK(std::string(e.what()).find("0x5") != std::string::npos);
     }
-    CHECK_THROWS_WITH_AS(Image::allocate(4, 4, 2), "image channels must be 1, 3 or 4, got 2", Error);
+    CHECK_THROWS_WITH_AS(Image::allocate(4, 4, 2), "image channels must be 1, 3 or 4, got 2",
+                         Error);
     const Image img = Image::allocate(4, 4, 3);
     CHECK_THROWS_AS(img.view({2, 2, 3, 1}), Error);
 }

@@ -82,11 +82,11 @@ TEST_CASE("EXIF orientation is applied") {
     // A 4x2 JPEG with an APP1 Exif segment saying orientation 6 (rotate 90° clockwise).
     const Image img = gradient(64, 32, 3);
     auto jpg = encode_image(img, "jpeg");
-    const std::uint8_t exif[] = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
-                                 'M',  'M',  0x00, 0x2A, 0, 0, 0, 8,  // TIFF header, IFD at 8
-                                 0x00, 0x01,                          // one entry
-                                 0x01, 0x12, 0x00, 0x03, 0, 0, 0, 1, 0x00, 0x06, 0, 0,
-                                 0, 0, 0, 0};
+    const std::uint8_t exif[] = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0,    0,
+                                 'M',  'M',  0x00, 0x2A, 0,   0,   0,   8,  // TIFF header, IFD at 8
+                                 0x00, 0x01,                                // one entry
+                                 0x01, 0x12, 0x00, 0x03, 0,   0,   0,   1,   0x00, 0x06,
+                                 0,    0,    0,    0,    0,   0};
     jpg.insert(jpg.begin() + 2, std::begin(exif), std::end(exif));
     write_bytes(dir.file("rot.jpg"), jpg);
     CHECK(probe_image_file(dir.file("rot.jpg")).orientation == 6);
@@ -100,10 +100,9 @@ TEST_CASE("EXIF orientation is applied") {
 
 TEST_CASE("a decompression bomb is refused from its header, before allocation") {
     // A valid PNG signature and IHDR that claims 100000 x 100000 RGBA.
-    std::vector<std::uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
-                                     0, 0, 0, 13, 'I', 'H', 'D', 'R',
-                                     0x00, 0x01, 0x86, 0xA0, 0x00, 0x01, 0x86, 0xA0,
-                                     8, 6, 0, 0, 0, 0, 0, 0, 0};
+    std::vector<std::uint8_t> png = {0x89, 'P',  'N', 'G', '\r', '\n', 0x1a, '\n', 0,    0,    0,
+                                     13,   'I',  'H', 'D', 'R',  0x00, 0x01, 0x86, 0xA0, 0x00, 0x01,
+                                     0x86, 0xA0, 8,   6,   0,    0,    0,    0,    0,    0,    0};
     const Error e = test::error_of([&] { decode_image(png); });
     CHECK(e.status() == Status::limit_exceeded);
     CHECK(std::string(e.what()).find("100000x100000") != std::string::npos);
@@ -118,14 +117,17 @@ TEST_CASE("a decompression bomb is refused from its header, before allocation") 
 TEST_CASE("truncated, empty, missing and foreign files give clear errors") {
     test::TempDir dir;
     const auto jpg = file_bytes(test::data_path("fruits.jpg"));
-    write_bytes(dir.file("cut.jpg"), {jpg.begin(), jpg.begin() + static_cast<long>(jpg.size() / 2)});
+    write_bytes(dir.file("cut.jpg"),
+                {jpg.begin(), jpg.begin() + static_cast<long>(jpg.size() / 2)});
     Error e = test::error_of([&] { load_image(dir.file("cut.jpg")); });
     CHECK(e.status() == Status::decode_error);
     CHECK(std::string(e.what()).find("truncated") != std::string::npos);
 
     const auto png = file_bytes(test::data_path("chicky_512.png"));
-    write_bytes(dir.file("cut.png"), {png.begin(), png.begin() + static_cast<long>(png.size() / 2)});
-    CHECK(test::error_of([&] { load_image(dir.file("cut.png")); }).status() == Status::decode_error);
+    write_bytes(dir.file("cut.png"),
+                {png.begin(), png.begin() + static_cast<long>(png.size() / 2)});
+    CHECK(test::error_of([&] { load_image(dir.file("cut.png")); }).status() ==
+          Status::decode_error);
 
     write_bytes(dir.file("empty.png"), {});
     e = test::error_of([&] { load_image(dir.file("empty.png")); });

@@ -66,7 +66,8 @@ struct StreamedRun {
     std::uint64_t peak = 0;
 };
 StreamedRun stream_bw_dither(const test::TempDir& dir, int w, int h, std::uint64_t budget) {
-    StreamedRun r{dir.file("in.jpg"), dir.file("out.png"),
+    StreamedRun r{dir.file("in.jpg"),
+                  dir.file("out.png"),
                   {{"enhanced_bw", {{"clahe", false}, {"contrast", 0.2}}},
                    {"dither", {{"method", std::string("floyd_steinberg")}}}},
                   {}};
@@ -191,8 +192,9 @@ TEST_CASE("pop_art and adaptive palettes stream under a budget far below the ima
     for (const EffectChain& chain :
          {EffectChain{{"pop_art", {{"rows", std::int64_t{3}}, {"cols", std::int64_t{3}}}}},
           EffectChain{{"dither", {{"palette", std::string("adaptive")}}}},
-          EffectChain{{"retro_8bit",
-                       {{"palette", std::string("adaptive")}, {"dither", std::string("atkinson")}}}}}) {
+          EffectChain{
+              {"retro_8bit",
+               {{"palette", std::string("adaptive")}, {"dither", std::string("atkinson")}}}}}) {
         const std::string png = dir.file("out.png");
         const TiledRunStats stats = run_tiled_file(chain, in, png, o);
         INFO(chain.front().effect);

@@ -30,7 +30,9 @@ std::shared_ptr<MemoryManager> manager(const char* budget) {
     return std::make_shared<MemoryManager>(mo);
 }
 
-Deadline in(std::chrono::milliseconds d) { return std::chrono::steady_clock::now() + d; }
+Deadline in(std::chrono::milliseconds d) {
+    return std::chrono::steady_clock::now() + d;
+}
 
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 
@@ -163,7 +165,11 @@ TEST_CASE("the engine charges a node's real allocations, beyond its estimate") {
     o.memory = manager("16MiB");
     o.memory_wait_seconds = 10;
     Engine engine(o);
-    const Graph g = Graph::Builder().node("a", "scratchy").node("b", "scratchy", {"a"}).output("b").build(registry);
+    const Graph g = Graph::Builder()
+                        .node("a", "scratchy")
+                        .node("b", "scratchy", {"a"})
+                        .output("b")
+                        .build(registry);
     const Image input = Image::allocate(400, 300, 3);
     const std::uint64_t scratch = 800 * 600 * 3;
     {

@@ -75,7 +75,8 @@ std::vector<float> refined(const Image& image, const cv::Mat& matte, int radius,
     effects::refine_matte(
         image, matte, o,
         [&](int y, float* alpha) {
-            std::copy(alpha, alpha + image.width(), out.begin() + std::ptrdiff_t(y) * image.width());
+            std::copy(alpha, alpha + image.width(),
+                      out.begin() + std::ptrdiff_t(y) * image.width());
         },
         {}, EffectContext{});
     return out;
@@ -98,7 +99,8 @@ TEST_CASE("matte refinement: row bands give the whole-image result, and edges fo
     const auto whole = refined(image, matte, 8, h);
     const auto banded = refined(image, matte, 8, 7);  // bands shorter than the halo
     float worst = 0;
-    for (std::size_t i = 0; i < whole.size(); ++i) worst = std::max(worst, std::abs(whole[i] - banded[i]));
+    for (std::size_t i = 0; i < whole.size(); ++i)
+        worst = std::max(worst, std::abs(whole[i] - banded[i]));
     CHECK(worst < 1e-5f);
     REQUIRE(*std::min_element(banded.begin(), banded.end()) >= 0.f);  // every row written
 
@@ -128,7 +130,9 @@ TEST_CASE("remove_background: model=isnet without the model is a clear error; au
     ctx.models = store.get();
     std::string data;
     ctx.data = &data;
-    const Error e = test::error_of([&] { apply_effect("remove_background", photo, {{"model", std::string("isnet")}}, ctx); });
+    const Error e = test::error_of([&] {
+        apply_effect("remove_background", photo, {{"model", std::string("isnet")}}, ctx);
+    });
     CHECK(e.status() == Status::not_found);
     CHECK(std::string(e.what()).find("isnet") != std::string::npos);
 
@@ -144,14 +148,17 @@ TEST_CASE("remove_background with ISNet keeps the astronaut and drops the backgr
     EffectContext ctx;
     ctx.data = &data;
     const auto t0 = std::chrono::steady_clock::now();
-    const Image alpha = apply_effect("remove_background", photo, {{"mode", std::string("alpha")}}, ctx);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const Image alpha =
+        apply_effect("remove_background", photo, {{"mode", std::string("alpha")}}, ctx);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     CHECK(nlohmann::json::parse(data) == nlohmann::json{{"method", "isnet"}});
     REQUIRE(alpha.channels() == 1);
     REQUIRE(alpha.width() == 512);
     const cv::Mat subject = as_mat(alpha) >= 128;
     const double score = iou(subject, astronaut_subject());
-    MESSAGE("ISNet astronaut: IoU " << score << " against the hand-drawn outline, " << seconds << " s");
+    MESSAGE("ISNet astronaut: IoU " << score << " against the hand-drawn outline, " << seconds
+                                    << " s");
     CHECK(score >= 0.9);
     // The flag (left) and the shuttle (right) are background.
     CHECK(cv::countNonZero(subject(cv::Rect(0, 0, 40, 200))) < 40 * 200 / 50);
@@ -199,7 +206,8 @@ TEST_CASE("detect_faces finds the astronaut's face, on the square photo and on a
         REQUIRE(faces.size() == 1);
         const auto& f = faces[0];
         const double x = f["box"][0], y = f["box"][1], w = f["box"][2], h = f["box"][3];
-        MESSAGE("face box [" << x << ", " << y + dy << ", " << w << ", " << h << "] score " << f["score"]);
+        MESSAGE("face box [" << x << ", " << y + dy << ", " << w << ", " << h << "] score "
+                             << f["score"]);
         CHECK(std::abs(x + w / 2 - 230) < 20);
         CHECK(std::abs(y + dy + h / 2 - 132) < 20);
         CHECK(w > 70);
@@ -228,7 +236,8 @@ TEST_CASE("detect_faces finds the astronaut's face, on the square photo and on a
 TEST_CASE("detect_faces finds nothing where there is no face") {
     if (!have_model("blazeface-front")) return;
     std::vector<std::string> photos = {test::data_path("fruits.jpg")};
-    if (const auto lake = test::shared_fixture("bythewater_1920.jpg"); !lake.empty()) photos.push_back(lake);
+    if (const auto lake = test::shared_fixture("bythewater_1920.jpg"); !lake.empty())
+        photos.push_back(lake);
     for (const auto& path : photos) {
         std::string data;
         EffectContext ctx;
@@ -243,7 +252,8 @@ TEST_CASE("detect_faces without its model names the model") {
     const auto store = empty_store(dir);
     EffectContext ctx;
     ctx.models = store.get();
-    const Error e = test::error_of([&] { apply_effect("detect_faces", Image::allocate(64, 64, 3), {}, ctx); });
+    const Error e =
+        test::error_of([&] { apply_effect("detect_faces", Image::allocate(64, 64, 3), {}, ctx); });
     CHECK(e.status() == Status::not_found);
     CHECK(std::string(e.what()).find("blazeface-front") != std::string::npos);
 }

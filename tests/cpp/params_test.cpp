@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "artistry/error.hpp"
 #include "artistry/effect.hpp"
+#include "artistry/error.hpp"
 
 using namespace artistry;
 
@@ -18,8 +18,16 @@ EffectRegistry make_registry() {
         {"strength", ParamType::number, 1.0, 0, 1, {}, "how much", {}},
         {"mode", ParamType::choice, std::string("a"), 0, 0, {"a", "b"}, "which", {}},
         {"on", ParamType::boolean, false, 0, 0, {}, "switch", {}},
-        {"hex", ParamType::text, std::string("#000000"), 0, 0, {}, "colour",
-         [](const std::string& s) { return s.size() == 7 && s[0] == '#' ? "" : "expected #rrggbb"; }},
+        {"hex",
+         ParamType::text,
+         std::string("#000000"),
+         0,
+         0,
+         {},
+         "colour",
+         [](const std::string& s) {
+             return s.size() == 7 && s[0] == '#' ? "" : "expected #rrggbb";
+         }},
     };
     e.render = [](const Image& in, const Params&, const EffectContext&) { return in; };
     r.add(e);
@@ -86,9 +94,9 @@ TEST_CASE("command-line values parse into the parameter's type") {
     CHECK(std::get<std::int64_t>(parse_param_text(e, "levels", "16")) == 16);
     CHECK(std::get<double>(parse_param_text(e, "strength", "0.25")) == 0.25);
     CHECK(std::get<bool>(parse_param_text(e, "on", "yes")));
-    CHECK_THROWS_WITH_AS(parse_param_text(e, "levels", "many"),
-                         "effect 'demo': parameter 'levels' must be an integer in [2, 256], got 'many'",
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        parse_param_text(e, "levels", "many"),
+        "effect 'demo': parameter 'levels' must be an integer in [2, 256], got 'many'", Error);
 }
 
 TEST_CASE("a schema whose default breaks its own range is refused at registration") {

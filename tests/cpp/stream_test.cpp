@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <fmt/format.h>
 #include <png.h>
 #include <tiffio.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 // jpeglib.h needs FILE and size_t first.
 #include <jpeglib.h>
 
@@ -45,9 +45,10 @@ Image stream_read(const std::string& path, int band, const LoadOptions& options 
     return wide.view({2, 0, info.width, info.height}).clone();
 }
 
-void stream_write(const Image& img, const std::string& path, int band, const SaveOptions& options = {},
-                  const StreamWriteOptions& stream = {}) {
-    auto writer = ImageWriter::create(path, img.width(), img.height(), img.channels(), options, stream);
+void stream_write(const Image& img, const std::string& path, int band,
+                  const SaveOptions& options = {}, const StreamWriteOptions& stream = {}) {
+    auto writer =
+        ImageWriter::create(path, img.width(), img.height(), img.channels(), options, stream);
     for (int y = 0; y < img.height(); y += band)
         writer->write_rows(img.view({0, y, img.width(), std::min(band, img.height() - y)}));
     writer->finish();
@@ -91,7 +92,8 @@ double psnr(const Image& a, const Image& b) {
 }
 
 std::size_t files_in(const fs::path& dir) {
-    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
 }
 
 // Peak resident memory (VmHWM) in KiB, after resetting the peak to the current size.
@@ -112,19 +114,34 @@ bool reset_peak() {
 // A small uncompressed gray TIFF with its directory before the pixels (libtiff puts it after),
 // so that cutting the file short loses pixels, not the header. Strips of 8 rows or 16×16 tiles.
 std::vector<std::uint8_t> handmade_tiff(const Image& gray, bool tiled) {
-    const std::uint32_t w = static_cast<std::uint32_t>(gray.width()), h = static_cast<std::uint32_t>(gray.height());
+    const std::uint32_t w = static_cast<std::uint32_t>(gray.width()),
+                        h = static_cast<std::uint32_t>(gray.height());
     const std::uint32_t cw = tiled ? 16 : w, ch = tiled ? 16 : 8;
-    const std::uint32_t across = (w + cw - 1) / cw, down = (h + ch - 1) / ch, chunks = across * down;
+    const std::uint32_t across = (w + cw - 1) / cw, down = (h + ch - 1) / ch,
+                        chunks = across * down;
     std::vector<std::uint8_t> b = {'I', 'I', 42, 0};
-    const auto u16 = [&](std::uint32_t v) { b.push_back(v & 255); b.push_back((v >> 8) & 255); };
-    const auto u32 = [&](std::uint32_t v) { u16(v & 0xFFFF); u16(v >> 16); };
+    const auto u16 = [&](std::uint32_t v) {
+        b.push_back(v & 255);
+        b.push_back((v >> 8) & 255);
+    };
+    const auto u32 = [&](std::uint32_t v) {
+        u16(v & 0xFFFF);
+        u16(v >> 16);
+    };
     const std::uint32_t entries = 10, ifd = 8, arrays = ifd + 2 + entries * 12 + 4;
     const std::uint32_t data = arrays + chunks * 8, chunk_bytes = cw * ch;
     u32(ifd);
     u16(entries);
-    const auto entry = [&](std::uint32_t tag, std::uint32_t type, std::uint32_t count, std::uint32_t value) {
-        u16(tag); u16(type); u32(count);
-        if (type == 3 && count == 1) { u16(value); u16(0); } else u32(value);
+    const auto entry = [&](std::uint32_t tag, std::uint32_t type, std::uint32_t count,
+                           std::uint32_t value) {
+        u16(tag);
+        u16(type);
+        u32(count);
+        if (type == 3 && count == 1) {
+            u16(value);
+            u16(0);
+        } else
+            u32(value);
     };
     entry(256, 4, 1, w);
     entry(257, 4, 1, h);
@@ -169,8 +186,9 @@ bool write_interlaced_png(const char* path, const Image& rgb) {
         return false;
     }
     png_init_io(png, f);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(rgb.width()), static_cast<png_uint_32>(rgb.height()), 8,
-                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, static_cast<png_uint_32>(rgb.width()),
+                 static_cast<png_uint_32>(rgb.height()), 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     const int passes = png_set_interlace_handling(png);
     for (int p = 0; p < passes; ++p)
@@ -213,7 +231,9 @@ std::vector<std::uint8_t> cmyk_jpeg(const Image& rgb) {
         for (int x = 0; x < rgb.width(); ++x) {
             const std::uint8_t* p = rgb.row(y) + x * 3;
             const std::uint8_t k = std::max({p[0], p[1], p[2]});
-            for (int i = 0; i < 3; ++i) row[static_cast<std::size_t>(x * 4 + i)] = k ? static_cast<JSAMPLE>(p[i] * 255 / k) : 0;
+            for (int i = 0; i < 3; ++i)
+                row[static_cast<std::size_t>(x * 4 + i)] =
+                    k ? static_cast<JSAMPLE>(p[i] * 255 / k) : 0;
             row[static_cast<std::size_t>(x * 4 + 3)] = k;
         }
         JSAMPROW r = row.data();
@@ -227,8 +247,9 @@ std::vector<std::uint8_t> cmyk_jpeg(const Image& rgb) {
 }
 
 // A TIFF from `samples` (8-bit, spp per pixel) with the given photometric interpretation.
-void write_tiff(const std::string& path, const std::vector<std::uint8_t>& samples, int w, int h, int spp,
-                std::uint16_t photometric, std::vector<std::uint16_t> colormap = {}, std::uint32_t rows_per_strip = 16) {
+void write_tiff(const std::string& path, const std::vector<std::uint8_t>& samples, int w, int h,
+                int spp, std::uint16_t photometric, std::vector<std::uint16_t> colormap = {},
+                std::uint32_t rows_per_strip = 16) {
     TIFF* t = TIFFOpen(path.c_str(), "w");
     REQUIRE(t != nullptr);
     TIFFSetField(t, TIFFTAG_IMAGEWIDTH, static_cast<std::uint32_t>(w));
@@ -244,11 +265,13 @@ void write_tiff(const std::string& path, const std::vector<std::uint8_t>& sample
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, std::uint16_t{1}, &extra);
     }
     if (!colormap.empty())
-        TIFFSetField(t, TIFFTAG_COLORMAP, colormap.data(), colormap.data() + 256, colormap.data() + 512);
+        TIFFSetField(t, TIFFTAG_COLORMAP, colormap.data(), colormap.data() + 256,
+                     colormap.data() + 512);
     std::vector<std::uint8_t> row(static_cast<std::size_t>(w * spp));
     bool ok = true;
     for (int y = 0; y < h; ++y) {
-        std::memcpy(row.data(), samples.data() + static_cast<std::size_t>(y) * row.size(), row.size());
+        std::memcpy(row.data(), samples.data() + static_cast<std::size_t>(y) * row.size(),
+                    row.size());
         ok = ok && TIFFWriteScanline(t, row.data(), static_cast<std::uint32_t>(y), 0) == 1;
     }
     TIFFClose(t);
@@ -269,12 +292,14 @@ TEST_CASE("CMYK JPEG, and palette, gray+alpha and MinIsWhite TIFF are converted 
     CHECK(psnr(cmyk, rgb) > 25.0);
 
     std::vector<std::uint8_t> index, ga, white;
-    Image want_pal = Image::allocate(w, h, 3), want_ga = Image::allocate(w, h, 4), want_gray = Image::allocate(w, h, 1);
+    Image want_pal = Image::allocate(w, h, 3), want_ga = Image::allocate(w, h, 4),
+          want_gray = Image::allocate(w, h, 1);
     std::vector<std::uint16_t> colormap(768);
     for (int i = 0; i < 256; ++i) {  // 16-bit entries v * 257 narrow back to v exactly
         colormap[static_cast<std::size_t>(i)] = static_cast<std::uint16_t>(i * 257);
         colormap[static_cast<std::size_t>(256 + i)] = static_cast<std::uint16_t>((255 - i) * 257);
-        colormap[static_cast<std::size_t>(512 + i)] = static_cast<std::uint16_t>(((i * 7) & 255) * 257);
+        colormap[static_cast<std::size_t>(512 + i)] =
+            static_cast<std::uint16_t>(((i * 7) & 255) * 257);
     }
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
@@ -302,7 +327,8 @@ TEST_CASE("CMYK JPEG, and palette, gray+alpha and MinIsWhite TIFF are converted 
 
 TEST_CASE("streamed JPEG pixels equal load_image's, for every test photo") {
     // Both go through the same libjpeg-turbo with the same settings: identical, not close.
-    for (const char* name : {"baboon.jpg", "butterfly.jpg", "fruits.jpg", "messi5.jpg", "squirrel_cls.jpg"}) {
+    for (const char* name :
+         {"baboon.jpg", "butterfly.jpg", "fruits.jpg", "messi5.jpg", "squirrel_cls.jpg"}) {
         CAPTURE(name);
         const Image whole = test::load_data(name);
         auto reader = ImageReader::open(test::data_path(name));
@@ -333,7 +359,8 @@ TEST_CASE("streamed PNG and TIFF pixels equal load_image's") {
 
 TEST_CASE("reading in bands of 1, 7 and 64 rows gives the same pixels as one band") {
     test::TempDir dir;
-    std::vector<std::string> paths = {test::data_path("fruits.jpg"), test::data_path("chicky_512.png")};
+    std::vector<std::string> paths = {test::data_path("fruits.jpg"),
+                                      test::data_path("chicky_512.png")};
     StreamWriteOptions tiled, strips;
     tiled.tiff_tile = 64;  // 512×480: several rows of tiles, the last one partial
     strips.tiff_tile = 0;
@@ -343,7 +370,8 @@ TEST_CASE("reading in bands of 1, 7 and 64 rows gives the same pixels as one ban
     paths.push_back(dir.file("strips.tif"));
     for (const auto& path : paths) {
         CAPTURE(path);
-        const Image one = ImageReader::open(path)->read_band(ImageReader::open(path)->info().height);
+        const Image one =
+            ImageReader::open(path)->read_band(ImageReader::open(path)->info().height);
         for (int band : {1, 7, 64}) {
             CAPTURE(band);
             CHECK(stream_read(path, band).same_pixels(one));
@@ -383,7 +411,8 @@ TEST_CASE("PNG and TIFF written by band read back exactly, by both readers") {
                 CHECK(stream_read(path, 50).same_pixels(src));
                 // And by OpenCV, an independent decoder, except where it can't: zstd, and RGBA
                 // TIFF, whose declared unassociated alpha its RGBA path premultiplies.
-                const bool opencv_reads = c.options.tiff_compression != "zstd" && (ch != 4 || c.name[0] == 'p');
+                const bool opencv_reads =
+                    c.options.tiff_compression != "zstd" && (ch != 4 || c.name[0] == 'p');
                 if (opencv_reads) CHECK(load_image(path).same_pixels(src));
             }
         }
@@ -434,7 +463,8 @@ TEST_CASE("16-bit, palette, gray+alpha and progressive files decode as load_imag
         CHECK(stream_read(path, 29).same_pixels(whole));
     }
     // Palette PNG → RGB, gray+alpha PNG → RGBA.
-    std::vector<std::uint8_t> index(static_cast<std::size_t>(w) * h), colormap(256 * 3), ga(static_cast<std::size_t>(w) * h * 2);
+    std::vector<std::uint8_t> index(static_cast<std::size_t>(w) * h), colormap(256 * 3),
+        ga(static_cast<std::size_t>(w) * h * 2);
     for (int i = 0; i < 256; ++i) {
         colormap[i * 3] = static_cast<std::uint8_t>(i);
         colormap[i * 3 + 1] = static_cast<std::uint8_t>(255 - i);
@@ -447,7 +477,8 @@ TEST_CASE("16-bit, palette, gray+alpha and progressive files decode as load_imag
             ga[i * 2] = rgb.row(y)[x * 3];
             ga[i * 2 + 1] = static_cast<std::uint8_t>(x + y);
         }
-    write_simple_png(dir.file("pal.png"), PNG_FORMAT_RGB_COLORMAP, index.data(), w, h, colormap.data(), 256);
+    write_simple_png(dir.file("pal.png"), PNG_FORMAT_RGB_COLORMAP, index.data(), w, h,
+                     colormap.data(), 256);
     write_simple_png(dir.file("ga.png"), PNG_FORMAT_GA, ga.data(), w, h);
     for (const char* name : {"pal.png", "ga.png"}) {
         CAPTURE(name);
@@ -463,7 +494,8 @@ TEST_CASE("16-bit, palette, gray+alpha and progressive files decode as load_imag
     REQUIRE(cv::imwrite(prog, bgr, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
     CHECK(stream_read(prog, 10).same_pixels(load_image(prog)));
     CHECK(ImageReader::open(prog)->buffer_bytes() > static_cast<std::uint64_t>(w) * h * 2);
-    CHECK(ImageReader::open(test::data_path("fruits.jpg"))->buffer_bytes() < std::uint64_t{2} << 20);
+    CHECK(ImageReader::open(test::data_path("fruits.jpg"))->buffer_bytes() < std::uint64_t{2}
+                                                                                 << 20);
     StreamReadOptions tight;
     tight.max_buffer_bytes = 100'000;
     const Error e = test::error_of([&] { ImageReader::open(prog, {}, tight); });
@@ -490,13 +522,16 @@ TEST_CASE("a file truncated mid-stream fails in read_rows with decode_error nami
     const Image gray = photo(1);
     std::vector<std::pair<std::string, std::vector<std::uint8_t>>> files;
     const auto jpeg = file_bytes(test::data_path("fruits.jpg"));
-    files.push_back({"cut.jpg", {jpeg.begin(), jpeg.begin() + static_cast<long>(jpeg.size() * 6 / 10)}});
+    files.push_back(
+        {"cut.jpg", {jpeg.begin(), jpeg.begin() + static_cast<long>(jpeg.size() * 6 / 10)}});
     const auto png = file_bytes(test::data_path("chicky_512.png"));
-    files.push_back({"cut.png", {png.begin(), png.begin() + static_cast<long>(png.size() * 6 / 10)}});
+    files.push_back(
+        {"cut.png", {png.begin(), png.begin() + static_cast<long>(png.size() * 6 / 10)}});
     for (bool tiled : {false, true}) {
         const auto tif = handmade_tiff(gray, tiled);
         write_bytes(dir.file("whole.tif"), tif);
-        CHECK(stream_read(dir.file("whole.tif"), 5).same_pixels(gray));  // the handmade file is right
+        CHECK(
+            stream_read(dir.file("whole.tif"), 5).same_pixels(gray));  // the handmade file is right
         files.push_back({tiled ? "cut_tiled.tif" : "cut_strips.tif",
                          {tif.begin(), tif.begin() + static_cast<long>(tif.size() * 6 / 10)}});
     }
@@ -519,7 +554,7 @@ TEST_CASE("a file truncated mid-stream fails in read_rows with decode_error nami
         CHECK(e.status() == Status::decode_error);
         CHECK(std::string(e.what()).find(path) != std::string::npos);
         CHECK(std::string(e.what()).find("truncated") != std::string::npos);
-        CHECK(reader->rows_read() > 0);                // it failed mid-stream, not at the start
+        CHECK(reader->rows_read() > 0);  // it failed mid-stream, not at the start
         CHECK(reader->rows_read() < info.height);
         CHECK_FALSE(fs::exists(out));
         // The reader stays failed.
@@ -583,11 +618,12 @@ TEST_CASE("orientation, pixel limit, bad calls and foreign files give clear erro
     test::TempDir dir;
     // A JPEG with EXIF orientation 6: the APP1 segment goes right after SOI.
     auto jpeg = file_bytes(test::data_path("fruits.jpg"));
-    const std::vector<std::uint8_t> app1 = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,
-                                            'I', 'I', 42, 0, 8, 0, 0, 0,        // TIFF header
-                                            1, 0,                                // one entry
-                                            0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0,  // orientation 6
-                                            0, 0, 0, 0};
+    const std::vector<std::uint8_t> app1 = {
+        0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0, 'I', 'I',
+        42,   0,    8,    0,    0,   0,                            // TIFF header
+        1,    0,                                                   // one entry
+        0x12, 0x01, 3,    0,    1,   0,   0,   0,   6, 0, 0,   0,  // orientation 6
+        0,    0,    0,    0};
     jpeg.insert(jpeg.begin() + 2, app1.begin(), app1.end());
     write_bytes(dir.file("rot.jpg"), jpeg);
     Error e = test::error_of([&] { ImageReader::open(dir.file("rot.jpg")); });
@@ -596,7 +632,8 @@ TEST_CASE("orientation, pixel limit, bad calls and foreign files give clear erro
     LoadOptions as_stored;
     as_stored.apply_orientation = false;
     CHECK(ImageReader::open(dir.file("rot.jpg"), as_stored)->info().orientation == 6);
-    CHECK(stream_read(dir.file("rot.jpg"), 32, as_stored).same_pixels(load_image(dir.file("rot.jpg"), as_stored)));
+    CHECK(stream_read(dir.file("rot.jpg"), 32, as_stored)
+              .same_pixels(load_image(dir.file("rot.jpg"), as_stored)));
 
     LoadOptions small;
     small.max_pixels = 1000;
@@ -635,7 +672,8 @@ TEST_CASE("f32 bands are written as save_image converts them") {
     test::TempDir dir;
     Image f = Image::allocate(40, 30, 3, PixelType::f32);
     for (int y = 0; y < 30; ++y)
-        for (int x = 0; x < 120; ++x) f.row_as<float>(y)[x] = static_cast<float>((x * 31 + y * 7) % 300) / 270.0f - 0.05f;
+        for (int x = 0; x < 120; ++x)
+            f.row_as<float>(y)[x] = static_cast<float>((x * 31 + y * 7) % 300) / 270.0f - 0.05f;
     stream_write(f, dir.file("f.png"), 7);
     save_image(f, dir.file("g.png"));
     CHECK(load_image(dir.file("f.png")).same_pixels(load_image(dir.file("g.png"))));
@@ -648,7 +686,9 @@ TEST_CASE("a 20000x20000 image streams to TIFF and PNG and back in bounded memor
     constexpr int w = 20000, h = 20000, band = 256;
     // A gradient with 4 bits of noise: compresses about as hard as a photo.
     const auto value = [](int x, int y) {
-        const auto noise = (static_cast<std::uint32_t>(x) * 2654435761u ^ static_cast<std::uint32_t>(y) * 40503u) >> 28;
+        const auto noise = (static_cast<std::uint32_t>(x) * 2654435761u ^
+                            static_cast<std::uint32_t>(y) * 40503u) >>
+                           28;
         return static_cast<std::uint8_t>((x / 97 + y / 89 + noise) & 255);
     };
     Image buf = Image::allocate(w, band, 1);
@@ -679,9 +719,10 @@ TEST_CASE("a 20000x20000 image streams to TIFF and PNG and back in bounded memor
         }
         const auto t2 = std::chrono::steady_clock::now();
         CHECK(same);
-        MESSAGE(std::string(name) << ": write " << std::chrono::duration<double>(t1 - t0).count() << " s, read "
-                     << std::chrono::duration<double>(t2 - t1).count() << " s, file "
-                     << fs::file_size(dir.file(name)) / (1 << 20) << " MiB");
+        MESSAGE(std::string(name) << ": write " << std::chrono::duration<double>(t1 - t0).count()
+                                  << " s, read " << std::chrono::duration<double>(t2 - t1).count()
+                                  << " s, file " << fs::file_size(dir.file(name)) / (1 << 20)
+                                  << " MiB");
         fs::remove(dir.file(name));
     }
     const long growth = status_kib("VmHWM:") - base;
@@ -695,8 +736,10 @@ TEST_CASE("a TIFF stored as one huge strip is read row by row") {
     test::TempDir dir;
     const Image src = pattern(3000, 2000, 3);  // one deflate strip of 17 MiB decoded
     std::vector<std::uint8_t> samples(src.byte_size());
-    for (int y = 0; y < src.height(); ++y) std::memcpy(samples.data() + y * src.row_bytes(), src.row(y), src.row_bytes());
-    write_tiff(dir.file("one.tif"), samples, src.width(), src.height(), 3, PHOTOMETRIC_RGB, {}, 2000);
+    for (int y = 0; y < src.height(); ++y)
+        std::memcpy(samples.data() + y * src.row_bytes(), src.row(y), src.row_bytes());
+    write_tiff(dir.file("one.tif"), samples, src.width(), src.height(), 3, PHOTOMETRIC_RGB, {},
+               2000);
     CHECK(ImageReader::open(dir.file("one.tif"))->buffer_bytes() < std::uint64_t{1} << 20);
     CHECK(stream_read(dir.file("one.tif"), 77).same_pixels(src));
 }

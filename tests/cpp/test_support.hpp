@@ -1,15 +1,15 @@
 #pragma once
 // Shared helpers for the C++ test suites.
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <vector>
 #include <mutex>
 #include <string>
-#include <unistd.h>
+#include <vector>
 
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
@@ -23,7 +23,9 @@ inline std::string data_path(const std::string& name) {
     return std::string(ARTISTRY_TEST_DATA_DIR) + "/" + name;
 }
 
-inline Image load_data(const std::string& name) { return load_image(data_path(name)); }
+inline Image load_data(const std::string& name) {
+    return load_image(data_path(name));
+}
 
 // The larger shared fixtures beside the repository (not committed); empty when absent.
 inline std::string shared_fixture(const std::string& name) {
@@ -42,13 +44,14 @@ inline std::vector<std::uint8_t> file_bytes(const std::string& path) {
 
 inline void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
     std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 // One effect family registered in a registry of its own (an effect's test links only its
 // module), callable like the effect: fx(image, params, ctx).
 class EffectUnderTest {
-public:
+  public:
     // Registration happens on first use, so namespace-scope instances do not depend on the
     // effect module's own statics being initialised first.
     EffectUnderTest(std::string name, void (*register_family)(EffectRegistry&))
@@ -62,7 +65,7 @@ public:
         return registry_;
     }
 
-private:
+  private:
     std::string name_;
     void (*register_family_)(EffectRegistry&);
     mutable std::once_flag once_;

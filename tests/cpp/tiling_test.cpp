@@ -225,8 +225,8 @@ TEST_CASE("adaptive palettes: a streamed palette pass, then tiles or bands, equa
         int block;
     };
     for (const Retro& r : {Retro{"median_cut", "none", 6}, Retro{"kmeans", "bayer8", 13},
-                           Retro{"median_cut", "floyd_steinberg", 1},
-                           Retro{"kmeans", "stucki", 6}, Retro{"median_cut", "atkinson", 13}}) {
+                           Retro{"median_cut", "floyd_steinberg", 1}, Retro{"kmeans", "stucki", 6},
+                           Retro{"median_cut", "atkinson", 13}}) {
         const EffectChain chain = {{"retro_8bit",
                                     {{"palette", std::string("adaptive")},
                                      {"adaptive_method", std::string(r.method)},
@@ -237,13 +237,14 @@ TEST_CASE("adaptive palettes: a streamed palette pass, then tiles or bands, equa
         check_chain(chain, fruit, sizes);
     }
     // RGBA: transparent pixels stay out of the palette; after other steps in a chain.
-    check_chain({{"color", {{"exposure", 0.3}}},
-                 {"dither",
-                  {{"palette", std::string("adaptive")},
-                   {"method", std::string("sierra_lite")},
-                   {"colors_count", std::int64_t{5}}}},
-                 {"retro_8bit", {{"palette", std::string("adaptive")}, {"block", std::int64_t{4}}}}},
-                with_alpha(photo), {17, 256});
+    check_chain(
+        {{"color", {{"exposure", 0.3}}},
+         {"dither",
+          {{"palette", std::string("adaptive")},
+           {"method", std::string("sierra_lite")},
+           {"colors_count", std::int64_t{5}}}},
+         {"retro_8bit", {{"palette", std::string("adaptive")}, {"block", std::int64_t{4}}}}},
+        with_alpha(photo), {17, 256});
 }
 
 TEST_CASE("retro_8bit with error diffusion: block-aligned bands equal whole") {
@@ -274,7 +275,10 @@ TEST_CASE("retro_8bit with error diffusion: block-aligned bands equal whole") {
 TEST_CASE("pop_art: a streamed analysis, then per-tile rendering, equals whole") {
     const std::vector<ParamMap> params = {
         {},
-        {{"rows", std::int64_t{3}}, {"cols", std::int64_t{3}}, {"halftone", true}, {"outline", true}},
+        {{"rows", std::int64_t{3}},
+         {"cols", std::int64_t{3}},
+         {"halftone", true},
+         {"outline", true}},
         {{"rows", std::int64_t{1}},
          {"cols", std::int64_t{3}},
          {"levels", std::int64_t{6}},

@@ -9,7 +9,9 @@ namespace artistry::cli {
 
 ProgressBar::ProgressBar(bool enabled) : enabled_(enabled) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+    finish();
+}
 
 void ProgressBar::update(double fraction, double eta_seconds, const std::string& label) {
     if (!enabled_) return;

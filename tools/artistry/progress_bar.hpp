@@ -8,7 +8,7 @@
 namespace artistry::cli {
 
 class ProgressBar {
-public:
+  public:
     explicit ProgressBar(bool enabled);
     ~ProgressBar();
     // fraction in [0, 1]; eta_seconds from the engine's learned throughput (< 0: unknown);
@@ -16,7 +16,7 @@ public:
     void update(double fraction, double eta_seconds, const std::string& label);
     void finish();
 
-private:
+  private:
     bool enabled_;
     bool drawn_ = false;
     double last_fraction_ = 0;

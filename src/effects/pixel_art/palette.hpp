@@ -116,10 +116,10 @@ class AdaptivePaletteBuilder {
     std::uint64_t seed_;
     int width_, height_;
     int next_row_ = 0;
-    int step_ = 1;                                    // k-means sampling grid
-    std::vector<std::uint64_t> count_;                // median cut: per 5-bit cell
-    std::vector<std::array<std::uint64_t, 3>> sum_;   // median cut: channel sums per cell
-    std::vector<util::Oklab> samples_;                // k-means
+    int step_ = 1;                                   // k-means sampling grid
+    std::vector<std::uint64_t> count_;               // median cut: per 5-bit cell
+    std::vector<std::array<std::uint64_t, 3>> sum_;  // median cut: channel sums per cell
+    std::vector<util::Oklab> samples_;               // k-means
 };
 
 }  // namespace artistry::effects

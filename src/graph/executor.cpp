@@ -218,52 +218,12 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
         }
     }
 
-    NodeStatus status = NodeStatus::cancelled;
-    std::string error = cancelled_message;
-    Status code = Status::cancelled;
-    Image out;
-    std::string data;
-    const bool has_data = run.g->effects[n]->has_data;
+    NodeOutcome outcome;
     if (go) {
         deliver_events(run, true);
-        EffectContext ctx;
-        ctx.cancel = run.cancel.get();
-        ctx.models = models_;
-        if (has_data) ctx.data = &data;
-        ctx.progress = [this, &run, n](std::int64_t done, std::int64_t total) {
-            on_units(run, n, done, total);
-        };
-        graph::run_isolated([&] {
-            try {
-                if (run.nodes[n].plan_failure) std::rethrow_exception(run.nodes[n].plan_failure);
-                auto reservation = reserve_for(run, n, input);
-                // The node's own images draw on its reservation and grow it: real accounting.
-                const AllocationScope charged(
-                    memory_, reservation ? std::move(*reservation) : Reservation(),
-                    std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(
-                            static_cast<std::int64_t>(memory_wait_seconds_ * 1000)),
-                    run.cancel.get());
-                out = apply_effect(*run.g->effects[n], input, run.g->params[n], ctx);
-                status = NodeStatus::ok;
-                error.clear();
-                code = Status::ok;
-            } catch (...) {
-                auto failure = exception_status(std::current_exception());
-                if (failure.status == Status::cancelled && run.cancelled()) return;
-                status = NodeStatus::failed;
-                error = std::move(failure.message);
-                code = failure.status;
-            }
-        });
-        input = Image();
-        if (status == NodeStatus::ok && cache_ != nullptr) {
-            // The data first: a reader that finds the image then finds its data too.
-            if (has_data)
-                cache_->put(graph::data_key(run.nodes[n].key), graph::data_to_image(data));
-            cache_->put(run.nodes[n].key, out);
-        }
+        outcome = compute_node(run, n, std::move(input));
     }
+    auto& [status, error, code, out, data] = outcome;
 
     Settled settled;
     {
@@ -287,6 +247,49 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
     deliver_events(run, true);
     if (settled.finalized) complete(run);
     task_done();
+}
+
+Executor::NodeOutcome Executor::compute_node(RunState& run, int n, Image input) {
+    NodeOutcome result;
+    const bool has_data = run.g->effects[n]->has_data;
+    EffectContext ctx;
+    ctx.cancel = run.cancel.get();
+    ctx.models = models_;
+    if (has_data) ctx.data = &result.data;
+    ctx.progress = [this, &run, n](std::int64_t done, std::int64_t total) {
+        on_units(run, n, done, total);
+    };
+    graph::run_isolated([&] {
+        try {
+            if (run.nodes[n].plan_failure) std::rethrow_exception(run.nodes[n].plan_failure);
+            auto reservation = reserve_for(run, n, input);
+            // The node's own images draw on its reservation and grow it: real accounting.
+            const AllocationScope charged(
+                memory_, reservation ? std::move(*reservation) : Reservation(),
+                std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(
+                        static_cast<std::int64_t>(memory_wait_seconds_ * 1000)),
+                run.cancel.get());
+            result.image = apply_effect(*run.g->effects[n], input, run.g->params[n], ctx);
+            result.status = NodeStatus::ok;
+            result.error.clear();
+            result.code = Status::ok;
+        } catch (...) {
+            auto failure = exception_status(std::current_exception());
+            if (failure.status == Status::cancelled && run.cancelled()) return;
+            result.status = NodeStatus::failed;
+            result.error = std::move(failure.message);
+            result.code = failure.status;
+        }
+    });
+    input = Image();
+    if (result.status == NodeStatus::ok && cache_ != nullptr) {
+        // The data first: a reader that finds the image then finds its data too.
+        if (has_data)
+            cache_->put(graph::data_key(run.nodes[n].key), graph::data_to_image(result.data));
+        cache_->put(run.nodes[n].key, result.image);
+    }
+    return result;
 }
 
 void Executor::on_units(RunState& run, int n, std::int64_t done, std::int64_t total) {

@@ -47,7 +47,18 @@ class Executor {
     struct Settled;
 
     void launch(const std::shared_ptr<RunState>& run, const std::vector<int>& nodes);
+    // What running a node's effect gave: cancelled until it has run.
+    struct NodeOutcome {
+        NodeStatus status = NodeStatus::cancelled;
+        std::string error = "run cancelled";
+        Status code = Status::cancelled;
+        Image image;
+        std::string data;  // structured output (EffectInfo::has_data)
+    };
+
     void run_node(const std::shared_ptr<RunState>& run, int node);
+    // The node's effect on its input, under its reservation; caches what it computed.
+    NodeOutcome compute_node(RunState& run, int node, Image input);
     void on_units(RunState& run, int node, std::int64_t done, std::int64_t total);
 
     // Under the run's lock. settle: cancels what is left of a cancelled run, hands ready

@@ -388,20 +388,22 @@ std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOpti
     return steps;
 }
 
-std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
-                                      const PipelineShape& shape, BandSink sink, bool* whole_image,
-                                      AnalysisStates* states) {
-    if (whole_image) *whole_image = false;
-    // Group the steps: runs of point/local (analysed global steps included), then one stage per
-    // other step; an analysis pass ends the chain. Built back to front so each stage's sink is
-    // the next stage.
-    struct Group {
-        std::vector<TileStep> steps;
-        PipelineShape shape;  // of its input: a size-changing step before it changes it
-        bool halo = false;
-        std::size_t analyse = 0;               // analysis pass: 1 + the step's index
-        std::unique_ptr<BandProcessor> bands;  // an analysed step that runs in bands
-    };
+namespace {
+
+// One stage's worth of steps: a run of halo steps, a band processor, an analysis pass or a
+// step that runs whole.
+struct Group {
+    std::vector<TileStep> steps;
+    PipelineShape shape;  // of its input: a size-changing step before it changes it
+    bool halo = false;
+    std::size_t analyse = 0;               // analysis pass: 1 + the step's index
+    std::unique_ptr<BandProcessor> bands;  // an analysed step that runs in bands
+};
+
+// Groups the steps: runs of point/local (analysed global steps included), then one group per
+// other step; an analysis pass ends the chain.
+std::vector<Group> group_steps(const std::vector<ResolvedStep>& steps, const PipelineShape& shape,
+                               AnalysisStates* states) {
     std::vector<Group> groups;
     PipelineShape cur = shape;
     bool open_halo = false;  // the last group takes more halo steps
@@ -435,6 +437,17 @@ std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
             cur.tile_width = s.scale.apply(cur.tile_width);
         }
     }
+    return groups;
+}
+
+}  // namespace
+
+std::unique_ptr<Stage> build_pipeline(const std::vector<ResolvedStep>& steps,
+                                      const PipelineShape& shape, BandSink sink, bool* whole_image,
+                                      AnalysisStates* states) {
+    if (whole_image) *whole_image = false;
+    // Built back to front so each stage's sink is the next stage.
+    std::vector<Group> groups = group_steps(steps, shape, states);
     if (groups.empty()) return std::make_unique<PassStage>(std::move(sink));
 
     std::vector<std::unique_ptr<Stage>> stages(groups.size());
@@ -573,16 +586,4 @@ std::uint64_t working_set(const std::vector<ResolvedStep>& steps, const Pipeline
     }
     return bytes;
 }
-
-AllocationScope charge_run(const TileOptions& options, std::uint64_t planned_bytes) {
-    if (options.memory == nullptr) return AllocationScope();
-    MemoryManager& m = *options.memory;
-    const auto deadline =
-        std::chrono::steady_clock::now() +
-        std::chrono::milliseconds(static_cast<std::int64_t>(options.memory_wait_seconds * 1000));
-    Reservation held = m.reserve(Device::cpu(), std::min(planned_bytes, m.budget(Device::cpu())),
-                                 deadline, options.cancel);
-    return AllocationScope(&m, std::move(held), deadline, options.cancel);
-}
-
 }  // namespace artistry::tiling

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -206,6 +207,17 @@ int fast_band_rows(const std::vector<std::vector<ResolvedStep>>& chains, Pipelin
         rows = std::max(std::min(8, rows), lo);
     }
     return rows;
+}
+
+AllocationScope charge_run(const TileOptions& options, std::uint64_t planned_bytes) {
+    if (options.memory == nullptr) return AllocationScope();
+    MemoryManager& m = *options.memory;
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(static_cast<std::int64_t>(options.memory_wait_seconds * 1000));
+    Reservation held = m.reserve(Device::cpu(), std::min(planned_bytes, m.budget(Device::cpu())),
+                                 deadline, options.cancel);
+    return AllocationScope(&m, std::move(held), deadline, options.cancel);
 }
 
 }  // namespace artistry::tiling

@@ -161,17 +161,22 @@ std::vector<tiling::AnalysisStates> analyse_all(
     }
 }
 
-}  // namespace
+// What the run will hold: each output's resolved chain, the band shape (bands sized for speed
+// unless given), each chain's working set; refused when an effect needs the whole image and
+// the working sets exceed the budget.
+struct RunLayout {
+    std::vector<std::vector<tiling::ResolvedStep>> steps;
+    std::vector<tiling::PipelineShape> shapes;
+    std::vector<TiledRunStats> stats;
+    std::uint64_t planned = 0;
+};
 
-std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& outputs,
-                                           const std::string& input_path,
-                                           const TileOptions& options) {
-    if (outputs.empty()) throw Error(Status::invalid_argument, "run_tiled_files: no outputs");
-    Input input(input_path, options);
+RunLayout lay_out(const std::vector<StreamedOutput>& outputs, const Input& input,
+                  const TileOptions& options) {
     const int w = input.width, h = input.height;
     const std::size_t n = outputs.size();
-
-    std::vector<std::vector<tiling::ResolvedStep>> steps;
+    RunLayout layout;
+    auto& [steps, shapes, stats, planned] = layout;
     for (const auto& o : outputs) steps.push_back(tiling::resolve_chain(o.chain, options));
     tiling::PipelineShape shape;
     shape.width = w;
@@ -185,9 +190,8 @@ std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& ou
                           : tiling::fast_band_rows(steps, shape, options.memory_budget_bytes,
                                                    options.queue_depth);
 
-    std::vector<TiledRunStats> stats(n);
-    std::vector<tiling::PipelineShape> shapes(n, shape);
-    std::uint64_t planned = 0;
+    stats.resize(n);
+    shapes.assign(n, shape);
     for (std::size_t i = 0; i < n; ++i) {
         stats[i].tile_size = shape.tile_rows;
         stats[i].planned_bytes = tiling::working_set(steps[i], shape, options.queue_depth);
@@ -206,15 +210,18 @@ std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& ou
                             whole.front(), w, h, planned / mib, options.memory_budget_bytes / mib));
     }
 
-    // The working set held from the manager for the whole run; every thread of the run charges
-    // its images to it.
-    const AllocationScope charged = tiling::charge_run(options, planned);
-    const Account account = charged.account();
+    return layout;
+}
 
-    std::vector<tiling::AnalysisStates> states =
-        analyse_all(steps, shapes, input, options, account);
-
-    // The final pass: one reader, the chains side by side, a writer per output.
+// The final pass: one reader, the chains side by side, a writer per output. Returns the number
+// of bands read.
+int final_pass(const std::vector<StreamedOutput>& outputs, RunLayout& layout,
+               std::vector<tiling::AnalysisStates>& states, Input& input,
+               const TileOptions& options, const Account& account) {
+    const int w = input.width, h = input.height;
+    const std::size_t n = outputs.size();
+    auto& [steps, shapes, stats, planned] = layout;
+    const tiling::PipelineShape& shape = shapes.front();
     const auto depth = static_cast<std::size_t>(std::max(1, options.queue_depth));
     Failure failure;
     tiling::BandQueue in_queue(depth);
@@ -288,6 +295,27 @@ std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& ou
     for (std::size_t i = 0; i < n; ++i)
         if (!writers[i]) throw Error(Status::internal, "run_tiled_file: no rows were produced");
     for (auto& wr : writers) wr->finish();
+    return bands;
+}
+
+}  // namespace
+
+std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& outputs,
+                                           const std::string& input_path,
+                                           const TileOptions& options) {
+    if (outputs.empty()) throw Error(Status::invalid_argument, "run_tiled_files: no outputs");
+    Input input(input_path, options);
+    RunLayout layout = lay_out(outputs, input, options);
+
+    // The working set held from the manager for the whole run; every thread of the run charges
+    // its images to it.
+    const AllocationScope charged = tiling::charge_run(options, layout.planned);
+    const Account account = charged.account();
+
+    std::vector<tiling::AnalysisStates> states =
+        analyse_all(layout.steps, layout.shapes, input, options, account);
+    const int bands = final_pass(outputs, layout, states, input, options, account);
+    std::vector<TiledRunStats>& stats = layout.stats;
     for (auto& s : stats) {
         s.bands = bands;
         s.input_passes = input.passes;

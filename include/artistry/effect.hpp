@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "artistry/image.hpp"
+#include "artistry/models.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
-class ModelStore;  // artistry/models.hpp
 
 using ParamValue = std::variant<bool, std::int64_t, double, std::string>;
 using ParamMap = std::map<std::string, ParamValue>;
@@ -268,6 +268,10 @@ Image apply_effect(const EffectInfo& effect, const Image& input, const Params& p
 // (ARTISTRY_VERSION_STRING, checked before anything else is called) and the function that
 // adds its effects. ARTISTRY_EFFECT_PLUGIN(fn) writes both.
 using EffectPluginRegister = void (*)(EffectRegistry&);
+
+inline ModelStore& ModelStore::of(const EffectContext& ctx) {
+    return ctx.models != nullptr ? *ctx.models : shared();
+}
 
 }  // namespace ARTISTRY_ABI_NAMESPACE
 }  // namespace artistry

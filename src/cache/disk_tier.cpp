@@ -16,7 +16,7 @@
 #include "artistry/error.hpp"
 #include "cache/disk_tier.hpp"
 #include "cache/entry_format.hpp"
-#include "io/atomic_output.hpp"
+#include "util/atomic_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -214,7 +214,7 @@ bool DiskTier::write(const CacheKey& key, const Image& image, std::uint32_t acce
     std::uint8_t head[header_bytes];
     write_header(h, head);
     try {  // all or nothing, synced: a crash never leaves a torn entry under a key
-        io::AtomicOutput out(path);
+        util::AtomicOutput out(path);
         out.write({head, header_bytes});
         if (image.contiguous()) {
             out.write({image.data(), image.byte_size()});

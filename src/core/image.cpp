@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
-#include "core/allocation_charge.hpp"
+#include "util/allocation_charge.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {

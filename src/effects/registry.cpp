@@ -6,6 +6,7 @@
 
 #include "artistry/effect.hpp"
 #include "artistry/error.hpp"
+#include "artistry/models.hpp"
 #include "artistry/opencv.hpp"
 #include "effects/schema.hpp"
 

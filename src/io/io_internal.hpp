@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "artistry/io.hpp"
+#include "util/atomic_file.hpp"
 
 namespace artistry::io {
 
@@ -19,11 +20,8 @@ Image apply_orientation(const Image& image, int orientation);
 // True when a JPEG stream has an end-of-image marker after its first scan (not truncated).
 bool jpeg_has_end_marker(std::span<const std::uint8_t> bytes);
 
-std::vector<std::uint8_t> read_file(const std::string& path);
-
-// Writes bytes so that `path` appears whole or not at all: a temporary file in the same
-// folder, flushed, then renamed over `path`.
-void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
+using util::read_file;
+using util::write_file_atomic;
 
 // "jpeg", "png", … from a file name's extension; Error(unsupported) otherwise.
 std::string format_from_path(const std::string& path);

@@ -11,7 +11,7 @@
 
 #include "artistry/error.hpp"
 #include "artistry/stream.hpp"
-#include "io/atomic_output.hpp"
+#include "util/atomic_file.hpp"
 
 namespace artistry::io {
 
@@ -120,7 +120,7 @@ class WriterBase : public ImageWriter {
 
     Error error(Status status, const std::string& message) const;
 
-    AtomicOutput out_;
+    util::AtomicOutput out_;
     int width_;
     int height_;
     int channels_;

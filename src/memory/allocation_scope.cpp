@@ -5,7 +5,7 @@
 
 #include "artistry/error.hpp"
 #include "artistry/memory.hpp"
-#include "core/allocation_charge.hpp"
+#include "util/allocation_charge.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {

@@ -1,6 +1,6 @@
-// Image ⇄ tensor conversion for image models (image_tensor.hpp).
+// Image ⇄ tensor conversion for image models (artistry/models.hpp).
 
-#include "models/image_tensor.hpp"
+#include "artistry/models.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,8 @@
 #include "artistry/error.hpp"
 #include "models/model_impl.hpp"
 
-namespace artistry::models {
+namespace artistry {
+inline namespace ARTISTRY_ABI_NAMESPACE {
 
 Tensor image_to_tensor(const Image& image, const std::string& layout) {
     if (image.type() != PixelType::u8 || image.channels() < 3)
@@ -41,7 +42,7 @@ Image tensor_to_image(const Tensor& tensor, const std::string& layout) {
     if (s.size() != 4 || s[0] != 1 || (nchw ? s[1] : s[3]) != 3)
         throw Error(Status::invalid_argument,
                     fmt::format("expected one RGB image tensor {} ({}), got shape {}",
-                                nchw ? "[1, 3, H, W]" : "[1, H, W, 3]", layout, shape_text(s)));
+                                nchw ? "[1, 3, H, W]" : "[1, H, W, 3]", layout, models::shape_text(s)));
     const int h = static_cast<int>(nchw ? s[2] : s[1]);
     const int w = static_cast<int>(nchw ? s[3] : s[2]);
     Image out = Image::allocate(w, h, 3);
@@ -63,4 +64,5 @@ Image tensor_to_image(const Tensor& tensor, const std::string& layout) {
     return out;
 }
 
-}  // namespace artistry::models
+}  // namespace ARTISTRY_ABI_NAMESPACE
+}  // namespace artistry

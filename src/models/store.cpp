@@ -12,7 +12,6 @@
 
 #include <fmt/format.h>
 
-#include "artistry/effect.hpp"
 #include "artistry/error.hpp"
 #include "artistry/models.hpp"
 #include "models/model_impl.hpp"
@@ -387,10 +386,6 @@ std::string ModelStore::metrics_text() const {
 ModelStore& ModelStore::shared() {
     static ModelStore store;
     return store;
-}
-
-ModelStore& ModelStore::of(const EffectContext& ctx) {
-    return ctx.models != nullptr ? *ctx.models : shared();
 }
 
 }  // namespace ARTISTRY_ABI_NAMESPACE

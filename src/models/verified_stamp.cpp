@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
-#include "io/io_internal.hpp"
+#include "util/atomic_file.hpp"
 
 namespace artistry::models {
 namespace {
@@ -51,7 +51,7 @@ void record_verified_stamp(const fs::path& file, const std::string& sha256,
     fs::create_directories(path.parent_path(), ec);
     if (ec) return;
     try {
-        io::write_file_atomic(
+        util::write_file_atomic(
             path.string(),
             std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
     } catch (const Error&) {  // read-only folder: verified again next time

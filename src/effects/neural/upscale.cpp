@@ -14,7 +14,6 @@
 #include "artistry/models.hpp"
 #include "artistry/opencv.hpp"
 #include "effects/builtin.hpp"
-#include "models/image_tensor.hpp"
 
 namespace artistry::effects {
 namespace {
@@ -112,8 +111,8 @@ Image run_upscale(const Image& in, const Params& p, const EffectContext& ctx) {
             const int x1 = std::min(w, core.x + core.width + halo);
             const int y1 = std::min(h, core.y + core.height + halo);
             const Image context = in.view({x0, y0, x1 - x0, y1 - y0});
-            const auto result = model->run({models::image_to_tensor(context, spec.layout)});
-            const Image up = models::tensor_to_image(result.at(0), spec.layout);
+            const auto result = model->run({image_to_tensor(context, spec.layout)});
+            const Image up = tensor_to_image(result.at(0), spec.layout);
             if (up.width() != context.width() * s || up.height() != context.height() * s)
                 throw Error(Status::invalid_argument,
                             fmt::format("upscale: model '{}' turned {}x{} into {}x{}, not {}x "

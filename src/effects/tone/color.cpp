@@ -24,7 +24,7 @@
 #include "effects/tone/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
-#include "util/row_progress.hpp"
+#include "effects/row_progress.hpp"
 
 namespace artistry::effects {
 

@@ -20,7 +20,7 @@
 #include "util/color.hpp"
 #include "util/parallel.hpp"
 #include "util/rng.hpp"
-#include "util/row_progress.hpp"
+#include "effects/row_progress.hpp"
 
 namespace artistry::effects {
 

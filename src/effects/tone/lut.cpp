@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
-#include "io/io_internal.hpp"
+#include "util/atomic_file.hpp"
 
 namespace artistry::effects {
 
@@ -249,7 +249,7 @@ std::shared_ptr<const CubeLut> load_cube(const std::string& path) {
             return it->second.lut;
     }
     // Parsed outside the lock: two threads may parse the same file once each, never wait.
-    const auto bytes = io::read_file(path);
+    const auto bytes = util::read_file(path);
     auto lut = std::make_shared<const CubeLut>(parse_cube(
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path));
     const std::lock_guard lock(mutex);

@@ -9,8 +9,9 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
-namespace artistry::io {
+namespace artistry::util {
 
 inline constexpr std::size_t output_buffer_bytes = std::size_t{1} << 20;  // stream()'s buffer
 
@@ -42,4 +43,10 @@ class AtomicOutput {
     bool committed_ = false;
 };
 
-}  // namespace artistry::io
+// The whole file; Error(io_error) naming it when it cannot be read.
+std::vector<std::uint8_t> read_file(const std::string& path);
+
+// Writes bytes so that `path` appears whole or not at all (AtomicOutput).
+void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
+
+}  // namespace artistry::util

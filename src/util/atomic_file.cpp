@@ -10,10 +10,9 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
-#include "io/atomic_output.hpp"
-#include "io/io_internal.hpp"
+#include "util/atomic_file.hpp"
 
-namespace artistry::io {
+namespace artistry::util {
 
 std::vector<std::uint8_t> read_file(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -111,4 +110,4 @@ void write_file_atomic(const std::string& path, std::span<const std::uint8_t> by
     out.commit();
 }
 
-}  // namespace artistry::io
+}  // namespace artistry::util

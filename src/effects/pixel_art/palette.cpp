@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -290,16 +291,15 @@ Palette make_named_palette(const std::string& name) {
 }  // namespace
 
 Palette named_palette(const std::string& name) {
-    // Built once per process, so the lazily filled lookup table (shared by copies) carries
-    // over from run to run.
-    static const std::map<std::string, Palette> cache = [] {
-        std::map<std::string, Palette> m;
-        for (const auto& n : named_palette_names()) m.emplace(n, make_named_palette(n));
-        return m;
-    }();
-    const auto it = cache.find(name);
-    if (it != cache.end()) return it->second;
-    return make_named_palette(name);  // throws: unknown name
+    // Each built on first use and kept for the process, so its lazily filled lookup table
+    // (shared by copies) carries over from run to run; palettes nobody asks for cost nothing.
+    static std::mutex mutex;
+    static std::map<std::string, Palette> cache;
+    const std::lock_guard lock(mutex);
+    if (const auto it = cache.find(name); it != cache.end()) return it->second;
+    Palette palette = make_named_palette(name);  // throws: unknown name
+    cache.emplace(name, palette);
+    return palette;
 }
 
 Palette grey_palette(int levels) {

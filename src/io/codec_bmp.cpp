@@ -50,34 +50,54 @@ struct Entry {
     std::uint8_t b, g, r;
 };
 
-}  // namespace
+// What the headers say about the pixels.
+struct Layout {
+    std::uint32_t header = 0;  // the info header's size
+    int width = 0;
+    int height = 0;
+    bool bottom_up = true;
+    unsigned bpp = 0;
+    bool bitfields32 = false;  // 32-bit BI_BITFIELDS: the fourth byte is alpha
+    std::uint32_t colours_used = 0;
+    std::uint32_t data_offset = 0;
+};
 
-Image decode_bmp(Bytes b) {
+// The header's sizes and offsets, each checked for sense.
+Layout read_header(Bytes b) {
     if (b.size() < 18) throw truncated("the file ends inside its header");
-    const std::uint32_t header = le32(b, 14);
-    if (header == 12)
+    Layout layout;
+    layout.header = le32(b, 14);
+    if (layout.header == 12)
         throw Error(Status::unsupported, "OS/2 bmp (12-byte header) is not supported");
-    if (header < 40)
-        throw Error(Status::decode_error, fmt::format("corrupt bmp: header size {}", header));
-    if (b.size() < 14 + std::size_t{header}) throw truncated("the file ends inside its header");
+    if (layout.header < 40)
+        throw Error(Status::decode_error,
+                    fmt::format("corrupt bmp: header size {}", layout.header));
+    if (b.size() < 14 + std::size_t{layout.header})
+        throw truncated("the file ends inside its header");
     const auto width = static_cast<std::int32_t>(le32(b, 18));
     const auto stored_height = static_cast<std::int32_t>(le32(b, 22));
-    const unsigned bpp = le16(b, 28);
-    const std::uint32_t compression = le32(b, 30);
-    const std::uint32_t colours_used = le32(b, 46);
-    const std::uint32_t data_offset = le32(b, 10);
     if (width <= 0 || stored_height == 0 || stored_height == INT32_MIN)
         throw Error(Status::decode_error,
                     fmt::format("corrupt bmp: size {}x{}", width, stored_height));
-    const bool bottom_up = stored_height > 0;
-    const int height = bottom_up ? stored_height : -stored_height;
+    layout.width = width;
+    layout.bottom_up = stored_height > 0;
+    layout.height = layout.bottom_up ? stored_height : -stored_height;
+    layout.colours_used = le32(b, 46);
+    layout.data_offset = le32(b, 10);
+    return layout;
+}
 
-    // Which layouts are read: BI_RGB, and BI_BITFIELDS 32-bit with the usual byte masks.
+// Which layouts are read: BI_RGB, and BI_BITFIELDS 32-bit with the usual byte masks.
+Layout read_layout(Bytes b) {
+    Layout layout = read_header(b);
+    layout.bpp = le16(b, 28);
+    const unsigned bpp = layout.bpp;
+    const std::uint32_t compression = le32(b, 30);
     constexpr std::size_t masks = 54;  // after a 40-byte header, or inside a longer one
-    const bool bitfields32 = compression == 3 && bpp == 32 && b.size() >= masks + 12 &&
-                             le32(b, masks) == 0x00FF0000 && le32(b, masks + 4) == 0x0000FF00 &&
-                             le32(b, masks + 8) == 0x000000FF;
-    if (compression != 0 && !bitfields32)
+    layout.bitfields32 = compression == 3 && bpp == 32 && b.size() >= masks + 12 &&
+                         le32(b, masks) == 0x00FF0000 && le32(b, masks + 4) == 0x0000FF00 &&
+                         le32(b, masks + 8) == 0x000000FF;
+    if (compression != 0 && !layout.bitfields32)
         throw Error(Status::unsupported,
                     fmt::format("bmp with {} ({}-bit) is not supported; uncompressed "
                                 "1-, 4-, 8-, 24- and 32-bit ones are",
@@ -87,34 +107,49 @@ Image decode_bmp(Bytes b) {
                     fmt::format("{}-bit bmp is not supported; 1-, 4-, 8-, 24- and 32-bit "
                                 "ones are",
                                 bpp));
+    return layout;
+}
 
-    std::array<Entry, 256> palette{};  // entries the file does not give stay black
-    bool colour = bpp > 8;
-    if (bpp <= 8) {
-        const std::uint32_t count = colours_used == 0 ? 1u << bpp : colours_used;
-        if (count > 256)
-            throw Error(Status::decode_error,
-                        fmt::format("corrupt bmp: {} palette colours", count));
-        const std::size_t at = 14 + std::size_t{header};
-        if (b.size() < at + 4 * std::size_t{count})
-            throw truncated("the file ends inside its palette");
-        for (std::uint32_t i = 0; i < count; ++i)
-            palette[i] = {b[at + 4 * i], b[at + 4 * i + 1], b[at + 4 * i + 2]};
-        for (std::uint32_t i = 0; i < (1u << bpp); ++i)
-            colour = colour || palette[i].b != palette[i].g || palette[i].g != palette[i].r;
+struct Palette {
+    std::array<Entry, 256> entries{};  // entries the file does not give stay black
+    bool gray = true;                  // every entry the pixels can index is gray
+};
+
+Palette read_palette(Bytes b, const Layout& layout) {
+    Palette palette;
+    const unsigned bpp = layout.bpp;
+    const std::uint32_t count = layout.colours_used == 0 ? 1u << bpp : layout.colours_used;
+    if (count > 256)
+        throw Error(Status::decode_error, fmt::format("corrupt bmp: {} palette colours", count));
+    const std::size_t at = 14 + std::size_t{layout.header};
+    if (b.size() < at + 4 * std::size_t{count}) throw truncated("the file ends inside its palette");
+    for (std::uint32_t i = 0; i < count; ++i)
+        palette.entries[i] = {b[at + 4 * i], b[at + 4 * i + 1], b[at + 4 * i + 2]};
+    for (std::uint32_t i = 0; i < (1u << bpp); ++i) {
+        const Entry& e = palette.entries[i];
+        palette.gray = palette.gray && e.b == e.g && e.g == e.r;
     }
-    const int channels = !colour ? 1 : bitfields32 ? 4 : 3;
+    return palette;
+}
 
-    const std::size_t stride = (static_cast<std::size_t>(width) * bpp + 31) / 32 * 4;
-    const std::size_t need = stride * static_cast<std::size_t>(height);
-    if (data_offset > b.size() || b.size() - data_offset < need)
+// Bytes per row (rows are padded to four bytes), once the file is known to hold every row.
+std::size_t checked_stride(Bytes b, const Layout& layout) {
+    const std::size_t stride = (static_cast<std::size_t>(layout.width) * layout.bpp + 31) / 32 * 4;
+    const std::size_t need = stride * static_cast<std::size_t>(layout.height);
+    if (layout.data_offset > b.size() || b.size() - layout.data_offset < need)
         throw truncated(fmt::format("the pixels need {} bytes from offset {}, the file has {}",
-                                    need, data_offset, b.size()));
+                                    need, layout.data_offset, b.size()));
+    return stride;
+}
 
-    Image image = Image::allocate(width, height, channels);
+void read_pixels(Bytes b, const Layout& layout, std::size_t stride, const Palette& palette,
+                 Image& image) {
+    const int width = layout.width, height = layout.height, channels = image.channels();
+    const unsigned bpp = layout.bpp;
     for (int y = 0; y < height; ++y) {
-        const std::uint8_t* s = b.data() + data_offset +
-                                stride * static_cast<std::size_t>(bottom_up ? height - 1 - y : y);
+        const std::uint8_t* s =
+            b.data() + layout.data_offset +
+            stride * static_cast<std::size_t>(layout.bottom_up ? height - 1 - y : y);
         std::uint8_t* d = image.row(y);
         for (int x = 0; x < width; ++x, d += channels) {
             if (bpp > 8) {
@@ -125,13 +160,25 @@ Image decode_bmp(Bytes b) {
             }
             const unsigned bit = static_cast<unsigned>(x) * bpp;
             const unsigned index = (s[bit / 8] >> (8 - bpp - bit % 8)) & ((1u << bpp) - 1);
-            const Entry& e = palette[index];
+            const Entry& e = palette.entries[index];
             if (channels == 1)
                 d[0] = e.b;
             else
                 d[0] = e.r, d[1] = e.g, d[2] = e.b;
         }
     }
+}
+
+}  // namespace
+
+Image decode_bmp(Bytes b) {
+    const Layout layout = read_layout(b);
+    const Palette palette =
+        layout.bpp <= 8 ? read_palette(b, layout) : Palette{.entries = {}, .gray = false};
+    const int channels = palette.gray ? 1 : layout.bitfields32 ? 4 : 3;
+    const std::size_t stride = checked_stride(b, layout);
+    Image image = Image::allocate(layout.width, layout.height, channels);
+    read_pixels(b, layout, stride, palette, image);
     return image;
 }
 

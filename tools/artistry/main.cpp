@@ -213,19 +213,26 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, Mo
     return Graph::from_effects(effects, params, args.cut, registry);
 }
 
-int run_command(const RunArgs& args) {
-    EngineOptions engine_options;
-    if (args.no_cache) engine_options.cache_options.enabled = false;
-    if (!args.cache_tiers.empty()) set_cache_tiers(engine_options.cache_options, args.cache_tiers);
-    Engine engine(engine_options);
+// The engine a run asks for: the cache on or off, and which of its tiers.
+EngineOptions engine_options(const RunArgs& args) {
+    EngineOptions options;
+    if (args.no_cache) options.cache_options.enabled = false;
+    if (!args.cache_tiers.empty()) set_cache_tiers(options.cache_options, args.cache_tiers);
+    return options;
+}
+
+// The graph to run: a spec from --graph, or the one -e, -p and --cut describe.
+Graph run_graph(const RunArgs& args, Engine& engine) {
     const EffectRegistry& registry = engine.registry();
     if (!args.graph_file.empty() && (!args.params.empty() || args.cut || args.effects != "all"))
         throw Error(Status::invalid_argument,
                     "--graph takes its effects and parameters from the spec; "
                     "drop -e, -p and --cut");
-    const Graph graph = args.graph_file.empty()
-                            ? graph_from_effects(args, registry, engine.models())
-                            : Graph::from_json_file(args.graph_file, registry);
+    return args.graph_file.empty() ? graph_from_effects(args, registry, engine.models())
+                                   : Graph::from_json_file(args.graph_file, registry);
+}
+
+void check_tile_options(const RunArgs& args) {
     if (args.tile > 0 && !streamable_format(args.format))
         throw Error(Status::invalid_argument,
                     fmt::format("--tile streams the image, and streaming writes JPEG, PNG or TIFF: "
@@ -234,138 +241,191 @@ int run_command(const RunArgs& args) {
     if (args.tile > 0 && args.contact_sheet)
         throw Error(Status::invalid_argument,
                     "--contact-sheet needs the whole images in memory: drop it or --tile");
+}
 
+void create_out_dir(const std::string& dir) {
     std::error_code ec;
-    fs::create_directories(args.out_dir, ec);
-    if (ec)
-        throw Error(Status::io_error,
-                    fmt::format("cannot create '{}': {}", args.out_dir, ec.message()));
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(Status::io_error, fmt::format("cannot create '{}': {}", dir, ec.message()));
+}
 
-    LoadOptions load;
-    load.max_pixels = args.max_megapixels * 1'000'000;
-    SaveOptions save;
-    save.jpeg_quality = save.webp_quality = args.quality;
-
-    cli::ProgressBar bar(!args.quiet && ::isatty(STDERR_FILENO));
+// What a run has produced, said once every image is done.
+struct RunReport {
     std::vector<std::string> written;
     std::vector<std::string> notes;  // after a file's name in the "wrote" lines
     std::vector<std::string> failures;
     nlohmann::json data = nlohmann::json::object();  // image → node → its structured output
+
+    void wrote(const std::string& file, std::string note = {}) {
+        written.push_back(file);
+        notes.push_back(std::move(note));
+    }
+};
+
+// What every image of a run shares.
+struct RunSetup {
+    const RunArgs& args;
+    Engine& engine;
+    const Graph& graph;
+    LoadOptions load;
+    SaveOptions save;
+};
+
+std::string output_file(const RunArgs& args, const std::string& stem, const std::string& id,
+                        const std::string& extension) {
+    return (fs::path(args.out_dir) / fmt::format("{}_{}.{}", stem, id, extension)).string();
+}
+
+// A streamed image stays within --max-megapixels unless --tile asks, and is written in a
+// format the streaming encoders know.
+void check_streamed(const RunSetup& run, const std::string& path, const FilePlan& plan) {
+    const RunArgs& args = run.args;
+    const std::uint64_t pixels =
+        static_cast<std::uint64_t>(plan.width) * static_cast<std::uint64_t>(plan.height);
+    if (args.tile == 0 && pixels > run.load.max_pixels)
+        throw Error(Status::limit_exceeded,
+                    fmt::format("{}: {}x{} ({:.1f} MP) is over the limit of {} MP; raise "
+                                "--max-megapixels, or stream it with --tile SIZE",
+                                path, plan.width, plan.height, static_cast<double>(pixels) / 1e6,
+                                args.max_megapixels));
+    if (!streamable_format(args.format))
+        throw Error(Status::unsupported,
+                    fmt::format("{}: {}x{} is streamed (over the streaming threshold of {}), "
+                                "and streaming writes JPEG, PNG or TIFF: use --format auto, "
+                                "png, jpeg or tiff, not {}",
+                                path, plan.width, plan.height, format_bytes(plan.threshold_bytes),
+                                args.format));
+}
+
+// Large inputs (or --tile) stream band by band through Engine::run_file: memory stays
+// bounded by the band; no contact sheet then (the images are never whole).
+void run_streamed(const RunSetup& run, const std::string& path, const FilePlan& plan,
+                  FileRunOptions file_options, RunReport& report) {
+    check_streamed(run, path, plan);
+    const RunArgs& args = run.args;
+    const std::string stem = fs::path(path).stem().string();
+    std::map<std::string, std::string> files;
+    for (const auto& id : run.graph.outputs())
+        files[id] = output_file(args, stem, id, streamed_extension(args.format, plan, id));
+    file_options.force_streaming = true;  // as planned
+    const FileRunResult result = run.engine.run_file(run.graph, path, files, file_options);
+    for (const auto& [id, json] : result.result.data)
+        report.data[path][id] = nlohmann::json::parse(json);
+    for (const auto& id : run.graph.outputs()) {
+        const auto it = result.written.find(id);
+        if (it == result.written.end()) continue;
+        const auto stats = result.tiled.find(id);
+        report.wrote(it->second, stats == result.tiled.end()
+                                     ? std::string()
+                                     : fmt::format(" (streamed: {} bands of {} rows)",
+                                                   stats->second.bands, stats->second.tile_size));
+    }
+    if (args.contact_sheet && !args.quiet)
+        fmt::print(stderr, "artistry: note: no contact sheet for {}: it was streamed\n", path);
+}
+
+void write_contact_sheet(const RunSetup& run, const std::string& stem,
+                         const std::vector<Image>& images, const std::vector<std::string>& labels,
+                         RunReport& report) {
+    const std::string name = run.args.images.size() == 1
+                                 ? "contact_sheet.jpg"
+                                 : fmt::format("{}_contact_sheet.jpg", stem);
+    const std::string file = (fs::path(run.args.out_dir) / name).string();
+    save_image(make_contact_sheet(images, labels), file, run.save);
+    report.wrote(file);
+}
+
+// The whole image in memory: each output written, then the contact sheet if asked for.
+void run_in_memory(const RunSetup& run, const std::string& path, const RunOptions& options,
+                   RunReport& report) {
+    const std::string stem = fs::path(path).stem().string();
+    const Image input = load_image(path, run.load);
+    const Result result = run.engine.run(run.graph, input, options);
+    for (const auto& [id, json] : result.data) report.data[path][id] = nlohmann::json::parse(json);
+
+    std::vector<Image> sheet_images{input};
+    std::vector<std::string> sheet_labels{"original"};
+    for (const auto& id : run.graph.outputs()) {
+        const auto it = result.outputs.find(id);
+        if (it == result.outputs.end()) continue;
+        const std::string file =
+            output_file(run.args, stem, id,
+                        output_extension(run.args.format, it->second.channels(),
+                                         EffectRegistry::builtin().get(run.graph.node(id).op)));
+        // The streaming encoders for JPEG, PNG and TIFF: the bytes a streamed run writes.
+        save_run_output(it->second, file, run.save);
+        report.wrote(file);
+        sheet_images.push_back(it->second);
+        sheet_labels.push_back(id);
+    }
+    for (const auto& node : result.nodes)
+        if (node.status == NodeStatus::failed && node.cause.empty())
+            report.failures.push_back(fmt::format("{}: node '{}': {}", path, node.id, node.error));
+    if (result.status == RunStatus::cancelled) throw Error(Status::cancelled, "cancelled");
+
+    if (run.args.contact_sheet && sheet_images.size() > 1)
+        write_contact_sheet(run, stem, sheet_images, sheet_labels, report);
+}
+
+// One image: streamed when the engine's plan says so, else whole.
+void run_image(const RunSetup& run, const std::string& path, const RunOptions& options,
+               RunReport& report) {
+    FileRunOptions file_options;
+    file_options.tile_size = run.args.tile;
+    file_options.load = run.load;
+    file_options.save = run.save;
+    file_options.run = options;
+    const FilePlan plan = run.engine.plan_file(run.graph, path, file_options);
+    if (plan.stream)
+        run_streamed(run, path, plan, file_options, report);
+    else
+        run_in_memory(run, path, options, report);
+}
+
+void write_data_file(const std::string& file, RunReport& report) {
+    std::ofstream out(file);
+    out << report.data.dump(2) << "\n";
+    if (!out) throw Error(Status::io_error, fmt::format("cannot write '{}'", file));
+    report.wrote(file);
+}
+
+// The "wrote" lines, then the failed nodes as the one error line: independent outputs were
+// still written.
+void finish_report(const RunArgs& args, const RunReport& report) {
+    if (!args.quiet)
+        for (std::size_t k = 0; k < report.written.size(); ++k)
+            fmt::print("wrote {}{}\n", report.written[k], report.notes[k]);
+    if (!report.failures.empty())
+        throw Error(Status::internal, fmt::format("{}", fmt::join(report.failures, "; ")));
+}
+
+int run_command(const RunArgs& args) {
+    Engine engine(engine_options(args));
+    const Graph graph = run_graph(args, engine);
+    check_tile_options(args);
+    create_out_dir(args.out_dir);
+
+    RunSetup run{args, engine, graph, {}, {}};
+    run.load.max_pixels = args.max_megapixels * 1'000'000;
+    run.save.jpeg_quality = run.save.webp_quality = args.quality;
+
+    cli::ProgressBar bar(!args.quiet && ::isatty(STDERR_FILENO));
+    RunReport report;
     const double images = static_cast<double>(args.images.size());
     for (std::size_t i = 0; i < args.images.size(); ++i) {
         const std::string& path = args.images[i];
         const std::string stem = fs::path(path).stem().string();
-
         RunOptions options;
         options.max_parallel = args.max_parallel;
         options.progress = [&](const ProgressEvent& ev) {
             bar.update((static_cast<double>(i) + ev.fraction) / images, ev.eta_seconds,
                        ev.node.empty() ? stem : fmt::format("{}: {}", stem, ev.node));
         };
-
-        // Large inputs (or --tile) stream band by band through Engine::run_file: memory stays
-        // bounded by the band; no contact sheet then (the images are never whole).
-        FileRunOptions file_options;
-        file_options.tile_size = args.tile;
-        file_options.load = load;
-        file_options.save = save;
-        file_options.run = options;
-        const FilePlan plan = engine.plan_file(graph, path, file_options);
-        if (plan.stream) {
-            const std::uint64_t pixels =
-                static_cast<std::uint64_t>(plan.width) * static_cast<std::uint64_t>(plan.height);
-            if (args.tile == 0 && pixels > load.max_pixels)  // the guard holds unless --tile asks
-                throw Error(Status::limit_exceeded,
-                            fmt::format("{}: {}x{} ({:.1f} MP) is over the limit of {} MP; raise "
-                                        "--max-megapixels, or stream it with --tile SIZE",
-                                        path, plan.width, plan.height,
-                                        static_cast<double>(pixels) / 1e6, args.max_megapixels));
-            if (!streamable_format(args.format))
-                throw Error(
-                    Status::unsupported,
-                    fmt::format("{}: {}x{} is streamed (over the streaming threshold of {}), "
-                                "and streaming writes JPEG, PNG or TIFF: use --format auto, "
-                                "png, jpeg or tiff, not {}",
-                                path, plan.width, plan.height, format_bytes(plan.threshold_bytes),
-                                args.format));
-            std::map<std::string, std::string> files;
-            for (const auto& id : graph.outputs())
-                files[id] =
-                    (fs::path(args.out_dir) /
-                     fmt::format("{}_{}.{}", stem, id, streamed_extension(args.format, plan, id)))
-                        .string();
-            file_options.force_streaming = true;  // as planned
-            const FileRunResult run = engine.run_file(graph, path, files, file_options);
-            for (const auto& [id, json] : run.result.data)
-                data[path][id] = nlohmann::json::parse(json);
-            for (const auto& id : graph.outputs()) {
-                const auto it = run.written.find(id);
-                if (it == run.written.end()) continue;
-                written.push_back(it->second);
-                const auto stats = run.tiled.find(id);
-                notes.push_back(stats == run.tiled.end()
-                                    ? std::string()
-                                    : fmt::format(" (streamed: {} bands of {} rows)",
-                                                  stats->second.bands, stats->second.tile_size));
-            }
-            if (args.contact_sheet && !args.quiet)
-                fmt::print(stderr, "artistry: note: no contact sheet for {}: it was streamed\n",
-                           path);
-            continue;
-        }
-
-        const Image input = load_image(path, load);
-        const Result result = engine.run(graph, input, options);
-        for (const auto& [id, json] : result.data) data[path][id] = nlohmann::json::parse(json);
-
-        std::vector<Image> sheet_images{input};
-        std::vector<std::string> sheet_labels{"original"};
-        for (const auto& id : graph.outputs()) {
-            const auto it = result.outputs.find(id);
-            if (it == result.outputs.end()) continue;
-            const std::string file =
-                (fs::path(args.out_dir) /
-                 fmt::format("{}_{}.{}", stem, id,
-                             output_extension(args.format, it->second.channels(),
-                                              EffectRegistry::builtin().get(graph.node(id).op))))
-                    .string();
-            // The streaming encoders for JPEG, PNG and TIFF: the bytes a streamed run writes.
-            save_run_output(it->second, file, save);
-            written.push_back(file);
-            notes.emplace_back();
-            sheet_images.push_back(it->second);
-            sheet_labels.push_back(id);
-        }
-        for (const auto& node : result.nodes)
-            if (node.status == NodeStatus::failed && node.cause.empty())
-                failures.push_back(fmt::format("{}: node '{}': {}", path, node.id, node.error));
-        if (result.status == RunStatus::cancelled) throw Error(Status::cancelled, "cancelled");
-
-        if (args.contact_sheet && sheet_images.size() > 1) {
-            const std::string name = args.images.size() == 1
-                                         ? "contact_sheet.jpg"
-                                         : fmt::format("{}_contact_sheet.jpg", stem);
-            const std::string file = (fs::path(args.out_dir) / name).string();
-            save_image(make_contact_sheet(sheet_images, sheet_labels), file, save);
-            written.push_back(file);
-            notes.emplace_back();
-        }
+        run_image(run, path, options, report);
     }
     bar.finish();
-    if (!args.data_file.empty()) {
-        std::ofstream out(args.data_file);
-        out << data.dump(2) << "\n";
-        if (!out) throw Error(Status::io_error, fmt::format("cannot write '{}'", args.data_file));
-        written.push_back(args.data_file);
-        notes.emplace_back();
-    }
-    if (!args.quiet)
-        for (std::size_t k = 0; k < written.size(); ++k)
-            fmt::print("wrote {}{}\n", written[k], notes[k]);
-    if (!failures.empty()) {
-        // Independent outputs were still written; the failures are the one error line.
-        throw Error(Status::internal, fmt::format("{}", fmt::join(failures, "; ")));
-    }
+    if (!args.data_file.empty()) write_data_file(args.data_file, report);
+    finish_report(args, report);
     return 0;
 }
 
@@ -389,86 +449,113 @@ void print_info() {
     fmt::print("formats: jpeg, png, webp, tiff, bmp (read and write)\n");
 }
 
+CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
+    auto* run = app.add_subcommand("run", "Apply effects to images and write the results");
+    run->add_option("images", args.images, "Input images")->required()->check(CLI::ExistingFile);
+    run->add_option("-e,--effects", args.effects,
+                    "Comma-separated effects, or 'all' (see `artistry effects`)")
+        ->capture_default_str();
+    run->add_option("--graph", args.graph_file, "Run a graph spec (JSON) instead of -e")
+        ->check(CLI::ExistingFile);
+    run->add_option("-j,--max-parallel", args.max_parallel,
+                    "Effects run at once (0: the engine's default, PARALLEL_BATCH_SIZE)")
+        ->check(CLI::Range(0, 256));
+    run->add_option("-o,--out", args.out_dir, "Output folder (created if missing)")
+        ->capture_default_str();
+    run->add_option("-p,--param", args.params, "Effect parameter, effect.param=value (repeatable)");
+    run->add_flag("--contact-sheet", args.contact_sheet,
+                  "Also write contact_sheet.jpg: the input and each result, labelled");
+    run->add_flag("--cut", args.cut,
+                  "Remove the background once and apply the other effects to the cut-out (ISNet's "
+                  "matte when installed, see `artistry models`; else the classical one)");
+    run->add_option("--format", args.format, "Output format: auto, png, jpeg, webp, tiff, bmp")
+        ->check(CLI::IsMember({"auto", "png", "jpeg", "jpg", "webp", "tiff", "bmp"}))
+        ->capture_default_str();
+    run->add_option("-q,--quality", args.quality, "JPEG/WebP quality")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
+    run->add_option("--max-megapixels", args.max_megapixels,
+                    "Refuse larger inputs (decompression-bomb guard); --tile lifts it (the "
+                    "stream is bounded by the band)")
+        ->capture_default_str();
+    run->add_option(
+           "--tile", args.tile,
+           "Stream each image in bands of SIZE rows (memory bounded by the band; JPEG, PNG "
+           "or TIFF in and out; no contact sheet). Without it, inputs over a quarter of the "
+           "memory budget (ARTISTRY_MEMORY_BUDGET) are streamed in bands sized for speed (the "
+           "CPU caches and cores), the budget only bounding them")
+        ->check(CLI::Range(1, 1 << 20));
+    run->add_option("--data", args.data_file,
+                    "Write the nodes' structured outputs (faces found, the matting method used) "
+                    "to this JSON file: {image: {node: data}}");
+    run->add_flag("--quiet", args.quiet, "No progress output");
+    run->add_flag("--no-cache", args.no_cache,
+                  "Compute every node; by default results are cached by content "
+                  "(ARTISTRY_CACHE, ARTISTRY_CACHE_DIR, ARTISTRY_REDIS_URL)");
+    run->add_option("--cache-tiers", args.cache_tiers,
+                    "Cache tiers to use: a list of memory, disk, redis (redis needs "
+                    "ARTISTRY_REDIS_URL), or none; default: memory,disk and redis when a URL is "
+                    "set (ARTISTRY_CACHE_TIERS)");
+    return run;
+}
+
+struct EffectsArgs {
+    bool markdown = false;
+    std::string images_dir;
+    std::string images_note;
+};
+
+CLI::App* add_effects_command(CLI::App& app, EffectsArgs& args) {
+    auto* effects = app.add_subcommand("effects", "List every effect with its parameters");
+    effects->add_flag("--markdown", args.markdown, "Print docs/effects.md");
+    effects->add_option("--images", args.images_dir,
+                        "With --markdown: folder of effect_<name>.jpg pictures");
+    effects->add_option("--images-note", args.images_note,
+                        "With --markdown: a line saying how the pictures were made");
+    return effects;
+}
+
+void effects_command(const EffectsArgs& args) {
+    if (args.markdown)
+        print_effects_markdown(EffectRegistry::builtin(), args.images_dir, args.images_note);
+    else
+        print_effects_text(EffectRegistry::builtin());
+}
+
+CLI::App* add_models_command(CLI::App& app, bool& json) {
+    auto* models = app.add_subcommand(
+        "models", "List installed models: name, task, backend, size, license, loaded");
+    models->add_flag("--json", json, "Print them as JSON");
+    return models;
+}
+
+struct GraphArgs {
+    std::string spec;
+    bool validate = false;
+};
+
+CLI::App* add_graph_command(CLI::App& app, GraphArgs& args) {
+    auto* graph = app.add_subcommand("graph", "Check a graph spec, or print it normalised");
+    graph->add_option("spec", args.spec, "Graph spec (JSON)")->required();
+    graph->add_flag("--validate", args.validate, "Only say whether it is valid");
+    return graph;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"artistry: image effects from the command line"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(version()));
-
     RunArgs run_args;
-    auto* run = app.add_subcommand("run", "Apply effects to images and write the results");
-    run->add_option("images", run_args.images, "Input images")
-        ->required()
-        ->check(CLI::ExistingFile);
-    run->add_option("-e,--effects", run_args.effects,
-                    "Comma-separated effects, or 'all' (see `artistry effects`)")
-        ->capture_default_str();
-    run->add_option("--graph", run_args.graph_file, "Run a graph spec (JSON) instead of -e")
-        ->check(CLI::ExistingFile);
-    run->add_option("-j,--max-parallel", run_args.max_parallel,
-                    "Effects run at once (0: the engine's default, PARALLEL_BATCH_SIZE)")
-        ->check(CLI::Range(0, 256));
-    run->add_option("-o,--out", run_args.out_dir, "Output folder (created if missing)")
-        ->capture_default_str();
-    run->add_option("-p,--param", run_args.params,
-                    "Effect parameter, effect.param=value (repeatable)");
-    run->add_flag("--contact-sheet", run_args.contact_sheet,
-                  "Also write contact_sheet.jpg: the input and each result, labelled");
-    run->add_flag("--cut", run_args.cut,
-                  "Remove the background once and apply the other effects to the cut-out (ISNet's "
-                  "matte when installed, see `artistry models`; else the classical one)");
-    run->add_option("--format", run_args.format, "Output format: auto, png, jpeg, webp, tiff, bmp")
-        ->check(CLI::IsMember({"auto", "png", "jpeg", "jpg", "webp", "tiff", "bmp"}))
-        ->capture_default_str();
-    run->add_option("-q,--quality", run_args.quality, "JPEG/WebP quality")
-        ->check(CLI::Range(1, 100))
-        ->capture_default_str();
-    run->add_option("--max-megapixels", run_args.max_megapixels,
-                    "Refuse larger inputs (decompression-bomb guard); --tile lifts it (the "
-                    "stream is bounded by the band)")
-        ->capture_default_str();
-    run->add_option(
-           "--tile", run_args.tile,
-           "Stream each image in bands of SIZE rows (memory bounded by the band; JPEG, PNG "
-           "or TIFF in and out; no contact sheet). Without it, inputs over a quarter of the "
-           "memory budget (ARTISTRY_MEMORY_BUDGET) are streamed in bands sized for speed (the "
-           "CPU caches and cores), the budget only bounding them")
-        ->check(CLI::Range(1, 1 << 20));
-    run->add_option("--data", run_args.data_file,
-                    "Write the nodes' structured outputs (faces found, the matting method used) "
-                    "to this JSON file: {image: {node: data}}");
-    run->add_flag("--quiet", run_args.quiet, "No progress output");
-    run->add_flag("--no-cache", run_args.no_cache,
-                  "Compute every node; by default results are cached by content "
-                  "(ARTISTRY_CACHE, ARTISTRY_CACHE_DIR, ARTISTRY_REDIS_URL)");
-    run->add_option("--cache-tiers", run_args.cache_tiers,
-                    "Cache tiers to use: a list of memory, disk, redis (redis needs "
-                    "ARTISTRY_REDIS_URL), or none; default: memory,disk and redis when a URL is "
-                    "set (ARTISTRY_CACHE_TIERS)");
-
-    bool markdown = false;
-    std::string images_dir;
-    std::string images_note;
-    auto* effects = app.add_subcommand("effects", "List every effect with its parameters");
-    effects->add_flag("--markdown", markdown, "Print docs/effects.md");
-    effects->add_option("--images", images_dir,
-                        "With --markdown: folder of effect_<name>.jpg pictures");
-    effects->add_option("--images-note", images_note,
-                        "With --markdown: a line saying how the pictures were made");
-
-    auto* info = app.add_subcommand("info", "Version, devices and build options");
-
+    EffectsArgs effects_args;
     bool models_json = false;
-    auto* models = app.add_subcommand(
-        "models", "List installed models: name, task, backend, size, license, loaded");
-    models->add_flag("--json", models_json, "Print them as JSON");
-
-    std::string graph_spec;
-    bool validate = false;
-    auto* graph = app.add_subcommand("graph", "Check a graph spec, or print it normalised");
-    graph->add_option("spec", graph_spec, "Graph spec (JSON)")->required();
-    graph->add_flag("--validate", validate, "Only say whether it is valid");
+    GraphArgs graph_args;
+    auto* run = add_run_command(app, run_args);
+    auto* effects = add_effects_command(app, effects_args);
+    auto* info = app.add_subcommand("info", "Version, devices and build options");
+    auto* models = add_models_command(app, models_json);
+    auto* graph = add_graph_command(app, graph_args);
 
     try {
         app.parse(argc, argv);
@@ -477,15 +564,10 @@ int main(int argc, char** argv) {
     }
     try {
         if (run->parsed()) return run_command(run_args);
-        if (effects->parsed()) {
-            if (markdown)
-                print_effects_markdown(EffectRegistry::builtin(), images_dir, images_note);
-            else
-                print_effects_text(EffectRegistry::builtin());
-        }
+        if (effects->parsed()) effects_command(effects_args);
         if (info->parsed()) print_info();
         if (models->parsed()) return cli::models_command(models_json);
-        if (graph->parsed()) return graph_command(graph_spec, validate);
+        if (graph->parsed()) return graph_command(graph_args.spec, graph_args.validate);
     } catch (const Error& e) {
         fmt::print(stderr, "artistry: error: {}\n", e.what());
         return 1;

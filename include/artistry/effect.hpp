@@ -19,7 +19,6 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
-
 using ParamValue = std::variant<bool, std::int64_t, double, std::string>;
 using ParamMap = std::map<std::string, ParamValue>;
 

@@ -40,9 +40,10 @@ Image tensor_to_image(const Tensor& tensor, const std::string& layout) {
     const bool nchw = layout != "nhwc";
     const auto& s = tensor.shape;
     if (s.size() != 4 || s[0] != 1 || (nchw ? s[1] : s[3]) != 3)
-        throw Error(Status::invalid_argument,
-                    fmt::format("expected one RGB image tensor {} ({}), got shape {}",
-                                nchw ? "[1, 3, H, W]" : "[1, H, W, 3]", layout, models::shape_text(s)));
+        throw Error(
+            Status::invalid_argument,
+            fmt::format("expected one RGB image tensor {} ({}), got shape {}",
+                        nchw ? "[1, 3, H, W]" : "[1, H, W, 3]", layout, models::shape_text(s)));
     const int h = static_cast<int>(nchw ? s[2] : s[1]);
     const int w = static_cast<int>(nchw ? s[3] : s[2]);
     Image out = Image::allocate(w, h, 3);

@@ -21,10 +21,10 @@
 
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
+#include "effects/row_progress.hpp"
 #include "effects/tone/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
-#include "effects/row_progress.hpp"
 
 namespace artistry::effects {
 

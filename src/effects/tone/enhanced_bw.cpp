@@ -16,11 +16,11 @@
 #include <fmt/format.h>
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
+#include "effects/row_progress.hpp"
 #include "effects/tone/lut.hpp"
 #include "util/color.hpp"
 #include "util/parallel.hpp"
 #include "util/rng.hpp"
-#include "effects/row_progress.hpp"
 
 namespace artistry::effects {
 

@@ -114,9 +114,9 @@ struct EffectPlan {
     std::size_t memory_bytes = 0;  // peak bytes beyond the input (its output included)
     Scale scale;                   // the output's size
     // The installed models this run uses (resolved: an "auto" choice names the model it picks,
-    // or nothing when it falls back without one). The engine refuses a run whose models are
-    // missing, and salts the cache key with their digests: a reinstalled model with other
-    // weights is another result.
+    // or nothing when it falls back without one). The engine salts the cache key with their
+    // digests (a reinstalled model with other weights is another result) and starts their
+    // ETA from a model's cost; the CLI's `-e all` leaves out effects whose models are missing.
     std::vector<std::string> models;
 };
 

@@ -24,7 +24,9 @@ struct ImageInfo {
 
 struct LoadOptions {
     std::uint64_t max_pixels = default_max_pixels;
-    bool apply_orientation = true;  // rotate/flip by the EXIF orientation tag
+    // Rotate/flip by the EXIF orientation tag. TIFF pixels come turned by their orientation
+    // tag either way (as libtiff delivers them).
+    bool apply_orientation = true;
 };
 
 struct SaveOptions {

@@ -41,7 +41,10 @@ Image decode_image(std::span<const std::uint8_t> bytes, const LoadOptions& optio
         image = io::decode_webp(bytes);
     else
         image = io::decode_bmp(bytes);
-    if (options.apply_orientation) image = io::apply_orientation(image, info.orientation);
+    // The TIFF decoder has already turned the pixels by the orientation tag, as libtiff's RGBA
+    // reader does (and OpenCV did): once is enough.
+    if (options.apply_orientation && info.format != "tiff")
+        image = io::apply_orientation(image, info.orientation);
     return image;
 }
 

@@ -465,6 +465,16 @@ TEST_CASE("TIFF layouts decode as OpenCV decoded them; float stays f32") {
             if (bps == 32) turned.format = SAMPLEFORMAT_IEEEFP;
             check_same_as_opencv(write_tiff(turned), std::to_string(bps) + "-bit, " + name);
         }
+        // The decoder turns a TIFF by its orientation tag (libtiff's and OpenCV's way): loading
+        // with orientation applied must not turn it a second time.
+        for (std::uint16_t bps : {8, 16}) {
+            TiffSpec turned = spec(3, bps, PHOTOMETRIC_RGB);
+            turned.orientation = o;
+            const Bytes file = write_tiff(turned);
+            const Image shown = decode_image(file);
+            CHECK(shown.same_pixels(decode_raw(file)));
+            CHECK(shown.width() == (o >= 5 ? turned.height : turned.width));
+        }
         // OpenCV could not read tiled files with an orientation; they decode as strips do.
         TiffSpec strips = spec(3, 8, PHOTOMETRIC_RGB);
         strips.orientation = o;

@@ -22,9 +22,10 @@
 #include "artistry/cache.hpp"
 #include "artistry/effect.hpp"
 #include "artistry/io.hpp"
-#include "bench_support.hpp"
 #include "cache/entry_format.hpp"
 #include "cache/memory_tier.hpp"
+#include "manual_clock.hpp"
+#include "redis_server.hpp"
 
 using namespace artistry;
 using Clock = std::chrono::steady_clock;
@@ -111,7 +112,7 @@ struct PolicyRun {
 
 double simulate(const Trace& trace, const std::vector<CacheKey>& keys, std::uint64_t capacity,
                 const PolicyRun& policy) {
-    bench::SteppedClock clock;  // one request per second: 100 000 requests ≈ 28 h
+    support::ManualClock clock;  // one request per second: 100 000 requests ≈ 28 h
     cache::MemoryTier::Options o;
     o.capacity_bytes = capacity;
     o.eviction = policy.eviction;
@@ -276,7 +277,7 @@ void disk_latency(const Image& photo, const CacheKey& key) {
 
 // L3: a redis-server of the benchmark's own on localhost, when one is installed.
 void redis_latency(const Image& photo, const CacheKey& key) {
-    bench::RedisServer server;
+    support::RedisServer server;
     const std::string why = server.start();
     if (!why.empty()) {
         std::printf("| L3 redis | n/a | n/a | %s |\n", why.c_str());
@@ -293,7 +294,8 @@ void redis_latency(const Image& photo, const CacheKey& key) {
     const auto p = time_each(300, [&] {
         if (!cache.get(key)) std::abort();
     });
-    const long long stored = server.value_bytes("artistry:v1:" + key.hex());
+    const long long stored =
+        support::redis_command(server.port(), "STRLEN artistry:v1:" + key.hex());
     std::printf(
         "| L3 redis | %s | %s | localhost; GET+EXPIRE, zstd-1 delta decode; %.2f MB stored "
         "(%.2fx); put p50 %s |\n",

@@ -23,7 +23,7 @@
 #include "artistry/io.hpp"
 #include "artistry/stream.hpp"
 #include "artistry/tiling.hpp"
-#include "bench_support.hpp"
+#include "pattern_file.hpp"
 
 extern char** environ;
 using namespace artistry;
@@ -164,8 +164,7 @@ int main(int argc, char** argv) {
 
         if (big) {
             const std::string in900 = dir + "/in_30000x30000.jpg";
-            if (!std::filesystem::exists(in900))
-                bench::write_procedural_jpeg(in900, 30000, 30000, 85);
+            if (!std::filesystem::exists(in900)) support::write_pattern(in900, 30000, 30000, 85);
             const Sample s = spawn({self, "--run", "bw_dither", in900, dir + "/out900.png", "256"});
             std::printf(
                 "\n900 MP (30000x30000 JPEG, procedural), enhanced_bw -> floyd_steinberg "

@@ -15,7 +15,7 @@
 #include "artistry/error.hpp"
 #include "artistry/stream.hpp"
 #include "artistry/tiling.hpp"
-#include "pattern_image.hpp"
+#include "pattern_file.hpp"
 #include "test_support.hpp"
 
 using namespace artistry;
@@ -36,7 +36,7 @@ std::uint64_t peak_rss_bytes() {
     return 0;
 }
 
-using test::write_pattern;
+using support::write_pattern;
 
 Image whole(const EffectChain& chain, Image img, const EffectContext& ctx = {}) {
     const auto& reg = EffectRegistry::builtin();

@@ -1,6 +1,7 @@
 #pragma once
-// A procedural photo-like test image (rings, gradients, hash noise) written by streaming in
-// bands, so images larger than memory can be made: large_image_test and bench/large.
+// A procedural photo-like image (rings, gradients, hash noise) written by streaming in bands, so
+// images larger than memory can be made: large_image_test and bench/large (support/ holds what
+// the test suites and the benchmarks share; it is not part of the library).
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +12,7 @@
 
 #include "artistry/stream.hpp"
 
-namespace artistry::test {
+namespace artistry::support {
 
 inline void write_pattern(const std::string& path, int w, int h, int jpeg_quality = 90) {
     auto writer = ImageWriter::create(path, w, h, 3, SaveOptions{jpeg_quality, 1, 92});
@@ -38,4 +39,4 @@ inline void write_pattern(const std::string& path, int w, int h, int jpeg_qualit
     writer->finish();
 }
 
-}  // namespace artistry::test
+}  // namespace artistry::support

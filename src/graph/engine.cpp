@@ -203,11 +203,17 @@ FileRunResult Engine::run_file(const Graph& graph, const std::string& input_path
                                const std::map<std::string, std::string>& output_paths,
                                const FileRunOptions& given) {
     // The run's id reaches it through Engine::cancel, streamed or not (an in-memory run shares
-    // the flag with the engine run it makes).
+    // the flag with the engine run it makes); every event and the result carry it.
     FileRunOptions options = given;
     if (!options.run.cancel) options.run.cancel = std::make_shared<std::atomic<bool>>(false);
     detail::Executor& executor = impl_->executor;
     const std::uint64_t id = executor.add_external(options.run.cancel);
+    if (given.run.progress)
+        options.run.progress = [inner = given.run.progress, id](const ProgressEvent& e) {
+            ProgressEvent tagged = e;
+            tagged.run_id = id;
+            inner(tagged);
+        };
     struct Registered {
         detail::Executor& executor;
         std::uint64_t id;

@@ -43,8 +43,6 @@ Phase phase_of(NodeStatus status) {
     }
 }
 
-const char* const cancelled_message = "run cancelled";
-
 }  // namespace
 
 struct Executor::Settled {

@@ -47,10 +47,12 @@ class Executor {
     struct Settled;
 
     void launch(const std::shared_ptr<RunState>& run, const std::vector<int>& nodes);
+    static constexpr const char* cancelled_message = "run cancelled";
+
     // What running a node's effect gave: cancelled until it has run.
     struct NodeOutcome {
         NodeStatus status = NodeStatus::cancelled;
-        std::string error = "run cancelled";
+        std::string error = cancelled_message;
         Status code = Status::cancelled;
         Image image;
         std::string data;  // structured output (EffectInfo::has_data)

@@ -274,15 +274,7 @@ FilePlan plan_file(const Graph& graph, const MemoryManager& memory, const std::s
 FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait_seconds,
                        const Graph& graph, const std::string& input_path,
                        const std::map<std::string, std::string>& output_paths,
-                       const FileRunOptions& given, std::uint64_t run_id) {
-    // Every event and the result carry the file run's id (Engine::cancel takes it).
-    FileRunOptions options = given;
-    if (given.run.progress)
-        options.run.progress = [inner = given.run.progress, run_id](const ProgressEvent& e) {
-            ProgressEvent tagged = e;
-            tagged.run_id = run_id;
-            inner(tagged);
-        };
+                       const FileRunOptions& options, std::uint64_t run_id) {
     if (output_paths.empty())
         throw Error(Status::invalid_argument, "run_file: no output paths given");
     const auto& outputs = graph.outputs();

@@ -13,6 +13,7 @@ namespace detail {
 FilePlan plan_file(const Graph& graph, const MemoryManager& memory, const std::string& input_path,
                    const FileRunOptions& options);
 
+// run_id: the id Engine::run_file gave the run (its events already carry it), for the result.
 FileRunResult run_file(Engine& engine, MemoryManager& memory, double memory_wait_seconds,
                        const Graph& graph, const std::string& input_path,
                        const std::map<std::string, std::string>& output_paths,

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -287,6 +288,9 @@ TEST_CASE("64 threads reserving random sizes never exceed the budget, and all fi
         cache.clear();
         return freed;
     });
+    // The whole budget is held until some thread waits, so the run presses against the budget
+    // however the scheduler orders the threads (a sanitizer build can run them one by one).
+    std::optional<Reservation> gate = m.reserve(Device::cpu(), budget, 1s);
     std::vector<std::thread> threads;
     for (int t = 0; t < 64; ++t) {
         threads.emplace_back([&, t] {
@@ -312,6 +316,11 @@ TEST_CASE("64 threads reserving random sizes never exceed the budget, and all fi
             }
         });
     }
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (m.stats(Device::cpu()).waiting == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(1ms);
+    REQUIRE(m.stats(Device::cpu()).waiting > 0);
+    gate.reset();
     for (auto& th : threads) th.join();
     {
         const std::lock_guard lock(cache_mutex);

@@ -98,13 +98,19 @@ TEST_CASE("a synthetic subject on a textured background is cut out with IoU >= 0
         REQUIRE(out.height() == h);
         REQUIRE(out.channels() == 4);
         CHECK(iou(out, 3, s.truth) >= 0.9);
-        // The colour channels are the input's, untouched.
-        bool rgb_kept = true;
-        for (int y = 0; y < h && rgb_kept; y += 7)
-            for (int x = 0; x < w; x += 5)
-                rgb_kept &=
-                    std::equal(out.row(y) + 4 * x, out.row(y) + 4 * x + 3, s.image.row(y) + 3 * x);
-        CHECK(rgb_kept);
+        // Opaque pixels keep the input's colour; with decontaminate=false every pixel does.
+        const Image raw = cut(s.image, {{"decontaminate", false}});
+        bool opaque_kept = true, raw_kept = true;
+        for (int y = 0; y < h; y += 7)
+            for (int x = 0; x < w; x += 5) {
+                const std::uint8_t* in = s.image.row(y) + 3 * x;
+                if (out.row(y)[4 * x + 3] == 255)
+                    opaque_kept &= std::equal(out.row(y) + 4 * x, out.row(y) + 4 * x + 3, in);
+                raw_kept &= std::equal(raw.row(y) + 4 * x, raw.row(y) + 4 * x + 3, in) &&
+                            raw.row(y)[4 * x + 3] == out.row(y)[4 * x + 3];
+            }
+        CHECK(opaque_kept);
+        CHECK(raw_kept);
     }
 }
 
@@ -130,7 +136,7 @@ TEST_CASE("background colour composites onto that colour and returns RGB") {
     CHECK(corner[2] == 0xff);
     const int cx = int(0.56 * 480), cy = 180;  // inside the subject: the input's own pixel
     CHECK(std::equal(out.row(cy) + 3 * cx, out.row(cy) + 3 * cx + 3, s.image.row(cy) + 3 * cx));
-    // Every pixel is the input blended onto the colour by the cut-out's own matte.
+    // Every pixel is the cut-out (its colours and matte) composited onto the colour.
     const Image rgba = cut(s.image);
     const std::uint8_t bg[3] = {0x20, 0x40, 0xff};
     int worst = 0;
@@ -138,11 +144,11 @@ TEST_CASE("background colour composites onto that colour and returns RGB") {
         for (int x = 0; x < 480; ++x) {
             const double a = rgba.row(y)[4 * x + 3] / 255.0;
             for (int c = 0; c < 3; ++c) {
-                const double want = bg[c] + a * (s.image.row(y)[3 * x + c] - bg[c]);
+                const double want = bg[c] + a * (rgba.row(y)[4 * x + c] - bg[c]);
                 worst = std::max(worst, int(std::abs(out.row(y)[3 * x + c] - want) + 0.5));
             }
         }
-    CHECK(worst <= 2);  // the matte is rounded to 8 bits in the cut-out
+    CHECK(worst <= 1);
 }
 
 TEST_CASE("alpha mode returns the matte alone, identical to the cut-out's alpha") {
@@ -253,7 +259,7 @@ TEST_CASE("invalid parameters name the parameter and what is allowed") {
 
 TEST_CASE("schema: every parameter has help and the footprint is global") {
     const EffectInfo& e = registry().get("remove_background");
-    CHECK(e.version == 3);
+    CHECK(e.version == 4);
     CHECK_FALSE(e.summary.empty());
     for (const auto& p : e.params) CHECK_FALSE(p.help.empty());
     const Params defaults = registry().resolve("remove_background", {});

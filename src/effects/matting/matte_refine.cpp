@@ -210,6 +210,15 @@ void refine_band(const Image& image, const cv::Mat& matte, const Geometry& g, in
 
 }  // namespace
 
+PixelRect refinable_rect(const MatteWindow& window, int width, int height, int radius) {
+    const int halo = matte_refine_halo(radius);
+    const int full_w = window.full_width > 0 ? window.full_width : width;
+    const int full_h = window.full_height > 0 ? window.full_height : height;
+    return {window.x + (window.x == 0 ? 0 : halo), window.y + (window.y == 0 ? 0 : halo),
+            window.x + (window.x + width == full_w ? width : width - halo),
+            window.y + (window.y + height == full_h ? height : height - halo)};
+}
+
 void refine_matte(const Image& image, const cv::Mat& matte, const MatteRefineOptions& options,
                   const MatteWindow& window, const std::function<void(int y, float* alpha)>& row,
                   const std::function<void(int rows)>& band_done, const EffectContext& ctx) {
@@ -236,13 +245,11 @@ void refine_matte(const Image& image, const cv::Mat& matte, const MatteRefineOpt
         throw Error(Status::invalid_argument,
                     fmt::format("refine_matte: a {}x{} window at {},{} is outside the {}x{} image",
                                 w, h, g.gx, g.gy, g.full_w, g.full_h));
-    // What this window can refine: pixels whose halo it holds (or that reach the image's edge).
-    const int halo = matte_refine_halo(options.radius);
-    g.x0 = g.gx + (g.gx == 0 ? 0 : halo);
-    g.x1 = g.gx + (g.gx + w == g.full_w ? w : w - halo);
-    const int y0 = g.gy + (g.gy == 0 ? 0 : halo);
-    const int y1 = g.gy + (g.gy + h == g.full_h ? h : h - halo);
-    if (g.x1 <= g.x0 || y1 <= y0) return;
+    const PixelRect refined =
+        refinable_rect({g.gx, g.gy, g.full_w, g.full_h}, w, h, options.radius);
+    if (refined.empty()) return;
+    g.x0 = refined.x0, g.x1 = refined.x1;
+    const int y0 = refined.y0, y1 = refined.y1;
     const int bands = (y1 - y0 + options.band_rows - 1) / options.band_rows;
     util::parallel_rows(
         bands,

@@ -32,6 +32,16 @@ struct MatteWindow {
     int full_height = 0;
 };
 
+// A rectangle in absolute (full-image) coordinates: [x0, x1) × [y0, y1).
+struct PixelRect {
+    int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    bool empty() const { return x1 <= x0 || y1 <= y0; }
+};
+
+// The pixels of a width × height window that refine_matte refines: those whose halo lies in
+// the window or reaches the full image's edge (absolute coordinates; may be empty).
+PixelRect refinable_rect(const MatteWindow& window, int width, int height, int radius);
+
 // matte: CV_32F in [0, 1], any size (stretched to the full image, pixel centres aligned).
 // image: u8 with 1, 3 or 4 channels (alpha is not the guide). Borders reflect at the full
 // image's edges. Only rows and columns whose halo lies inside the image (or reaches the full

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "effects/builtin.hpp"
 #include "effects/matting/area_downscale.hpp"
 #include "effects/matting/classical_matte.hpp"
+#include "effects/matting/foreground.hpp"
 #include "effects/matting/matte_refine.hpp"
 
 namespace artistry::effects {
@@ -50,6 +52,7 @@ std::array<std::uint8_t, 3> parse_background(const std::string& text) {
 struct Settings {
     bool alpha_only = false;
     bool composite = false;
+    bool decontaminate = true;
     std::array<std::uint8_t, 3> background{};
     double threshold = 0;
     int refine_radius = 0;  // 0: auto
@@ -60,6 +63,7 @@ struct Settings {
     explicit Settings(const Params& p)
         : alpha_only(p.text("mode") == "alpha"),
           composite(!p.text("background").empty()),
+          decontaminate(p.flag("decontaminate")),
           threshold(p.number("threshold")),
           refine_radius(static_cast<int>(p.integer("refine_radius"))),
           iterations(static_cast<int>(p.integer("iterations"))),
@@ -68,46 +72,112 @@ struct Settings {
         if (composite) background = parse_background(p.text("background"));
     }
     int out_channels() const { return alpha_only ? 1 : (composite ? 3 : 4); }
+    // Whether the subject's colours are re-estimated at its edges.
+    bool estimates_colours() const { return decontaminate && !alpha_only; }
 };
 
-// One output row from the input row and its matte (alpha[x] in [0, 1]; thresholded and
-// multiplied by the input's own alpha here, so both methods give the same modes).
-void emit_row(const Settings& s, const std::uint8_t* src, int ch, float* alpha, int w,
-              std::uint8_t* dst) {
+// The foreground estimation's windows (foreground.hpp's defaults).
+constexpr ForegroundOptions foreground_options{};
+
+// A window's final opacity, one code per pixel (0 outside `known`), and the pixels it knows.
+struct WindowMatte {
+    std::vector<std::uint8_t> alpha;
+    PixelRect known;
+};
+
+// One row of opacity codes from the matte (alpha[x] in [0, 1]): thresholded and multiplied by
+// the input's own alpha here, so both methods give the same modes.
+void alpha_codes(const Settings& s, const std::uint8_t* src, int ch, const float* alpha, int w,
+                 std::uint8_t* dst) {
     const float cut = static_cast<float>(s.threshold);
     for (int x = 0; x < w; ++x) {
         float v = alpha[x];
         if (cut > 0) v = v >= cut ? 1.f : 0.f;
         if (ch == 4) v *= src[std::size_t(x) * 4 + 3] * (1.f / 255.f);
-        alpha[x] = v;
+        dst[x] = static_cast<std::uint8_t>(v * 255.f + 0.5f);
     }
-    if (s.alpha_only) {
-        for (int x = 0; x < w; ++x)
-            dst[x] = static_cast<std::uint8_t>(alpha[std::size_t(x)] * 255.f + 0.5f);
-    } else if (s.composite) {
+}
+
+// Output pixels [x0, x1) of row y from their colours (3 per pixel) and the matte.
+void write_row(const Settings& s, const WindowMatte& m, int y, int x0, int x1,
+               const std::uint8_t* rgb, Image& out) {
+    const std::uint8_t* a = m.alpha.data() + std::size_t(y) * std::size_t(out.width());
+    std::uint8_t* dst = out.row(y) + std::size_t(x0) * std::size_t(out.channels());
+    if (s.composite) {
         const auto& bg = s.background;
-        for (int x = 0; x < w; ++x, src += ch, dst += 3) {
-            const float t = alpha[std::size_t(x)];
+        for (int x = x0; x < x1; ++x, rgb += 3, dst += 3) {
+            const float t = a[x] * (1.f / 255.f);
             for (std::size_t c = 0; c < 3; ++c)
-                dst[c] = static_cast<std::uint8_t>(float(bg[c]) + t * float(src[c] - bg[c]) + 0.5f);
+                dst[c] = static_cast<std::uint8_t>(float(bg[c]) + t * float(rgb[c] - bg[c]) + 0.5f);
         }
     } else {
-        for (int x = 0; x < w; ++x, src += ch, dst += 4) {
-            dst[0] = src[0], dst[1] = src[1], dst[2] = src[2];
-            dst[3] = static_cast<std::uint8_t>(alpha[std::size_t(x)] * 255.f + 0.5f);
+        for (int x = x0; x < x1; ++x, rgb += 3, dst += 4)
+            dst[0] = rgb[0], dst[1] = rgb[1], dst[2] = rgb[2], dst[3] = a[x];
+    }
+}
+
+// The output from the window and its matte: the matte alone, or the subject's colours (the
+// photo's own, or re-estimated at the edges) with it. Pixels it cannot compute stay 0.
+Image compose(const Image& in, const Settings& s, const WindowMatte& m, const MatteWindow& window,
+              const EffectContext& ctx) {
+    const int w = in.width(), h = in.height(), ch = in.channels();
+    Image out = Image::allocate(w, h, s.out_channels());
+    for (int y = 0; y < h; ++y) std::memset(out.row(y), 0, out.row_bytes());
+    const int x0 = m.known.x0 - window.x, x1 = m.known.x1 - window.x;
+    if (m.known.empty()) return out;
+    if (s.alpha_only) {
+        for (int y = m.known.y0 - window.y; y < m.known.y1 - window.y; ++y)
+            std::memcpy(out.row(y) + x0, m.alpha.data() + std::size_t(y) * std::size_t(w) + x0,
+                        std::size_t(x1 - x0));
+    } else if (s.decontaminate) {
+        std::mutex progress;  // rows come from worker threads; reports stay in order
+        std::int64_t rows_done = 0;
+        estimate_foreground(
+            in, m.alpha.data(), m.known, window, foreground_options,
+            [&](int y, int fx0, int fx1, const std::uint8_t* rgb) {
+                write_row(s, m, y, fx0, fx1, rgb, out);
+                const std::lock_guard lock(progress);
+                if (++rows_done % 64 == 0) ctx.report(rows_done, h);
+            },
+            ctx);
+    } else {
+        std::vector<std::uint8_t> rgb(std::size_t(x1 - x0) * 3);
+        for (int y = m.known.y0 - window.y; y < m.known.y1 - window.y; ++y) {
+            const std::uint8_t* src = in.row(y) + std::size_t(x0) * std::size_t(ch);
+            for (std::size_t i = 0; i < std::size_t(x1 - x0); ++i, src += ch)
+                for (std::size_t c = 0; c < 3; ++c) rgb[i * 3 + c] = src[ch >= 3 ? c : 0];
+            write_row(s, m, y, x0, x1, rgb.data(), out);
         }
     }
+    ctx.report(h, h);
+    return out;
+}
+
+// A context whose progress covers stage `index` of `count` equal stages of the run.
+EffectContext stage_context(const EffectContext& ctx, int index, int count) {
+    EffectContext stage = ctx;
+    if (ctx.progress)
+        stage.progress = [progress = ctx.progress, index, count](std::int64_t done,
+                                                                 std::int64_t total) {
+            progress(index * total + done, count * total);
+        };
+    return stage;
 }
 
 // The classical method on the whole image.
 Image run_classical(const Image& in, const Settings& s, const EffectContext& ctx) {
-    const int w = in.width(), ch = in.channels();
+    const int w = in.width(), h = in.height(), ch = in.channels();
     const ClassicalMatteOptions options{s.refine_radius, s.iterations, s.work_size, s.seed};
-    Image out = Image::allocate(w, in.height(), s.out_channels());
+    const int stages = s.estimates_colours() ? 2 : 1;
+    WindowMatte m{std::vector<std::uint8_t>(std::size_t(w) * std::size_t(h)), {0, 0, w, h}};
     classical_matte(
-        in, options, [&](int y, float* alpha) { emit_row(s, in.row(y), ch, alpha, w, out.row(y)); },
-        ctx);
-    return out;
+        in, options,
+        [&](int y, float* alpha) {
+            alpha_codes(s, in.row(y), ch, alpha, w,
+                        m.alpha.data() + std::size_t(y) * std::size_t(w));
+        },
+        stage_context(ctx, 0, stages));
+    return compose(in, s, m, MatteWindow{0, 0, w, h}, stage_context(ctx, 1, stages));
 }
 
 // ---- the neural method (ISNet) -----------------------------------------------------------
@@ -189,8 +259,9 @@ std::unique_ptr<Analyzer> isnet_analyzer(ModelStore& store, int width, int heigh
 }
 
 // The refinement of any window of the image (a tile with its halo, or the whole image) from the
-// analysis: a full-resolution guided filter in absolute coordinates (matte_refine.hpp). Rows
-// and columns it cannot refine (within the halo of a window edge inside the image) are left 0.
+// analysis: a full-resolution guided filter in absolute coordinates (matte_refine.hpp), then
+// the colours. Pixels it cannot compute (within the halo of a window edge inside the image)
+// are left 0.
 Image refine_window(const Image& in, const Settings& s, const EffectContext& ctx,
                     const IsnetState& state) {
     const int w = in.width(), h = in.height(), ch = in.channels();
@@ -198,14 +269,19 @@ Image refine_window(const Image& in, const Settings& s, const EffectContext& ctx
                        ctx.full_height > 0 ? ctx.full_height : h};
     MatteRefineOptions refine;
     refine.radius = refine_radius(s, window.full_width, window.full_height, state.matte);
-    Image out = Image::allocate(w, h, s.out_channels());
-    for (int y = 0; y < h; ++y) std::memset(out.row(y), 0, out.row_bytes());
+    WindowMatte m{std::vector<std::uint8_t>(std::size_t(w) * std::size_t(h)),
+                  refinable_rect(window, w, h, refine.radius)};
+    const int stages = s.estimates_colours() ? 2 : 1;
+    const EffectContext refining = stage_context(ctx, 0, stages);
     std::atomic<std::int64_t> rows_done{0};
     refine_matte(
         in, state.matte, refine, window,
-        [&](int y, float* alpha) { emit_row(s, in.row(y), ch, alpha, w, out.row(y)); },
-        [&](int rows) { ctx.report(rows_done += rows, h); }, ctx);
-    return out;
+        [&](int y, float* alpha) {
+            alpha_codes(s, in.row(y), ch, alpha, w,
+                        m.alpha.data() + std::size_t(y) * std::size_t(w));
+        },
+        [&](int rows) { refining.report(rows_done += rows, h); }, ctx);
+    return compose(in, s, m, window, stage_context(ctx, 1, stages));
 }
 
 // Any region of the image: with ISNet, refined from the analysis of the whole image
@@ -231,7 +307,7 @@ std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
 void register_remove_background(EffectRegistry& registry) {
     EffectInfo e;
     e.name = "remove_background";
-    e.version = 3;
+    e.version = 4;
     e.summary =
         "Cut the subject out (ISNet matte when installed, else saliency-seeded GrabCut; "
         "guided-filter edges at full resolution): RGBA with the matte as alpha, a colour "
@@ -249,6 +325,11 @@ void register_remove_background(EffectRegistry& registry) {
             "background", "",
             "empty: transparent; #rrggbb: composite onto this colour and return RGB (cutout mode)",
             check_background),
+        param::flag(
+            "decontaminate", true,
+            "re-estimate the colour of the subject's semi-transparent edge pixels without the "
+            "old background (blur fusion), so the cut-out shows no fringe on any new "
+            "background; false: keep the photo's own colours"),
         param::number(
             "threshold", 0.0, 0, 1,
             "0: soft matte; above 0: hard mask, subject where the matte reaches this level"),
@@ -269,10 +350,12 @@ void register_remove_background(EffectRegistry& registry) {
         const Settings& s = p.settings<Settings>();
         const auto px = std::size_t(width) * std::size_t(height);
         EffectPlan plan;
-        // The halo is the ISNet refinement's (the classical method runs whole).
+        // The halo is the ISNet refinement's and the colour estimation's (the classical method
+        // runs whole).
         plan.footprint = {
             Footprint::Kind::global,
-            matte_refine_halo(s.refine_radius > 0 ? s.refine_radius : max_auto_radius)};
+            matte_refine_halo(s.refine_radius > 0 ? s.refine_radius : max_auto_radius) +
+                (s.estimates_colours() ? foreground_halo(foreground_options) : 0)};
         if (resolve_method(p, ModelStore::of(ctx)) == isnet_model) {
             plan.models = {isnet_model};
             // the output, two refinement bands (256 rows and the halo) of four 64-bit planes,
@@ -284,6 +367,10 @@ void register_remove_background(EffectRegistry& registry) {
             const auto work = std::size_t(s.work_size);
             plan.memory_bytes = px * 4 + px / 2 + work * work * 160;
         }
+        // the window's opacity codes; with colour estimation two bands (256 rows and the small
+        // window's halo) of first-pass colours and backgrounds
+        plan.memory_bytes += px;
+        if (s.estimates_colours()) plan.memory_bytes += std::size_t(width) * 262 * 24 * 2;
         return plan;
     };
     e.render = render_region;

@@ -1,0 +1,259 @@
+// Blur-fusion foreground colour estimation in exact integer box sums (foreground.hpp).
+
+#include "effects/matting/foreground.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "artistry/error.hpp"
+#include "util/parallel.hpp"
+
+namespace artistry::effects {
+namespace {
+
+// First-pass colours are kept in 1/16 code steps: fine enough that the second pass does not
+// see the rounding, and still exact integers in its sums.
+constexpr int fine_one = 16;
+
+// Seven sums per pixel: α, α·I (3) and (255 − α)·B (3), α in codes 0..255.
+constexpr int sums_per_pixel = 7;
+
+// Per-column sums of the seven values over the rows [y − r, y + r] ∩ [0, rows), slid down one
+// row at a time. fill(y, values) writes the row's values, seven per column, interleaved.
+template <class Fill>
+class ColumnSums {
+  public:
+    ColumnSums(int columns, int radius, int rows, Fill fill)
+        : r_(radius),
+          rows_(rows),
+          fill_(std::move(fill)),
+          sums_(std::size_t(columns) * sums_per_pixel),
+          scratch_(sums_.size()) {}
+
+    void start(int y) {
+        y_ = y;
+        std::fill(sums_.begin(), sums_.end(), 0);
+        for (int j = std::max(0, y - r_); j <= std::min(rows_ - 1, y + r_); ++j) add(j, 1);
+    }
+    void next() {
+        if (y_ + r_ + 1 < rows_) add(y_ + r_ + 1, 1);
+        if (y_ - r_ >= 0) add(y_ - r_, -1);
+        ++y_;
+    }
+    const std::int64_t* sums() const { return sums_.data(); }
+    int rows_in_window() const { return std::min(rows_ - 1, y_ + r_) - std::max(0, y_ - r_) + 1; }
+
+  private:
+    void add(int y, std::int64_t sign) {
+        fill_(y, scratch_.data());
+        for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += sign * scratch_[i];
+    }
+
+    int r_, rows_, y_ = 0;
+    Fill fill_;
+    std::vector<std::int64_t> sums_, scratch_;
+};
+
+// Window sums along one row: prefix sums over the column sums of columns [c0, c1) (absolute).
+class RowWindows {
+  public:
+    RowWindows(int c0, int c1) : c0_(c0), c1_(c1), prefix_(std::size_t(c1 - c0 + 1) * 7) {}
+
+    void load(const std::int64_t* column_sums) {
+        std::fill_n(prefix_.begin(), sums_per_pixel, 0);
+        for (std::size_t i = 0; i < std::size_t(c1_ - c0_) * sums_per_pixel; ++i)
+            prefix_[i + sums_per_pixel] = prefix_[i] + column_sums[i];
+    }
+    // The seven sums over columns [x − r, x + r] ∩ [c0, c1), and how many columns that is.
+    int window(int x, int r, std::array<std::int64_t, sums_per_pixel>& out) const {
+        const auto a = std::size_t(std::max(c0_, x - r) - c0_);
+        const auto b = std::size_t(std::min(c1_ - 1, x + r) - c0_) + 1;
+        for (std::size_t k = 0; k < sums_per_pixel; ++k)
+            out[k] = prefix_[b * sums_per_pixel + k] - prefix_[a * sums_per_pixel + k];
+        return int(b - a);
+    }
+
+  private:
+    int c0_, c1_;
+    std::vector<std::int64_t> prefix_;
+};
+
+// The window's pixels in absolute coordinates.
+struct Access {
+    const Image& image;
+    const std::uint8_t* alpha;
+    int gx, gy;
+
+    int a(int y, int x) const {
+        return alpha[std::size_t(y - gy) * std::size_t(image.width()) + std::size_t(x - gx)];
+    }
+    std::array<int, 3> rgb(int y, int x) const {
+        const int ch = image.channels();
+        const std::uint8_t* p = image.row(y - gy) + std::size_t(x - gx) * std::size_t(ch);
+        return ch >= 3 ? std::array<int, 3>{p[0], p[1], p[2]}
+                       : std::array<int, 3>{p[0], p[0], p[0]};
+    }
+};
+
+// F = F̄ + α·(I − α·F̄ − (1 − α)·B̄) from the window's sums (colours in units of `one` per code);
+// F̄ and B̄ fall back to I where their weights are 0. Returns F and B̄ in codes.
+std::pair<std::array<double, 3>, std::array<double, 3>> fuse(int alpha,
+                                                             const std::array<int, 3>& pixel,
+                                                             const std::array<std::int64_t, 7>& s,
+                                                             int pixels, double one) {
+    const std::int64_t sa = s[0], sb = std::int64_t{255} * pixels - s[0];
+    const double a = alpha / 255.0;
+    std::array<double, 3> f{}, b{};
+    for (std::size_t c = 0; c < 3; ++c) {
+        const double fm = sa > 0 ? double(s[1 + c]) / (double(sa) * one) : pixel[c];
+        const double bm = sb > 0 ? double(s[4 + c]) / (double(sb) * one) : pixel[c];
+        f[c] = std::clamp(fm + a * (pixel[c] - a * fm - (1 - a) * bm), 0.0, 255.0);
+        b[c] = bm;
+    }
+    return {f, b};
+}
+
+struct Geometry {
+    int full_w, full_h;
+    int r1, r2;
+    PixelRect out;  // the pixels estimated
+};
+
+// First-pass F and B̄ over a band's rows and columns (absolute), in 1/16 codes.
+struct Coarse {
+    PixelRect rect;
+    std::vector<std::int32_t> f, b;  // 3 per pixel
+
+    std::size_t at(int y, int x) const {
+        return (std::size_t(y - rect.y0) * std::size_t(rect.x1 - rect.x0) +
+                std::size_t(x - rect.x0)) *
+               3;
+    }
+};
+
+Coarse first_pass(const Access& px, const Geometry& g, const PixelRect& rect) {
+    Coarse coarse{rect, {}, {}};
+    const std::size_t n = std::size_t(rect.x1 - rect.x0) * std::size_t(rect.y1 - rect.y0) * 3;
+    coarse.f.resize(n);
+    coarse.b.resize(n);
+    const int c0 = std::max(0, rect.x0 - g.r1), c1 = std::min(g.full_w, rect.x1 + g.r1);
+    ColumnSums sums(c1 - c0, g.r1, g.full_h, [&](int y, std::int64_t* v) {
+        for (int x = c0; x < c1; ++x, v += sums_per_pixel) {
+            const int a = px.a(y, x);
+            const auto i = px.rgb(y, x);
+            v[0] = a;
+            for (std::size_t c = 0; c < 3; ++c) v[1 + c] = a * i[c], v[4 + c] = (255 - a) * i[c];
+        }
+    });
+    RowWindows windows(c0, c1);
+    std::array<std::int64_t, sums_per_pixel> s{};
+    sums.start(rect.y0);
+    for (int y = rect.y0; y < rect.y1; ++y) {
+        if (y > rect.y0) sums.next();
+        windows.load(sums.sums());
+        const int rows = sums.rows_in_window();
+        for (int x = rect.x0; x < rect.x1; ++x) {
+            const int cols = windows.window(x, g.r1, s);
+            const auto [f, b] = fuse(px.a(y, x), px.rgb(y, x), s, rows * cols, 1.0);
+            const std::size_t o = coarse.at(y, x);
+            for (std::size_t c = 0; c < 3; ++c) {
+                coarse.f[o + c] = std::int32_t(std::lround(f[c] * fine_one));
+                coarse.b[o + c] = std::int32_t(std::lround(b[c] * fine_one));
+            }
+        }
+    }
+    return coarse;
+}
+
+// Output rows [y0, y1) (absolute) of the band.
+void estimate_band(const Access& px, const Geometry& g, int y0, int y1,
+                   const std::function<void(int, int, int, const std::uint8_t*)>& row) {
+    const PixelRect rect{std::max(0, g.out.x0 - g.r2), std::max(0, y0 - g.r2),
+                         std::min(g.full_w, g.out.x1 + g.r2), std::min(g.full_h, y1 + g.r2)};
+    const Coarse coarse = first_pass(px, g, rect);
+    ColumnSums sums(rect.x1 - rect.x0, g.r2, g.full_h, [&](int y, std::int64_t* v) {
+        for (int x = rect.x0; x < rect.x1; ++x, v += sums_per_pixel) {
+            const int a = px.a(y, x);
+            const std::size_t o = coarse.at(y, x);
+            v[0] = a;
+            for (std::size_t c = 0; c < 3; ++c)
+                v[1 + c] = std::int64_t{a} * coarse.f[o + c],
+                      v[4 + c] = std::int64_t{255 - a} * coarse.b[o + c];
+        }
+    });
+    RowWindows windows(rect.x0, rect.x1);
+    std::array<std::int64_t, sums_per_pixel> s{};
+    std::vector<std::uint8_t> rgb(std::size_t(g.out.x1 - g.out.x0) * 3);
+    sums.start(y0);
+    for (int y = y0; y < y1; ++y) {
+        if (y > y0) sums.next();
+        windows.load(sums.sums());
+        const int rows = sums.rows_in_window();
+        std::uint8_t* dst = rgb.data();
+        for (int x = g.out.x0; x < g.out.x1; ++x, dst += 3) {
+            const int a = px.a(y, x);
+            const auto i = px.rgb(y, x);
+            if (a == 255) {  // opaque: the photo's own colour, exactly
+                for (std::size_t c = 0; c < 3; ++c) dst[c] = std::uint8_t(i[c]);
+                continue;
+            }
+            const int cols = windows.window(x, g.r2, s);
+            const auto f = fuse(a, i, s, rows * cols, fine_one).first;
+            for (std::size_t c = 0; c < 3; ++c) dst[c] = std::uint8_t(std::lround(f[c]));
+        }
+        row(y - px.gy, g.out.x0 - px.gx, g.out.x1 - px.gx, rgb.data());
+    }
+}
+
+}  // namespace
+
+PixelRect estimate_foreground(
+    const Image& image, const std::uint8_t* alpha, const PixelRect& known,
+    const MatteWindow& window, const ForegroundOptions& options,
+    const std::function<void(int y, int x0, int x1, const std::uint8_t* rgb)>& row,
+    const EffectContext& ctx) {
+    if (image.empty() || image.type() != PixelType::u8 || alpha == nullptr)
+        throw Error(Status::invalid_argument,
+                    "estimate_foreground: the image must be non-empty u8, with its alpha");
+    if (options.radius < 1 || options.fine_radius < 1 || options.band_rows < 1)
+        throw Error(Status::invalid_argument,
+                    fmt::format("estimate_foreground: radius {} and fine_radius {} must be >= 1, "
+                                "band_rows {} >= 1",
+                                options.radius, options.fine_radius, options.band_rows));
+    const int w = image.width(), h = image.height();
+    const int full_w = window.full_width > 0 ? window.full_width : w;
+    const int full_h = window.full_height > 0 ? window.full_height : h;
+    if (known.x0 < window.x || known.y0 < window.y || known.x1 > window.x + w ||
+        known.y1 > window.y + h || window.x + w > full_w || window.y + h > full_h)
+        throw Error(Status::invalid_argument,
+                    "estimate_foreground: the known rectangle must lie in the window, and the "
+                    "window in the image");
+    const int halo = foreground_halo(options);
+    Geometry g{full_w, full_h, options.radius, options.fine_radius, {}};
+    g.out = {known.x0 == 0 ? 0 : known.x0 + halo, known.y0 == 0 ? 0 : known.y0 + halo,
+             known.x1 == full_w ? full_w : known.x1 - halo,
+             known.y1 == full_h ? full_h : known.y1 - halo};
+    if (g.out.x1 <= g.out.x0 || g.out.y1 <= g.out.y0) return {};
+    const Access px{image, alpha, window.x, window.y};
+    const int bands = (g.out.y1 - g.out.y0 + options.band_rows - 1) / options.band_rows;
+    util::parallel_rows(
+        bands,
+        [&](int b0, int b1) {
+            for (int b = b0; b < b1; ++b) {
+                ctx.throw_if_cancelled();
+                const int y0 = g.out.y0 + b * options.band_rows;
+                estimate_band(px, g, y0, std::min(g.out.y1, y0 + options.band_rows), row);
+            }
+        },
+        1);
+    return g.out;
+}
+
+}  // namespace artistry::effects

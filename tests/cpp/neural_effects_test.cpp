@@ -122,6 +122,25 @@ TEST_CASE("matte refinement: row bands give the whole-image result, and edges fo
     CHECK(std::string(bad.what()).find("matte") != std::string::npos);
 }
 
+TEST_CASE("matte refinement follows a hue edge where both sides have the same brightness") {
+    // Red and green of equal Rec. 709 luma (about 90): a luminance guide sees no edge at all.
+    const int w = 128, h = 64;
+    Image image = Image::allocate(w, h, 3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            std::uint8_t* p = image.row(y) + 3 * x;
+            p[0] = x < 64 ? 200 : 60, p[1] = x < 64 ? 60 : 101, p[2] = 60;
+        }
+    cv::Mat matte(h / 16, w / 16, CV_32F);
+    for (int y = 0; y < matte.rows; ++y)
+        for (int x = 0; x < matte.cols; ++x) matte.at<float>(y, x) = x < 4 ? 1.f : 0.f;
+    const auto alpha = refined(image, matte, 8, 16);
+    const auto at = [&](int x) { return alpha[std::size_t(h / 2) * w + std::size_t(x)]; };
+    CHECK(at(63) - at(64) > 0.4f);
+    CHECK(at(40) > 0.95f);  // away from the edge the matte stays what it was
+    CHECK(at(88) < 0.05f);
+}
+
 TEST_CASE("remove_background: model=isnet without the model is a clear error; auto falls back") {
     test::TempDir dir;
     const auto store = empty_store(dir);

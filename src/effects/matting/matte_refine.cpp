@@ -3,6 +3,7 @@
 #include "effects/matting/matte_refine.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -16,16 +17,17 @@
 namespace artistry::effects {
 namespace {
 
-// Fixed point: the guide is Rec. 709 luma × 2 550 000 (exact for u8 codes), the matte × 2^16,
-// the filter's coefficients × 2^20. Box sums of them are exact integers, whatever the window.
-constexpr double guide_one = 2550000.0;
+// Fixed point: the guide is the pixel's colour in u8 codes, the matte × 2^16, the filter's
+// coefficients × 2^20. Box sums of them are exact integers, whatever the window.
+constexpr double code_one = 255.0;
 constexpr double matte_one = 65536.0;
 constexpr double coef_one = 1048576.0;
 
-std::int64_t guide(const std::uint8_t* p, int channels) {
-    if (channels < 3) return std::int64_t{p[0]} * 10000;
-    return 2126 * std::int64_t{p[0]} + 7152 * std::int64_t{p[1]} + 722 * std::int64_t{p[2]};
-}
+// Sums per column of the first pass: I (3), I·Iᵀ (6: 00 01 02 11 12 22), I·p (3), p.
+constexpr std::size_t n_stats = 13;
+using Stats = std::array<std::int64_t, n_stats>;
+// Coefficients per pixel: a (3) and b.
+constexpr std::size_t n_coefs = 4;
 
 // OpenCV's BORDER_REFLECT (fedcba|abcdef) for any offset, even past the far edge.
 int reflect(int i, int n) {
@@ -87,23 +89,32 @@ BandExtents band_extents(const Geometry& g, int y0, int y1) {
             std::min(H, y1 + r)};
 }
 
-// Fixed-point values over an absolute rectangle, row-major.
+// Values over an absolute rectangle, `channels` per pixel, row-major.
+template <class T>
 struct Plane {
-    int x0, y0, width;
-    std::vector<std::int64_t> v;
+    int x0, y0, width, channels;
+    std::vector<T> v;
 
-    Plane(int x0_, int y0_, int x1, int y1)
-        : x0(x0_), y0(y0_), width(x1 - x0_), v(std::size_t(width) * std::size_t(y1 - y0_)) {}
-    std::int64_t* row(int y) { return &v[std::size_t(y - y0) * std::size_t(width)]; }
-    std::int64_t at(int y, int x) const {
-        return v[std::size_t(y - y0) * std::size_t(width) + std::size_t(x - x0)];
+    Plane(int x0_, int y0_, int x1, int y1, int channels_)
+        : x0(x0_),
+          y0(y0_),
+          width(x1 - x0_),
+          channels(channels_),
+          v(std::size_t(width) * std::size_t(y1 - y0_) * std::size_t(channels_)) {}
+    T* at(int y, int x) {
+        return &v[(std::size_t(y - y0) * std::size_t(width) + std::size_t(x - x0)) *
+                  std::size_t(channels)];
     }
+    const T* at(int y, int x) const { return const_cast<Plane*>(this)->at(y, x); }
 };
+using Guide = Plane<std::uint8_t>;  // RGB codes
+using Matte = Plane<std::int32_t>;  // matte × 2^16
+using Coefs = Plane<std::int64_t>;  // a (3) and b, × 2^20
 
-// The guide (I) and the matte stretched bilinearly to the full image (P) over the band's sample
-// extent.
+// The guide (I: the colour, grey replicated) and the matte stretched bilinearly to the full
+// image (P) over the band's sample extent.
 void sample_guide_and_matte(const Image& image, const cv::Mat& matte, const Geometry& g,
-                            const BandExtents& e, Plane& I, Plane& P) {
+                            const BandExtents& e, Guide& I, Matte& P) {
     const int W = g.full_w, H = g.full_h, ch = image.channels();
     const int mc0 = tap(e.gx0, W, matte.cols).first;
     const int mc1 = std::min(tap(e.gx1 - 1, W, matte.cols).first + 1, matte.cols - 1);
@@ -114,83 +125,116 @@ void sample_guide_and_matte(const Image& image, const cv::Mat& matte, const Geom
         const float* m0 = matte.ptr<float>(j0);
         const float* m1 = matte.ptr<float>(std::min(j0 + 1, matte.rows - 1));
         for (int i = mc0; i <= mc1; ++i) mrow[std::size_t(i - mc0)] = m0[i] + fy * (m1[i] - m0[i]);
-        std::int64_t* gi = I.row(y);
-        std::int64_t* gp = P.row(y);
-        for (int x = e.gx0; x < e.gx1; ++x) {
-            gi[x - e.gx0] = guide(src + std::size_t(x - g.gx) * std::size_t(ch), ch);
+        std::uint8_t* gi = I.at(y, e.gx0);
+        std::int32_t* gp = P.at(y, e.gx0);
+        for (int x = e.gx0; x < e.gx1; ++x, gi += 3, ++gp) {
+            const std::uint8_t* px = src + std::size_t(x - g.gx) * std::size_t(ch);
+            for (std::size_t c = 0; c < 3; ++c) gi[c] = px[ch >= 3 ? c : 0];
             const auto [i0, fx] = tap(x, W, matte.cols);
             const std::size_t a = std::size_t(i0 - mc0),
                               b = std::size_t(std::min(i0 + 1, matte.cols - 1) - mc0);
             const float p = mrow[a] + fx * (mrow[b] - mrow[a]);
-            gp[x - e.gx0] = std::lround(double(p) * matte_one);
+            *gp = std::int32_t(std::lround(double(p) * matte_one));
         }
     }
 }
 
-// Pass 1: a = cov(I, p) / (var(I) + eps) and b = mean(p) − a·mean(I), per coefficient pixel.
-void filter_coefficients(const Plane& I, const Plane& P, const Geometry& g, const BandExtents& e,
-                         Plane& A, Plane& B) {
+// The pixel's sums: its colour, their products, with the matte, and the matte.
+Stats pixel_stats(const std::uint8_t* i, std::int64_t p) {
+    const std::int64_t r = i[0], g = i[1], b = i[2];
+    return {r, g, b, r * r, r * g, r * b, g * g, g * b, b * b, r * p, g * p, b * p, p};
+}
+
+// a = (Σ + εU)⁻¹·cov(I, p) and b = mean(p) − a·mean(I) from a window's n pixels' sums.
+std::array<double, n_coefs> solve(const Stats& s, double n, double eps) {
+    const double m[3] = {s[0] / (n * code_one), s[1] / (n * code_one), s[2] / (n * code_one)};
+    const double mp = double(s[12]) / (n * matte_one);
+    const auto cov = [&](std::size_t k, int i, int j) {
+        return double(s[k]) / (n * code_one * code_one) - m[i] * m[j] + (i == j ? eps : 0);
+    };
+    const double c00 = cov(3, 0, 0), c01 = cov(4, 0, 1), c02 = cov(5, 0, 2);
+    const double c11 = cov(6, 1, 1), c12 = cov(7, 1, 2), c22 = cov(8, 2, 2);
+    double v[3];
+    for (int c = 0; c < 3; ++c)
+        v[c] = double(s[9 + std::size_t(c)]) / (n * code_one * matte_one) - m[c] * mp;
+    // The symmetric 3 × 3 inverse by cofactors (positive definite: ε > 0).
+    const double k00 = c11 * c22 - c12 * c12, k01 = c02 * c12 - c01 * c22,
+                 k02 = c01 * c12 - c02 * c11, k11 = c00 * c22 - c02 * c02,
+                 k12 = c01 * c02 - c00 * c12, k22 = c00 * c11 - c01 * c01;
+    const double det = c00 * k00 + c01 * k01 + c02 * k02;
+    const double a0 = (k00 * v[0] + k01 * v[1] + k02 * v[2]) / det;
+    const double a1 = (k01 * v[0] + k11 * v[1] + k12 * v[2]) / det;
+    const double a2 = (k02 * v[0] + k12 * v[1] + k22 * v[2]) / det;
+    return {a0, a1, a2, mp - a0 * m[0] - a1 * m[1] - a2 * m[2]};
+}
+
+// Pass 1: the coefficients a and b per coefficient pixel.
+void filter_coefficients(const Guide& I, const Matte& P, const Geometry& g, const BandExtents& e,
+                         Coefs& C) {
     const int W = g.full_w, H = g.full_h, r = g.r;
     const double n = double(2 * r + 1) * double(2 * r + 1);
-    std::vector<std::int64_t> vi(std::size_t(e.gx1 - e.gx0), 0), vp(vi), vii(vi), vip(vi);
+    std::vector<Stats> column(std::size_t(e.gx1 - e.gx0), Stats{});
     const auto column_step = [&](int y, int sign) {
-        for (int x = e.gx0; x < e.gx1; ++x) {
-            const std::int64_t i = I.at(y, x), p = P.at(y, x);
-            const auto c = std::size_t(x - e.gx0);
-            vi[c] += sign * i, vp[c] += sign * p, vii[c] += sign * i * i, vip[c] += sign * i * p;
+        const std::uint8_t* i = I.at(y, e.gx0);
+        const std::int32_t* p = P.at(y, e.gx0);
+        for (auto& col : column) {
+            const Stats v = pixel_stats(i, *p);
+            for (std::size_t k = 0; k < n_stats; ++k) col[k] += sign * v[k];
+            i += 3, ++p;
         }
     };
     slide(
         e.ay0, e.ay1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
         [&](int ky) {
-            std::int64_t si = 0, sp = 0, sii = 0, sip = 0;
+            Stats sum{};
             const auto step = [&](int x, int sign) {
-                const auto c = std::size_t(x - e.gx0);
-                si += sign * vi[c], sp += sign * vp[c], sii += sign * vii[c], sip += sign * vip[c];
+                const Stats& col = column[std::size_t(x - e.gx0)];
+                for (std::size_t k = 0; k < n_stats; ++k) sum[k] += sign * col[k];
             };
-            std::int64_t* a_row = A.row(ky);
-            std::int64_t* b_row = B.row(ky);
+            std::int64_t* out = C.at(ky, e.ax0);
             slide(
                 e.ax0, e.ax1, r, W, [&](int x) { step(x, 1); }, [&](int x) { step(x, -1); },
                 [&](int kx) {
-                    const double mean_i = double(si) / (n * guide_one);
-                    const double mean_p = double(sp) / (n * matte_one);
-                    const double var = double(sii) / (n * guide_one * guide_one) - mean_i * mean_i;
-                    const double cov = double(sip) / (n * guide_one * matte_one) - mean_i * mean_p;
-                    const double a = cov / (var + g.eps);
-                    a_row[kx - e.ax0] = std::llround(a * coef_one);
-                    b_row[kx - e.ax0] = std::llround((mean_p - a * mean_i) * coef_one);
+                    const auto coefs = solve(sum, n, g.eps);
+                    std::int64_t* o = out + std::size_t(kx - e.ax0) * n_coefs;
+                    for (std::size_t k = 0; k < n_coefs; ++k)
+                        o[k] = std::llround(coefs[k] * coef_one);
                 });
         });
 }
 
 // Pass 2: q = mean(a)·I + mean(b), one output row at a time.
-void apply_coefficients(const Image& image, const Plane& I, const Plane& A, const Plane& B,
-                        const Geometry& g, const BandExtents& e,
-                        const std::function<void(int y, float* alpha)>& row) {
+void apply_coefficients(const Image& image, const Guide& I, const Coefs& C, const Geometry& g,
+                        const BandExtents& e, const std::function<void(int y, float* alpha)>& row) {
     const int W = g.full_w, H = g.full_h, r = g.r;
     const double n = double(2 * r + 1) * double(2 * r + 1);
-    std::vector<std::int64_t> va(std::size_t(e.ax1 - e.ax0), 0), vb(va);
+    using Sums = std::array<std::int64_t, n_coefs>;
+    std::vector<Sums> column(std::size_t(e.ax1 - e.ax0), Sums{});
     const auto column_step = [&](int y, int sign) {
-        for (int x = e.ax0; x < e.ax1; ++x) {
-            const auto c = std::size_t(x - e.ax0);
-            va[c] += sign * A.at(y, x), vb[c] += sign * B.at(y, x);
+        const std::int64_t* c = C.at(y, e.ax0);
+        for (auto& col : column) {
+            for (std::size_t k = 0; k < n_coefs; ++k) col[k] += sign * c[k];
+            c += n_coefs;
         }
     };
     std::vector<float> alpha(std::size_t(image.width()), 0.f);
     slide(
         e.y0, e.y1, r, H, [&](int y) { column_step(y, 1); }, [&](int y) { column_step(y, -1); },
         [&](int y) {
-            std::int64_t sa = 0, sb = 0;
+            Sums sum{};
             const auto step = [&](int x, int sign) {
-                sa += sign * va[std::size_t(x - e.ax0)], sb += sign * vb[std::size_t(x - e.ax0)];
+                const Sums& col = column[std::size_t(x - e.ax0)];
+                for (std::size_t k = 0; k < n_coefs; ++k) sum[k] += sign * col[k];
             };
             std::fill(alpha.begin(), alpha.end(), 0.f);
             slide(
                 g.x0, g.x1, r, W, [&](int x) { step(x, 1); }, [&](int x) { step(x, -1); },
                 [&](int x) {
-                    const double guide_value = double(I.at(y, x)) / guide_one;
-                    const double q = (double(sa) * guide_value + double(sb)) / (n * coef_one);
+                    const std::uint8_t* i = I.at(y, x);
+                    const double q =
+                        (double(sum[0]) * i[0] / code_one + double(sum[1]) * i[1] / code_one +
+                         double(sum[2]) * i[2] / code_one + double(sum[3])) /
+                        (n * coef_one);
                     alpha[std::size_t(x - g.gx)] = float(std::clamp(q, 0.0, 1.0));
                 });
             row(y - g.gy, alpha.data());
@@ -201,11 +245,12 @@ void apply_coefficients(const Image& image, const Plane& I, const Plane& A, cons
 void refine_band(const Image& image, const cv::Mat& matte, const Geometry& g, int y0, int y1,
                  const std::function<void(int y, float* alpha)>& row) {
     const BandExtents e = band_extents(g, y0, y1);
-    Plane I(e.gx0, e.gy0, e.gx1, e.gy1), P(I);
+    Guide I(e.gx0, e.gy0, e.gx1, e.gy1, 3);
+    Matte P(e.gx0, e.gy0, e.gx1, e.gy1, 1);
     sample_guide_and_matte(image, matte, g, e, I, P);
-    Plane A(e.ax0, e.ay0, e.ax1, e.ay1), B(A);
-    filter_coefficients(I, P, g, e, A, B);
-    apply_coefficients(image, I, A, B, g, e, row);
+    Coefs C(e.ax0, e.ay0, e.ax1, e.ay1, int(n_coefs));
+    filter_coefficients(I, P, g, e, C);
+    apply_coefficients(image, I, C, g, e, row);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 #pragma once
 // Edge-aware refinement of a low-resolution matte at full resolution: a guided filter (He et
-// al. 2010) steered by the full-size image's luminance, so edges follow the photo rather than
-// a blurry upscale. It runs in row bands with a 2·radius halo, and on any window of the image
-// (a tile): its statistics are exact integer box sums over absolute coordinates, so a pixel's
-// value does not depend on the band height or on where the window starts.
+// al. 2010) steered by the full-size image's colour (the three-channel form: a subject and a
+// background of the same brightness but different hue still part), so edges follow the photo
+// rather than a blurry upscale. It runs in row bands with a 2·radius halo, and on any window of
+// the image (a tile): its statistics are exact integer box sums over absolute coordinates, so a
+// pixel's value does not depend on the band height or on where the window starts.
 
 #include <functional>
 

@@ -1,6 +1,7 @@
-// The cut-out's edge colours (effects/matting/foreground.hpp): the old background leaves the
-// edge pixels, opaque pixels keep their colour, and any band height or window gives the
-// whole image's bytes.
+// The cut-out's edges: colours (effects/matting/foreground.hpp: the old background leaves the
+// edge pixels, opaque pixels keep their colour) and opacity from colour (colour_matte.hpp: a
+// blurry matte sharpens to the photo's edge); any band height or window gives the whole
+// image's bytes.
 
 #include <doctest/doctest.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "artistry/error.hpp"
+#include "effects/matting/colour_matte.hpp"
 #include "effects/matting/foreground.hpp"
 #include "test_support.hpp"
 #include "util/rng.hpp"
@@ -145,4 +147,78 @@ TEST_CASE("a window smaller than the halo covers nothing; bad input is a clear e
     const Error e = test::error_of([&] { estimate(m, 0, 0, m.w, m.h, bad, out); });
     CHECK(e.status() == Status::invalid_argument);
     CHECK(std::string(e.what()).find("radius") != std::string::npos);
+}
+
+namespace {
+
+// The matte a low-resolution model gives of the mix: the true one blurred 6 px each way.
+std::vector<std::uint8_t> blurry_matte(const Mix& m) {
+    std::vector<std::uint8_t> out(m.alpha.size());
+    for (int y = 0; y < m.h; ++y)
+        for (int x = 0; x < m.w; ++x) {
+            int sum = 0, n = 0;
+            for (int dx = -6; dx <= 6; ++dx) {
+                const int xx = std::clamp(x + dx, 0, m.w - 1);
+                sum += m.alpha[std::size_t(y) * m.w + std::size_t(xx)], ++n;
+            }
+            out[std::size_t(y) * m.w + std::size_t(x)] = std::uint8_t(sum / n);
+        }
+    return out;
+}
+
+// colour_matte over a window of the image, in a full-size plane; returns the rectangle covered.
+PixelRect colour_window(const Mix& m, const std::vector<std::uint8_t>& matte, int x, int y, int w,
+                        int h, std::vector<std::uint8_t>& out) {
+    Image window = Image::allocate(w, h, 3);
+    std::vector<std::uint8_t> alpha(std::size_t(w) * h), result;
+    for (int r = 0; r < h; ++r) {
+        std::copy_n(m.image.row(y + r) + 3 * x, 3 * w, window.row(r));
+        std::copy_n(matte.data() + std::size_t(y + r) * m.w + x, w,
+                    alpha.data() + std::size_t(r) * w);
+    }
+    effects::ColourMatteOptions o;
+    o.band_rows = 9;
+    const PixelRect covered =
+        effects::colour_matte(window, alpha, PixelRect{x, y, x + w, y + h},
+                              MatteWindow{x, y, m.w, m.h}, o, result, EffectContext{});
+    out.assign(matte.size(), 0);
+    for (int r = covered.y0; r < covered.y1; ++r)
+        for (int c = covered.x0; c < covered.x1; ++c)
+            out[std::size_t(r) * m.w + c] = result[std::size_t(r - y) * w + std::size_t(c - x)];
+    return covered;
+}
+
+}  // namespace
+
+TEST_CASE("opacity from colour: a blurry matte of a red subject on green foliage sharpens") {
+    const Mix m = soft_edged_subject(320, 240);
+    const std::vector<std::uint8_t> blurry = blurry_matte(m);
+    std::vector<std::uint8_t> sharp;
+    colour_window(m, blurry, 0, 0, m.w, m.h, sharp);
+    double before = 0, after = 0;
+    int edge = 0;
+    for (std::size_t i = 0; i < m.alpha.size(); ++i) {
+        if (blurry[i] == m.alpha[i]) continue;
+        before += std::abs(int(blurry[i]) - int(m.alpha[i]));
+        after += std::abs(int(sharp[i]) - int(m.alpha[i]));
+        ++edge;
+    }
+    MESSAGE("mean opacity error where the blurry matte is off (" << edge << " pixels): blurry "
+                                                                 << before / edge
+                                                                 << ", from colour "
+                                                                 << after / edge << " codes");
+    CHECK(after < 0.8 * before);
+
+    // Any window gives the whole image's values where it covers them.
+    for (const auto& [x, y, w, h] : {std::array{30, 20, 200, 180}, std::array{0, 0, 150, 240}}) {
+        CAPTURE(x);
+        std::vector<std::uint8_t> part;
+        const PixelRect r = colour_window(m, blurry, x, y, w, h, part);
+        REQUIRE(!r.empty());
+        bool same = true;
+        for (int yy = r.y0; yy < r.y1; ++yy)
+            for (int xx = r.x0; xx < r.x1; ++xx)
+                same &= part[std::size_t(yy) * m.w + xx] == sharp[std::size_t(yy) * m.w + xx];
+        CHECK(same);
+    }
 }

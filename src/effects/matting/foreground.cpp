@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "artistry/error.hpp"
+#include "effects/matting/box_sums.hpp"
 #include "util/parallel.hpp"
 
 namespace artistry::effects {
@@ -23,67 +24,7 @@ namespace {
 constexpr int fine_one = 16;
 
 // Seven sums per pixel: α, α·I (3) and (255 − α)·B (3), α in codes 0..255.
-constexpr int sums_per_pixel = 7;
-
-// Per-column sums of the seven values over the rows [y − r, y + r] ∩ [0, rows), slid down one
-// row at a time. fill(y, values) writes the row's values, seven per column, interleaved.
-template <class Fill>
-class ColumnSums {
-  public:
-    ColumnSums(int columns, int radius, int rows, Fill fill)
-        : r_(radius),
-          rows_(rows),
-          fill_(std::move(fill)),
-          sums_(std::size_t(columns) * sums_per_pixel),
-          scratch_(sums_.size()) {}
-
-    void start(int y) {
-        y_ = y;
-        std::fill(sums_.begin(), sums_.end(), 0);
-        for (int j = std::max(0, y - r_); j <= std::min(rows_ - 1, y + r_); ++j) add(j, 1);
-    }
-    void next() {
-        if (y_ + r_ + 1 < rows_) add(y_ + r_ + 1, 1);
-        if (y_ - r_ >= 0) add(y_ - r_, -1);
-        ++y_;
-    }
-    const std::int64_t* sums() const { return sums_.data(); }
-    int rows_in_window() const { return std::min(rows_ - 1, y_ + r_) - std::max(0, y_ - r_) + 1; }
-
-  private:
-    void add(int y, std::int64_t sign) {
-        fill_(y, scratch_.data());
-        for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += sign * scratch_[i];
-    }
-
-    int r_, rows_, y_ = 0;
-    Fill fill_;
-    std::vector<std::int64_t> sums_, scratch_;
-};
-
-// Window sums along one row: prefix sums over the column sums of columns [c0, c1) (absolute).
-class RowWindows {
-  public:
-    RowWindows(int c0, int c1) : c0_(c0), c1_(c1), prefix_(std::size_t(c1 - c0 + 1) * 7) {}
-
-    void load(const std::int64_t* column_sums) {
-        std::fill_n(prefix_.begin(), sums_per_pixel, 0);
-        for (std::size_t i = 0; i < std::size_t(c1_ - c0_) * sums_per_pixel; ++i)
-            prefix_[i + sums_per_pixel] = prefix_[i] + column_sums[i];
-    }
-    // The seven sums over columns [x − r, x + r] ∩ [c0, c1), and how many columns that is.
-    int window(int x, int r, std::array<std::int64_t, sums_per_pixel>& out) const {
-        const auto a = std::size_t(std::max(c0_, x - r) - c0_);
-        const auto b = std::size_t(std::min(c1_ - 1, x + r) - c0_) + 1;
-        for (std::size_t k = 0; k < sums_per_pixel; ++k)
-            out[k] = prefix_[b * sums_per_pixel + k] - prefix_[a * sums_per_pixel + k];
-        return int(b - a);
-    }
-
-  private:
-    int c0_, c1_;
-    std::vector<std::int64_t> prefix_;
-};
+constexpr std::size_t sums_per_pixel = 7;
 
 // The window's pixels in absolute coordinates.
 struct Access {
@@ -144,7 +85,7 @@ Coarse first_pass(const Access& px, const Geometry& g, const PixelRect& rect) {
     coarse.f.resize(n);
     coarse.b.resize(n);
     const int c0 = std::max(0, rect.x0 - g.r1), c1 = std::min(g.full_w, rect.x1 + g.r1);
-    ColumnSums sums(c1 - c0, g.r1, g.full_h, [&](int y, std::int64_t* v) {
+    auto sums = column_sums<sums_per_pixel>(c1 - c0, g.r1, g.full_h, [&](int y, std::int64_t* v) {
         for (int x = c0; x < c1; ++x, v += sums_per_pixel) {
             const int a = px.a(y, x);
             const auto i = px.rgb(y, x);
@@ -152,7 +93,7 @@ Coarse first_pass(const Access& px, const Geometry& g, const PixelRect& rect) {
             for (std::size_t c = 0; c < 3; ++c) v[1 + c] = a * i[c], v[4 + c] = (255 - a) * i[c];
         }
     });
-    RowWindows windows(c0, c1);
+    RowWindows<sums_per_pixel> windows(c0, c1);
     std::array<std::int64_t, sums_per_pixel> s{};
     sums.start(rect.y0);
     for (int y = rect.y0; y < rect.y1; ++y) {
@@ -178,17 +119,18 @@ void estimate_band(const Access& px, const Geometry& g, int y0, int y1,
     const PixelRect rect{std::max(0, g.out.x0 - g.r2), std::max(0, y0 - g.r2),
                          std::min(g.full_w, g.out.x1 + g.r2), std::min(g.full_h, y1 + g.r2)};
     const Coarse coarse = first_pass(px, g, rect);
-    ColumnSums sums(rect.x1 - rect.x0, g.r2, g.full_h, [&](int y, std::int64_t* v) {
-        for (int x = rect.x0; x < rect.x1; ++x, v += sums_per_pixel) {
-            const int a = px.a(y, x);
-            const std::size_t o = coarse.at(y, x);
-            v[0] = a;
-            for (std::size_t c = 0; c < 3; ++c)
-                v[1 + c] = std::int64_t{a} * coarse.f[o + c],
-                      v[4 + c] = std::int64_t{255 - a} * coarse.b[o + c];
-        }
-    });
-    RowWindows windows(rect.x0, rect.x1);
+    auto sums =
+        column_sums<sums_per_pixel>(rect.x1 - rect.x0, g.r2, g.full_h, [&](int y, std::int64_t* v) {
+            for (int x = rect.x0; x < rect.x1; ++x, v += sums_per_pixel) {
+                const int a = px.a(y, x);
+                const std::size_t o = coarse.at(y, x);
+                v[0] = a;
+                for (std::size_t c = 0; c < 3; ++c)
+                    v[1 + c] = std::int64_t{a} * coarse.f[o + c],
+                          v[4 + c] = std::int64_t{255 - a} * coarse.b[o + c];
+            }
+        });
+    RowWindows<sums_per_pixel> windows(rect.x0, rect.x1);
     std::array<std::int64_t, sums_per_pixel> s{};
     std::vector<std::uint8_t> rgb(std::size_t(g.out.x1 - g.out.x0) * 3);
     sums.start(y0);

@@ -25,6 +25,7 @@
 #include "effects/builtin.hpp"
 #include "effects/matting/area_downscale.hpp"
 #include "effects/matting/classical_matte.hpp"
+#include "effects/matting/colour_matte.hpp"
 #include "effects/matting/foreground.hpp"
 #include "effects/matting/matte_refine.hpp"
 
@@ -53,6 +54,7 @@ struct Settings {
     bool alpha_only = false;
     bool composite = false;
     bool decontaminate = true;
+    bool colour_edges = true;
     std::array<std::uint8_t, 3> background{};
     double threshold = 0;
     int refine_radius = 0;  // 0: auto
@@ -64,6 +66,7 @@ struct Settings {
         : alpha_only(p.text("mode") == "alpha"),
           composite(!p.text("background").empty()),
           decontaminate(p.flag("decontaminate")),
+          colour_edges(p.flag("colour_edges")),
           threshold(p.number("threshold")),
           refine_radius(static_cast<int>(p.integer("refine_radius"))),
           iterations(static_cast<int>(p.integer("iterations"))),
@@ -85,16 +88,34 @@ struct WindowMatte {
     PixelRect known;
 };
 
-// One row of opacity codes from the matte (alpha[x] in [0, 1]): thresholded and multiplied by
-// the input's own alpha here, so both methods give the same modes.
-void alpha_codes(const Settings& s, const std::uint8_t* src, int ch, const float* alpha, int w,
-                 std::uint8_t* dst) {
-    const float cut = static_cast<float>(s.threshold);
-    for (int x = 0; x < w; ++x) {
-        float v = alpha[x];
-        if (cut > 0) v = v >= cut ? 1.f : 0.f;
-        if (ch == 4) v *= src[std::size_t(x) * 4 + 3] * (1.f / 255.f);
-        dst[x] = static_cast<std::uint8_t>(v * 255.f + 0.5f);
+// One row of opacity codes from the matte (alpha[x] in [0, 1]).
+void alpha_codes(const float* alpha, int w, std::uint8_t* dst) {
+    for (int x = 0; x < w; ++x) dst[x] = static_cast<std::uint8_t>(alpha[x] * 255.f + 0.5f);
+}
+
+// The matte's final form: its edge re-estimated from colour (colour_matte.hpp), then
+// thresholded and multiplied by the input's own alpha, so both methods give the same modes.
+void finish_matte(const Image& in, const Settings& s, WindowMatte& m, const MatteWindow& window,
+                  const EffectContext& ctx) {
+    if (s.colour_edges) {
+        std::vector<std::uint8_t> edged;
+        m.known =
+            colour_matte(in, m.alpha, m.known, window,
+                         colour_matte_options(window.full_width, window.full_height), edged, ctx);
+        m.alpha = std::move(edged);
+    }
+    if (m.known.empty()) return;
+    const int w = in.width(), ch = in.channels();
+    const auto cut = static_cast<float>(s.threshold);
+    for (int y = m.known.y0 - window.y; y < m.known.y1 - window.y; ++y) {
+        const std::uint8_t* src = in.row(y);
+        std::uint8_t* a = m.alpha.data() + std::size_t(y) * std::size_t(w);
+        for (int x = m.known.x0 - window.x; x < m.known.x1 - window.x; ++x) {
+            int v = a[x];
+            if (cut > 0) v = v * (1.f / 255.f) >= cut ? 255 : 0;
+            if (ch == 4) v = (v * src[std::size_t(x) * 4 + 3] + 127) / 255;
+            a[x] = static_cast<std::uint8_t>(v);
+        }
     }
 }
 
@@ -166,18 +187,19 @@ EffectContext stage_context(const EffectContext& ctx, int index, int count) {
 
 // The classical method on the whole image.
 Image run_classical(const Image& in, const Settings& s, const EffectContext& ctx) {
-    const int w = in.width(), h = in.height(), ch = in.channels();
+    const int w = in.width(), h = in.height();
     const ClassicalMatteOptions options{s.refine_radius, s.iterations, s.work_size, s.seed};
     const int stages = s.estimates_colours() ? 2 : 1;
     WindowMatte m{std::vector<std::uint8_t>(std::size_t(w) * std::size_t(h)), {0, 0, w, h}};
     classical_matte(
         in, options,
         [&](int y, float* alpha) {
-            alpha_codes(s, in.row(y), ch, alpha, w,
-                        m.alpha.data() + std::size_t(y) * std::size_t(w));
+            alpha_codes(alpha, w, m.alpha.data() + std::size_t(y) * std::size_t(w));
         },
         stage_context(ctx, 0, stages));
-    return compose(in, s, m, MatteWindow{0, 0, w, h}, stage_context(ctx, 1, stages));
+    const MatteWindow window{0, 0, w, h};
+    finish_matte(in, s, m, window, ctx);
+    return compose(in, s, m, window, stage_context(ctx, 1, stages));
 }
 
 // ---- the neural method (ISNet) -----------------------------------------------------------
@@ -264,7 +286,7 @@ std::unique_ptr<Analyzer> isnet_analyzer(ModelStore& store, int width, int heigh
 // are left 0.
 Image refine_window(const Image& in, const Settings& s, const EffectContext& ctx,
                     const IsnetState& state) {
-    const int w = in.width(), h = in.height(), ch = in.channels();
+    const int w = in.width(), h = in.height();
     MatteWindow window{ctx.origin_x, ctx.origin_y, ctx.full_width > 0 ? ctx.full_width : w,
                        ctx.full_height > 0 ? ctx.full_height : h};
     MatteRefineOptions refine;
@@ -277,10 +299,10 @@ Image refine_window(const Image& in, const Settings& s, const EffectContext& ctx
     refine_matte(
         in, state.matte, refine, window,
         [&](int y, float* alpha) {
-            alpha_codes(s, in.row(y), ch, alpha, w,
-                        m.alpha.data() + std::size_t(y) * std::size_t(w));
+            alpha_codes(alpha, w, m.alpha.data() + std::size_t(y) * std::size_t(w));
         },
         [&](int rows) { refining.report(rows_done += rows, h); }, ctx);
+    finish_matte(in, s, m, window, ctx);
     return compose(in, s, m, window, stage_context(ctx, 1, stages));
 }
 
@@ -326,6 +348,10 @@ void register_remove_background(EffectRegistry& registry) {
             "empty: transparent; #rrggbb: composite onto this colour and return RGB (cutout mode)",
             check_background),
         param::flag(
+            "colour_edges", true,
+            "re-estimate the opacity near the edge from the colours of the sure subject and "
+            "background around each pixel (fur against foliage, a wing against a wall)"),
+        param::flag(
             "decontaminate", true,
             "re-estimate the colour of the subject's semi-transparent edge pixels without the "
             "old background (blur fusion), so the cut-out shows no fringe on any new "
@@ -355,6 +381,7 @@ void register_remove_background(EffectRegistry& registry) {
         plan.footprint = {
             Footprint::Kind::global,
             matte_refine_halo(s.refine_radius > 0 ? s.refine_radius : max_auto_radius) +
+                (s.colour_edges ? colour_matte_halo(colour_matte_options(width, height)) : 0) +
                 (s.estimates_colours() ? foreground_halo(foreground_options) : 0)};
         if (resolve_method(p, ModelStore::of(ctx)) == isnet_model) {
             plan.models = {isnet_model};

@@ -1,0 +1,80 @@
+#pragma once
+// Exact integer box sums over absolute image coordinates, windows clipped at the image's
+// edges, for the matting stages that must give the same value for a pixel whatever band or
+// tile computes it (foreground.cpp, colour_matte.cpp).
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace artistry::effects {
+
+// Per-column sums of N values over the rows [y − r, y + r] ∩ [0, rows), slid down one row at a
+// time. fill(y, values) writes row y's values, N per column, interleaved.
+template <std::size_t N, class Fill>
+class ColumnSums {
+  public:
+    ColumnSums(int columns, int radius, int rows, Fill fill)
+        : r_(radius),
+          rows_(rows),
+          fill_(std::move(fill)),
+          sums_(std::size_t(columns) * N),
+          scratch_(sums_.size()) {}
+
+    void start(int y) {
+        y_ = y;
+        std::fill(sums_.begin(), sums_.end(), 0);
+        for (int j = std::max(0, y - r_); j <= std::min(rows_ - 1, y + r_); ++j) add(j, 1);
+    }
+    void next() {
+        if (y_ + r_ + 1 < rows_) add(y_ + r_ + 1, 1);
+        if (y_ - r_ >= 0) add(y_ - r_, -1);
+        ++y_;
+    }
+    const std::int64_t* sums() const { return sums_.data(); }
+    int rows_in_window() const { return std::min(rows_ - 1, y_ + r_) - std::max(0, y_ - r_) + 1; }
+
+  private:
+    void add(int y, std::int64_t sign) {
+        fill_(y, scratch_.data());
+        for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += sign * scratch_[i];
+    }
+
+    int r_, rows_, y_ = 0;
+    Fill fill_;
+    std::vector<std::int64_t> sums_, scratch_;
+};
+
+template <std::size_t N, class Fill>
+ColumnSums<N, Fill> column_sums(int columns, int radius, int rows, Fill fill) {
+    return ColumnSums<N, Fill>(columns, radius, rows, std::move(fill));
+}
+
+// Window sums along one row: prefix sums over the column sums of columns [c0, c1) (absolute).
+template <std::size_t N>
+class RowWindows {
+  public:
+    RowWindows(int c0, int c1) : c0_(c0), c1_(c1), prefix_(std::size_t(c1 - c0 + 1) * N) {}
+
+    void load(const std::int64_t* column_sums) {
+        std::fill_n(prefix_.begin(), N, 0);
+        for (std::size_t i = 0; i < std::size_t(c1_ - c0_) * N; ++i)
+            prefix_[i + N] = prefix_[i] + column_sums[i];
+    }
+    // The N sums over columns [x − r, x + r] ∩ [c0, c1), and how many columns that is.
+    int window(int x, int r, std::array<std::int64_t, N>& out) const {
+        const auto a = std::size_t(std::max(c0_, x - r) - c0_);
+        const auto b = std::size_t(std::min(c1_ - 1, x + r) - c0_) + 1;
+        for (std::size_t k = 0; k < N; ++k) out[k] = prefix_[b * N + k] - prefix_[a * N + k];
+        return int(b - a);
+    }
+
+  private:
+    int c0_, c1_;
+    std::vector<std::int64_t> prefix_;
+};
+
+}  // namespace artistry::effects

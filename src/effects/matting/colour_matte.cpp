@@ -72,7 +72,7 @@ std::vector<std::uint8_t> sure_pixels(const Geometry& g, const PixelRect& rect) 
 // The new opacity of an unsure pixel from the sure means around it (sums: count, colour sum of
 // the sure subject, then of the sure background).
 int line_alpha(int alpha, const std::array<double, 3>& i, const std::array<std::int64_t, 8>& s,
-               int min_contrast) {
+               int min_contrast, int window_pixels) {
     if (s[0] == 0 || s[4] == 0) return alpha;
     double d[3], v[3], dd = 0, vd = 0;
     for (std::size_t c = 0; c < 3; ++c) {
@@ -85,8 +85,13 @@ int line_alpha(int alpha, const std::array<double, 3>& i, const std::array<std::
     const double t = std::clamp(vd / dd, 0.0, 1.0);
     double off = 0;
     for (std::size_t c = 0; c < 3; ++c) off += (v[c] - t * d[c]) * (v[c] - t * d[c]);
+    // Trust grows with the sure pixels on each side (up to a 32nd of the window each), so
+    // that it does not jump where the first sure pixel enters the window.
+    const double enough = double(window_pixels) / 32;
+    const double support =
+        std::min(1.0, double(s[0]) / enough) * std::min(1.0, double(s[4]) / enough);
     const double trust =
-        dd / (dd + tau2) * (line_sigma * line_sigma) / (line_sigma * line_sigma + off);
+        support * dd / (dd + tau2) * (line_sigma * line_sigma) / (line_sigma * line_sigma + off);
     return int(std::lround(255.0 * (trust * t + (1 - trust) * alpha / 255.0)));
 }
 
@@ -137,7 +142,8 @@ void band(const Geometry& g, int y0, int y1, std::vector<std::uint8_t>& out) {
             windows.window(x, r, s);
             const double n = colour_rows * colour_windows.window(x, 1, c);
             const std::array<double, 3> mean{double(c[0]) / n, double(c[1]) / n, double(c[2]) / n};
-            dst[x - g.gx] = std::uint8_t(line_alpha(a, mean, s, g.o.min_contrast));
+            dst[x - g.gx] =
+                std::uint8_t(line_alpha(a, mean, s, g.o.min_contrast, (2 * r + 1) * (2 * r + 1)));
         }
     }
 }

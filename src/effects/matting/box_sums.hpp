@@ -1,7 +1,7 @@
 #pragma once
 // Exact integer box sums over absolute image coordinates, windows clipped at the image's
 // edges, for the matting stages that must give the same value for a pixel whatever band or
-// tile computes it (foreground.cpp, colour_matte.cpp).
+// tile computes it (foreground.cpp, colour_matte.cpp), and their view of a window's pixels.
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,27 @@
 #include <utility>
 #include <vector>
 
+#include "artistry/image.hpp"
+
 namespace artistry::effects {
+
+// A window's colours and opacity codes (one byte per pixel, row-major, the window's width),
+// read in absolute coordinates; grey is replicated, a fourth channel is not colour.
+struct WindowPixels {
+    const Image& image;
+    const std::uint8_t* alpha;
+    int gx, gy;  // the window's place in the full image
+
+    int a(int y, int x) const {
+        return alpha[std::size_t(y - gy) * std::size_t(image.width()) + std::size_t(x - gx)];
+    }
+    std::array<int, 3> rgb(int y, int x) const {
+        const int ch = image.channels();
+        const std::uint8_t* p = image.row(y - gy) + std::size_t(x - gx) * std::size_t(ch);
+        return ch >= 3 ? std::array<int, 3>{p[0], p[1], p[2]}
+                       : std::array<int, 3>{p[0], p[0], p[0]};
+    }
+};
 
 // Per-column sums of N values over the rows [y − r, y + r] ∩ [0, rows), slid down one row at a
 // time. fill(y, values) writes row y's values, N per column, interleaved.

@@ -25,21 +25,10 @@ constexpr double line_sigma = 16.0;  // codes off the F̄–B̄ line at which α
 enum Sure : std::uint8_t { unsure = 0, subject = 1, background = 2 };
 
 struct Geometry {
-    const Image& image;
-    const std::vector<std::uint8_t>& alpha;
-    int gx, gy, full_w, full_h;
+    WindowPixels px;
+    int full_w, full_h;
     ColourMatteOptions o;
     PixelRect out;
-
-    int a(int y, int x) const {
-        return alpha[std::size_t(y - gy) * std::size_t(image.width()) + std::size_t(x - gx)];
-    }
-    std::array<int, 3> rgb(int y, int x) const {
-        const int ch = image.channels();
-        const std::uint8_t* p = image.row(y - gy) + std::size_t(x - gx) * std::size_t(ch);
-        return ch >= 3 ? std::array<int, 3>{p[0], p[1], p[2]}
-                       : std::array<int, 3>{p[0], p[0], p[0]};
-    }
 };
 
 // Which pixels of `rect` (absolute) are surely subject or background: every pixel within
@@ -50,7 +39,7 @@ std::vector<std::uint8_t> sure_pixels(const Geometry& g, const PixelRect& rect) 
     const int c0 = std::max(0, rect.x0 - e), c1 = std::min(g.full_w, rect.x1 + e);
     auto sums = column_sums<2>(c1 - c0, e, g.full_h, [&](int y, std::int64_t* v) {
         for (int x = c0; x < c1; ++x, v += 2) {
-            const int a = g.a(y, x);
+            const int a = g.px.a(y, x);
             v[0] = a<sure_subject, v[1] = a> sure_background;
         }
     });
@@ -108,7 +97,7 @@ void band(const Geometry& g, int y0, int y1, std::vector<std::uint8_t>& out) {
     auto sums = column_sums<8>(w, r, g.full_h, [&](int y, std::int64_t* v) {
         for (int x = rect.x0; x < rect.x1; ++x, v += 8) {
             const std::uint8_t k = sure_at(y, x);
-            const auto i = g.rgb(y, x);
+            const auto i = g.px.rgb(y, x);
             v[0] = k == subject, v[4] = k == background;
             for (std::size_t c = 0; c < 3; ++c) v[1 + c] = v[0] * i[c], v[5 + c] = v[4] * i[c];
         }
@@ -119,7 +108,7 @@ void band(const Geometry& g, int y0, int y1, std::vector<std::uint8_t>& out) {
     // JPEG) would otherwise speckle the new opacity.
     auto colours = column_sums<3>(w, 1, g.full_h, [&](int y, std::int64_t* v) {
         for (int x = rect.x0; x < rect.x1; ++x, v += 3) {
-            const auto i = g.rgb(y, x);
+            const auto i = g.px.rgb(y, x);
             v[0] = i[0], v[1] = i[1], v[2] = i[2];
         }
     });
@@ -132,17 +121,17 @@ void band(const Geometry& g, int y0, int y1, std::vector<std::uint8_t>& out) {
         windows.load(sums.sums());
         colour_windows.load(colours.sums());
         const int colour_rows = colours.rows_in_window();
-        std::uint8_t* dst = out.data() + std::size_t(y - g.gy) * std::size_t(g.image.width());
+        std::uint8_t* dst = out.data() + std::size_t(y - g.px.gy) * std::size_t(g.px.image.width());
         for (int x = g.out.x0; x < g.out.x1; ++x) {
-            const int a = g.a(y, x);
+            const int a = g.px.a(y, x);
             if (sure_at(y, x) != unsure) {
-                dst[x - g.gx] = std::uint8_t(a);
+                dst[x - g.px.gx] = std::uint8_t(a);
                 continue;
             }
             windows.window(x, r, s);
             const double n = colour_rows * colour_windows.window(x, 1, c);
             const std::array<double, 3> mean{double(c[0]) / n, double(c[1]) / n, double(c[2]) / n};
-            dst[x - g.gx] =
+            dst[x - g.px.gx] =
                 std::uint8_t(line_alpha(a, mean, s, g.o.min_contrast, (2 * r + 1) * (2 * r + 1)));
         }
     }
@@ -174,7 +163,7 @@ PixelRect colour_matte(const Image& image, const std::vector<std::uint8_t>& alph
     const int full_w = window.full_width > 0 ? window.full_width : w;
     const int full_h = window.full_height > 0 ? window.full_height : h;
     const int halo = colour_matte_halo(options);
-    Geometry g{image, alpha, window.x, window.y, full_w, full_h, options, {}};
+    Geometry g{{image, alpha.data(), window.x, window.y}, full_w, full_h, options, {}};
     g.out = {known.x0 == 0 ? 0 : known.x0 + halo, known.y0 == 0 ? 0 : known.y0 + halo,
              known.x1 == full_w ? full_w : known.x1 - halo,
              known.y1 == full_h ? full_h : known.y1 - halo};

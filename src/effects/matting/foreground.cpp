@@ -26,23 +26,6 @@ constexpr int fine_one = 16;
 // Seven sums per pixel: α, α·I (3) and (255 − α)·B (3), α in codes 0..255.
 constexpr std::size_t sums_per_pixel = 7;
 
-// The window's pixels in absolute coordinates.
-struct Access {
-    const Image& image;
-    const std::uint8_t* alpha;
-    int gx, gy;
-
-    int a(int y, int x) const {
-        return alpha[std::size_t(y - gy) * std::size_t(image.width()) + std::size_t(x - gx)];
-    }
-    std::array<int, 3> rgb(int y, int x) const {
-        const int ch = image.channels();
-        const std::uint8_t* p = image.row(y - gy) + std::size_t(x - gx) * std::size_t(ch);
-        return ch >= 3 ? std::array<int, 3>{p[0], p[1], p[2]}
-                       : std::array<int, 3>{p[0], p[0], p[0]};
-    }
-};
-
 // F = F̄ + α·(I − α·F̄ − (1 − α)·B̄) from the window's sums (colours in units of `one` per code);
 // F̄ and B̄ fall back to I where their weights are 0. Returns F and B̄ in codes.
 std::pair<std::array<double, 3>, std::array<double, 3>> fuse(int alpha,
@@ -79,7 +62,7 @@ struct Coarse {
     }
 };
 
-Coarse first_pass(const Access& px, const Geometry& g, const PixelRect& rect) {
+Coarse first_pass(const WindowPixels& px, const Geometry& g, const PixelRect& rect) {
     Coarse coarse{rect, {}, {}};
     const std::size_t n = std::size_t(rect.x1 - rect.x0) * std::size_t(rect.y1 - rect.y0) * 3;
     coarse.f.resize(n);
@@ -114,7 +97,7 @@ Coarse first_pass(const Access& px, const Geometry& g, const PixelRect& rect) {
 }
 
 // Output rows [y0, y1) (absolute) of the band.
-void estimate_band(const Access& px, const Geometry& g, int y0, int y1,
+void estimate_band(const WindowPixels& px, const Geometry& g, int y0, int y1,
                    const std::function<void(int, int, int, const std::uint8_t*)>& row) {
     const PixelRect rect{std::max(0, g.out.x0 - g.r2), std::max(0, y0 - g.r2),
                          std::min(g.full_w, g.out.x1 + g.r2), std::min(g.full_h, y1 + g.r2)};
@@ -183,7 +166,7 @@ PixelRect estimate_foreground(
              known.x1 == full_w ? full_w : known.x1 - halo,
              known.y1 == full_h ? full_h : known.y1 - halo};
     if (g.out.x1 <= g.out.x0 || g.out.y1 <= g.out.y0) return {};
-    const Access px{image, alpha, window.x, window.y};
+    const WindowPixels px{image, alpha, window.x, window.y};
     const int bands = (g.out.y1 - g.out.y0 + options.band_rows - 1) / options.band_rows;
     util::parallel_rows(
         bands,

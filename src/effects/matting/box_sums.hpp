@@ -10,7 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "artistry/effect.hpp"
 #include "artistry/image.hpp"
+#include "effects/matting/matte_refine.hpp"
+#include "util/parallel.hpp"
 
 namespace artistry::effects {
 
@@ -31,6 +34,31 @@ struct WindowPixels {
                        : std::array<int, 3>{p[0], p[0], p[0]};
     }
 };
+
+// `known` less `halo` on each side that does not reach the full image's edge: the pixels whose
+// windows `known` holds (absolute coordinates; may be empty).
+inline PixelRect inner_rect(const PixelRect& known, int halo, int full_w, int full_h) {
+    return {known.x0 == 0 ? 0 : known.x0 + halo, known.y0 == 0 ? 0 : known.y0 + halo,
+            known.x1 == full_w ? full_w : known.x1 - halo,
+            known.y1 == full_h ? full_h : known.y1 - halo};
+}
+
+// band(y0, y1) over rect's rows in bands of band_rows, bands on worker threads at once;
+// checks ctx's cancel between bands.
+template <class Band>
+void for_each_band(const PixelRect& rect, int band_rows, const EffectContext& ctx, Band&& band) {
+    const int bands = (rect.y1 - rect.y0 + band_rows - 1) / band_rows;
+    util::parallel_rows(
+        bands,
+        [&](int b0, int b1) {
+            for (int b = b0; b < b1; ++b) {
+                ctx.throw_if_cancelled();
+                const int y0 = rect.y0 + b * band_rows;
+                band(y0, std::min(rect.y1, y0 + band_rows));
+            }
+        },
+        1);
+}
 
 // Per-column sums of N values over the rows [y − r, y + r] ∩ [0, rows), slid down one row at a
 // time. fill(y, values) writes row y's values, N per column, interleaved.

@@ -13,7 +13,6 @@
 
 #include "artistry/error.hpp"
 #include "effects/matting/box_sums.hpp"
-#include "util/parallel.hpp"
 
 namespace artistry::effects {
 namespace {
@@ -164,22 +163,10 @@ PixelRect colour_matte(const Image& image, const std::vector<std::uint8_t>& alph
     const int full_h = window.full_height > 0 ? window.full_height : h;
     const int halo = colour_matte_halo(options);
     Geometry g{{image, alpha.data(), window.x, window.y}, full_w, full_h, options, {}};
-    g.out = {known.x0 == 0 ? 0 : known.x0 + halo, known.y0 == 0 ? 0 : known.y0 + halo,
-             known.x1 == full_w ? full_w : known.x1 - halo,
-             known.y1 == full_h ? full_h : known.y1 - halo};
+    g.out = inner_rect(known, halo, full_w, full_h);
     out.assign(alpha.size(), 0);
     if (g.out.empty()) return {};
-    const int bands = (g.out.y1 - g.out.y0 + options.band_rows - 1) / options.band_rows;
-    util::parallel_rows(
-        bands,
-        [&](int b0, int b1) {
-            for (int b = b0; b < b1; ++b) {
-                ctx.throw_if_cancelled();
-                const int y0 = g.out.y0 + b * options.band_rows;
-                band(g, y0, std::min(g.out.y1, y0 + options.band_rows), out);
-            }
-        },
-        1);
+    for_each_band(g.out, options.band_rows, ctx, [&](int y0, int y1) { band(g, y0, y1, out); });
     return g.out;
 }
 

@@ -14,7 +14,6 @@
 
 #include "artistry/error.hpp"
 #include "effects/matting/box_sums.hpp"
-#include "util/parallel.hpp"
 
 namespace artistry::effects {
 namespace {
@@ -162,22 +161,11 @@ PixelRect estimate_foreground(
                     "window in the image");
     const int halo = foreground_halo(options);
     Geometry g{full_w, full_h, options.radius, options.fine_radius, {}};
-    g.out = {known.x0 == 0 ? 0 : known.x0 + halo, known.y0 == 0 ? 0 : known.y0 + halo,
-             known.x1 == full_w ? full_w : known.x1 - halo,
-             known.y1 == full_h ? full_h : known.y1 - halo};
-    if (g.out.x1 <= g.out.x0 || g.out.y1 <= g.out.y0) return {};
+    g.out = inner_rect(known, halo, full_w, full_h);
+    if (g.out.empty()) return {};
     const WindowPixels px{image, alpha, window.x, window.y};
-    const int bands = (g.out.y1 - g.out.y0 + options.band_rows - 1) / options.band_rows;
-    util::parallel_rows(
-        bands,
-        [&](int b0, int b1) {
-            for (int b = b0; b < b1; ++b) {
-                ctx.throw_if_cancelled();
-                const int y0 = g.out.y0 + b * options.band_rows;
-                estimate_band(px, g, y0, std::min(g.out.y1, y0 + options.band_rows), row);
-            }
-        },
-        1);
+    for_each_band(g.out, options.band_rows, ctx,
+                  [&](int y0, int y1) { estimate_band(px, g, y0, y1, row); });
     return g.out;
 }
 

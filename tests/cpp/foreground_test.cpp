@@ -203,10 +203,9 @@ TEST_CASE("opacity from colour: a blurry matte of a red subject on green foliage
         after += std::abs(int(sharp[i]) - int(m.alpha[i]));
         ++edge;
     }
-    MESSAGE("mean opacity error where the blurry matte is off (" << edge << " pixels): blurry "
-                                                                 << before / edge
-                                                                 << ", from colour "
-                                                                 << after / edge << " codes");
+    MESSAGE("mean opacity error where the blurry matte is off ("
+            << edge << " pixels): blurry " << before / edge << ", from colour " << after / edge
+            << " codes");
     CHECK(after < 0.9 * before);
 
     // Any window gives the whole image's values where it covers them.

@@ -331,9 +331,10 @@ void register_remove_background(EffectRegistry& registry) {
     e.name = "remove_background";
     e.version = 4;
     e.summary =
-        "Cut the subject out (ISNet matte when installed, else saliency-seeded GrabCut; "
-        "guided-filter edges at full resolution): RGBA with the matte as alpha, a colour "
-        "behind it, or the matte alone. Data: {\"method\": \"isnet\" | \"classical\"}";
+        "Cut the subject out (ISNet matte when installed, else saliency-seeded GrabCut; edges "
+        "refined at full resolution from the photo's colours, and their colours freed of the "
+        "old background): RGBA with the matte as alpha, a colour behind it, or the matte alone. "
+        "Data: {\"method\": \"isnet\" | \"classical\"}";
     e.params = {
         param::choice(
             "model", "auto", {"auto", "isnet", "classical"},

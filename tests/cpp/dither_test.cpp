@@ -163,7 +163,7 @@ TEST_CASE("output holds only palette colours") {
         {{{"method", std::string("sierra2")},
           {"palette", std::string("adaptive")},
           {"colors_count", std::int64_t{12}}},
-         adaptive_palette(photo, 12, AdaptiveMethod::median_cut, 0)},
+         adaptive_palette(photo, 12, AdaptiveMethod::hull_kmeans, 0)},
         {{{"method", std::string("burkes")},
           {"palette", std::string("adaptive")},
           {"colors_count", std::int64_t{8}},

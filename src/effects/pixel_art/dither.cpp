@@ -3,6 +3,7 @@
 #include "effects/pixel_art/dither.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 
@@ -23,6 +24,7 @@ constexpr int band_rows = 64;  // progress and cancellation granularity
 struct WorkSpace {
     std::array<float, 256> to_work{};
     std::array<std::uint8_t, 4097> to_code{};  // work value quantised to 1/4096 → sRGB code
+    std::array<float, 4097> to_linear{};       // work value quantised to 1/4096 → linear light
 
     explicit WorkSpace(bool linear) {
         const auto& lin = util::srgb8_to_linear_table();
@@ -30,12 +32,15 @@ struct WorkSpace {
         for (int i = 0; i <= 4096; ++i) {
             const float v = static_cast<float>(i) / 4096.f;
             to_code[i] = linear ? util::linear_to_srgb8(v) : util::clamp_u8(v * 255.f);
+            to_linear[i] = linear ? v : util::srgb_to_linear(v);
         }
     }
-    std::uint8_t code(float v) const noexcept {
+    static std::size_t step(float v) noexcept {
         v = v < 0.f ? 0.f : (v > 1.f ? 1.f : v);
-        return to_code[static_cast<std::size_t>(v * 4096.f + 0.5f)];
+        return static_cast<std::size_t>(v * 4096.f + 0.5f);
     }
+    std::uint8_t code(float v) const noexcept { return to_code[step(v)]; }
+    float light(float v) const noexcept { return to_linear[step(v)]; }
     static const WorkSpace& get(bool linear) {
         static const WorkSpace srgb(false), lin(true);
         return linear ? lin : srgb;
@@ -106,13 +111,23 @@ struct ColourTarget {
     const Palette& palette;
     const WorkSpace& ws;
     std::vector<std::array<float, 3>> work;
+    float limit2;  // DitherSpec::error_limit squared
 
-    ColourTarget(const Palette& p, const WorkSpace& w) : palette(p), ws(w) {
+    ColourTarget(const Palette& p, const WorkSpace& w, float error_limit = 0.f)
+        : palette(p), ws(w), limit2(error_limit * error_limit) {
         for (const Rgb8& c : p.colors())
             work.push_back({w.to_work[c.r], w.to_work[c.g], w.to_work[c.b]});
     }
     int match(float r, float g, float b) const noexcept {
         return palette.nearest_fast(ws.code(r), ws.code(g), ws.code(b));
+    }
+    // The factor for the error that v leaves when colour k stands for it: 1, or below 1 where
+    // k lies farther than the error limit from v.
+    float error_scale(const float* v, int k) const noexcept {
+        if (limit2 <= 0.f) return 1.f;
+        const util::Oklab o = approx_oklab(ws.light(v[0]), ws.light(v[1]), ws.light(v[2]));
+        const float d2 = util::oklab_distance2(o, palette.oklab()[static_cast<std::size_t>(k)]);
+        return d2 <= limit2 ? 1.f : std::sqrt(limit2 / d2);
     }
 };
 
@@ -251,9 +266,10 @@ void diffuse_colour_row(const std::uint8_t* in, int channels, ErrorRows& err, in
         const int k = target.match(v[0], v[1], v[2]);
         index_of[x] = static_cast<std::uint8_t>(k);
         const auto& pw = target.work[static_cast<std::size_t>(k)];
+        const float scale = target.error_scale(v, k);
         float q[3];
         for (int c = 0; c < 3; ++c) {
-            q[c] = v[c] - pw[static_cast<std::size_t>(c)];
+            q[c] = (v[c] - pw[static_cast<std::size_t>(c)]) * scale;
             c1[c] = c2[c] + q[c] * r1;
             c2[c] = q[c] * r2;
             q[c] *= strength;
@@ -285,7 +301,7 @@ class Diffuser final : public BandProcessor {
             lum_.resize(static_cast<std::size_t>(width));
             err_ = std::make_unique<ErrorRows>(width, 1);
         } else {
-            target_ = std::make_unique<ColourTarget>(palette_, ws_);
+            target_ = std::make_unique<ColourTarget>(palette_, ws_, spec.error_limit);
             err_ = std::make_unique<ErrorRows>(width, 3);
         }
     }
@@ -508,6 +524,11 @@ std::unique_ptr<BandProcessor> dither_bands(const Palette& palette, const Dither
     if (spec.luminance && !palette.is_grey())
         throw Error(Status::invalid_argument, "dither: luminance matching needs a grey palette");
     return make_diffuser(palette, spec, width);
+}
+
+DitherSpec adaptive_spec(DitherSpec spec, const Palette& palette) {
+    spec.error_limit = 2.f * palette.typical_gap();
+    return spec;
 }
 
 std::size_t dither_row_bytes(std::size_t width) {

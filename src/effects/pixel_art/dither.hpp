@@ -39,7 +39,17 @@ struct DitherSpec {
     std::uint64_t seed = 0;  // blue-noise mask
     // Match by luminance and write R = G = B (the palette must be greys); else Oklab colour.
     bool luminance = false;
+    // Colour error diffusion: when the colour chosen lies farther than this (Oklab distance)
+    // from the error-adjusted colour it stands for, the error passed on is shortened to this
+    // length, so a colour outside the palette's reach does not pile up error that then smears
+    // into its neighbours. 0: no limit.
+    float error_limit = 0.f;
 };
+
+// `spec` for dithering to a palette fitted to the image: error_limit set to twice the palette's
+// typical step between colours (Palette::typical_gap). Measured on photos against pngquant,
+// shorter limits hold back the dither's mixing, longer ones let unreachable colours smear.
+DitherSpec adaptive_spec(DitherSpec spec, const Palette& palette);
 
 // Maps every pixel of a u8 RGB/RGBA image to a palette colour; alpha is copied unchanged.
 // Thresholds are indexed by absolute position (ctx.origin_x + x, ctx.origin_y + y). Error

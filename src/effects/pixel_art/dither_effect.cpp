@@ -24,7 +24,7 @@ struct Settings {
     bool adaptive = false;
     Palette palette;  // a fixed palette (adaptive: the analysis fits one to the image)
     int colors = 16;  // adaptive
-    AdaptiveMethod adaptive_method = AdaptiveMethod::median_cut;
+    AdaptiveMethod adaptive_method = AdaptiveMethod::hull_kmeans;
 };
 
 Settings read_settings(const Params& p) {
@@ -71,6 +71,27 @@ const Palette& palette_of(const Settings& s, const std::shared_ptr<const void>& 
     return *static_cast<const Palette*>(analysis.get());
 }
 
+DitherSpec spec_for(const Settings& s, const Palette& palette) {
+    return s.adaptive ? adaptive_spec(s.spec, palette) : s.spec;
+}
+
+EffectPlan describe(const Params& p, int w, int h, const EffectContext&) {
+    const Settings& s = p.settings<Settings>();
+    EffectPlan plan;
+    if (s.adaptive)
+        plan.footprint = {Footprint::Kind::global, 0};
+    else if (is_error_diffusion(s.spec.method))
+        plan.footprint = {Footprint::Kind::sequential, 0};
+    const auto wz = static_cast<std::size_t>(std::max(w, 0));
+    std::size_t bytes = wz * static_cast<std::size_t>(std::max(h, 0)) * 4;  // output (≤ RGBA)
+    bytes += dither_row_bytes(wz);
+    // Colour lookup table (1 MiB) and its exact blocks for contested cells (a few MiB at most).
+    if (!s.spec.luminance) bytes += std::size_t{4} << 20;
+    if (s.adaptive) bytes += adaptive_palette_bytes;
+    plan.memory_bytes = bytes;
+    return plan;
+}
+
 }  // namespace
 
 void register_dither(EffectRegistry& registry) {
@@ -97,8 +118,8 @@ void register_dither(EffectRegistry& registry) {
                     check_hex_palette),
         param::integer("colors_count", 16, 2, 256,
                        "palette=adaptive: how many colours to fit to the image"),
-        param::choice("adaptive_method", "median_cut", {"median_cut", "kmeans"},
-                      "palette=adaptive: median cut, or k-means in Oklab (seeded)"),
+        param::choice("adaptive_method", "hull_kmeans", adaptive_method_names(),
+                      adaptive_method_help()),
         param::flag("serpentine", true,
                     "error diffusion: scan odd rows right to left (breaks up directional worms)"),
         param::number("strength", 1.0, 0, 1,
@@ -115,25 +136,11 @@ void register_dither(EffectRegistry& registry) {
     };
     e.output_format = OutputFormat::lossless;
     e.decode = decoder(read_settings);
-    e.describe = [](const Params& p, int w, int h, const EffectContext&) {
-        const Settings& s = p.settings<Settings>();
-        EffectPlan plan;
-        if (s.adaptive)
-            plan.footprint = {Footprint::Kind::global, 0};
-        else if (is_error_diffusion(s.spec.method))
-            plan.footprint = {Footprint::Kind::sequential, 0};
-        const auto wz = static_cast<std::size_t>(std::max(w, 0));
-        std::size_t bytes = wz * static_cast<std::size_t>(std::max(h, 0)) * 4;  // output (≤ RGBA)
-        bytes += dither_row_bytes(wz);
-        // Colour lookup table (1 MiB) and its exact blocks for contested cells (a few MiB at most).
-        if (!s.spec.luminance) bytes += std::size_t{4} << 20;
-        if (s.adaptive) bytes += std::size_t{2} << 20;  // histogram or k-means samples
-        plan.memory_bytes = bytes;
-        return plan;
-    };
+    e.describe = describe;
     e.render = [](const Image& in, const Params& p, const EffectContext& ctx) {
         const Settings& s = p.settings<Settings>();
-        return dither_to_palette(in, palette_of(s, ctx.analysis), s.spec, ctx);
+        const Palette& palette = palette_of(s, ctx.analysis);
+        return dither_to_palette(in, palette, spec_for(s, palette), ctx);
     };
     e.begin_bands =
         [](const Params& p, int width, int, const EffectContext&,
@@ -141,7 +148,8 @@ void register_dither(EffectRegistry& registry) {
         const Settings& s = p.settings<Settings>();
         // Adaptive: once analysed, error diffusion runs in bands; other methods per tile.
         if (s.adaptive && !analysis) return nullptr;
-        return dither_bands(palette_of(s, analysis), s.spec, width);
+        const Palette& palette = palette_of(s, analysis);
+        return dither_bands(palette, spec_for(s, palette), width);
     };
     // Adaptive palettes: the palette from a streamed pass, then the dither with it.
     e.begin_analysis = [](const Params& p, int width, int height,

@@ -60,6 +60,10 @@ class Palette {
     // any two colours to the nearest colour, divided by √3 (so black/white gives 1).
     float spread(bool linear) const;
 
+    // The median Oklab distance from each colour to its nearest other colour (0 for a single
+    // colour): the palette's typical step, which scales how much error a dither may carry.
+    float typical_gap() const;
+
   private:
     struct Lut {
         // 0: not computed yet; 1..256: palette index + 1 for the whole cell; 257 + k: exact
@@ -77,6 +81,10 @@ class Palette {
     std::shared_ptr<Lut> lut_;  // shared by copies: same colours, same answers
 };
 
+// Oklab of linear RGB with a cube root good to about 1e-4 relative: for hot loops that only
+// compare distances (util::linear_to_oklab calls std::cbrt three times).
+util::Oklab approx_oklab(float r, float g, float b) noexcept;
+
 // The named retro palettes: nes, gameboy, pico8, c64, cga, ega, mono.
 std::vector<std::string> named_palette_names();
 Palette named_palette(const std::string& name);  // Error(invalid_argument) if unknown
@@ -89,24 +97,43 @@ Palette grey_palette(int levels);
 std::string check_hex_palette(const std::string& text);
 Palette parse_hex_palette(const std::string& text);
 
-enum class AdaptiveMethod { median_cut, kmeans };
-AdaptiveMethod parse_adaptive_method(const std::string& name);  // "median_cut" | "kmeans"
+// Index of the colour of `colours` nearest to c (Oklab distance; the lowest index on ties).
+int nearest_oklab(const std::vector<util::Oklab>& colours, const util::Oklab& c);
 
-// An N-colour palette fitted to the image (RGB/RGBA u8; alpha-0 pixels ignored), seeded.
-// Median cut: a 5-bit-per-channel histogram; the box with the largest channel range is split
+enum class AdaptiveMethod { hull_kmeans, median_cut, kmeans };
+std::vector<std::string> adaptive_method_names();  // the schema's choices, the best first
+AdaptiveMethod parse_adaptive_method(const std::string& name);  // Error(invalid_argument)
+std::string adaptive_method_help();  // the adaptive_method parameter's description
+
+// An N-colour palette fitted to the image (RGB/RGBA u8; alpha-0 pixels ignored). All three are
+// deterministic; the result may hold fewer than N colours when the image has fewer distinct ones.
+// hull_kmeans (the best for dithering; palette_fit.hpp): an image of at most N distinct colours
+// gets exactly those; else k-means in Oklab over a 5-bit-per-channel histogram of every pixel,
+// seeded by a variance-driven median cut, then moved outward until the colours' convex hull
+// holds the image's colours, so that a dither can mix every colour of the image.
+// median_cut: a 5-bit-per-channel histogram; the box with the largest channel range is split
 // at its weighted median along that channel; each box's colour is the mean of its pixels.
-// k-means: in Oklab, on a regular-grid subsample of at most 65536 pixels, k-means++ starts
-// drawn with SplitMix64(seed), a fixed 12 iterations. Both are deterministic; the result may
-// hold fewer than N colours when the image has fewer distinct ones.
+// kmeans: in Oklab, on a regular-grid subsample of at most 65536 pixels, k-means++ starts
+// drawn with SplitMix64(seed), a fixed 12 iterations. Only kmeans uses the seed.
 Palette adaptive_palette(const Image& image, int colors, AdaptiveMethod method, std::uint64_t seed);
+
+// The most memory fitting an adaptive palette holds (histograms, the proxy image, candidate
+// palettes and their lookup tables), whatever the method.
+inline constexpr std::size_t adaptive_palette_bytes = std::size_t{6} << 20;
+
+class ColourHistogram;  // palette_fit.hpp
+class ProxyBuilder;     // palette_proxy.hpp
 
 // adaptive_palette streamed: the rows of a full_width × full_height image in raster order, in
 // bands of any height, then finish() gives exactly adaptive_palette's answer on the whole image
-// (median cut sums a histogram; k-means takes the same grid samples in the same order).
+// (hull_kmeans and median_cut sum histograms; kmeans takes the same grid samples in order).
 class AdaptivePaletteBuilder {
   public:
     AdaptivePaletteBuilder(int colors, AdaptiveMethod method, std::uint64_t seed, int full_width,
                            int full_height);
+    ~AdaptivePaletteBuilder();
+    AdaptivePaletteBuilder(AdaptivePaletteBuilder&&) noexcept;
+    AdaptivePaletteBuilder& operator=(AdaptivePaletteBuilder&&) noexcept;
     void add_rows(const Image& band, int y0);
     Palette finish() const;
 
@@ -116,10 +143,12 @@ class AdaptivePaletteBuilder {
     std::uint64_t seed_;
     int width_, height_;
     int next_row_ = 0;
-    int step_ = 1;                                   // k-means sampling grid
-    std::vector<std::uint64_t> count_;               // median cut: per 5-bit cell
-    std::vector<std::array<std::uint64_t, 3>> sum_;  // median cut: channel sums per cell
-    std::vector<util::Oklab> samples_;               // k-means
+    int step_ = 1;                                   // kmeans sampling grid
+    std::vector<std::uint64_t> count_;               // median_cut: per 5-bit cell
+    std::vector<std::array<std::uint64_t, 3>> sum_;  // median_cut: channel sums per cell
+    std::vector<util::Oklab> samples_;               // kmeans
+    std::unique_ptr<ColourHistogram> histogram_;     // hull_kmeans
+    std::unique_ptr<ProxyBuilder> proxy_;            // hull_kmeans
 };
 
 }  // namespace artistry::effects

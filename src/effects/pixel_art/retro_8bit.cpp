@@ -131,7 +131,7 @@ struct Settings {
     bool adaptive = false;
     Palette palette;  // a named palette (adaptive: the analysis fits one to the image)
     int colors = 16;  // adaptive
-    AdaptiveMethod adaptive_method = AdaptiveMethod::median_cut;
+    AdaptiveMethod adaptive_method = AdaptiveMethod::hull_kmeans;
     std::uint64_t seed = 0;
     bool dither = false;    // the block image is dithered …
     bool diffused = false;  // … by error diffusion
@@ -163,6 +163,10 @@ const Palette& palette_of(const Settings& s, const std::shared_ptr<const void>& 
     if (!analysis)
         throw Error(Status::internal, "retro_8bit: an adaptive palette's state is missing");
     return *static_cast<const Palette*>(analysis.get());
+}
+
+DitherSpec spec_for(const Settings& s, const Palette& palette) {
+    return s.adaptive ? adaptive_spec(s.spec, palette) : s.spec;
 }
 
 // Scales the mapped block image back over `in`'s pixels, nearest neighbour, into `out` (the
@@ -217,7 +221,8 @@ Image render(const Image& in, const Params& p, const EffectContext& ctx) {
     small_ctx.origin_x = static_cast<int>(grid.first_x);
     small_ctx.origin_y = static_cast<int>(grid.first_y);
     small_ctx.cancel = ctx.cancel;
-    const Image mapped = dither_to_palette(small, palette_of(s, ctx.analysis), s.spec, small_ctx);
+    const Palette& palette = palette_of(s, ctx.analysis);
+    const Image mapped = dither_to_palette(small, palette, spec_for(s, palette), small_ctx);
     ctx.throw_if_cancelled();
     ctx.report(h, total);
 
@@ -234,7 +239,7 @@ class BlockBands final : public BandProcessor {
     BlockBands(const Settings& s, const Palette& palette, int width)
         : block_(s.block), linear_(s.linear) {
         const int cols = static_cast<int>((std::int64_t{width} + block_ - 1) / block_);
-        diffuser_ = dither_bands(palette, s.spec, cols);
+        diffuser_ = dither_bands(palette, spec_for(s, palette), cols);
     }
     void process(const Image& in, Image& out, int y0) override {
         if (y0 % block_ != 0)
@@ -299,8 +304,8 @@ void register_retro_8bit(EffectRegistry& registry) {
             "palette", "nes", retro_palette_choices(),
             "the colour set, matched in Oklab; adaptive fits `colors` colours to the image"),
         param::integer("colors", 16, 2, 256, "palette=adaptive: how many colours"),
-        param::choice("adaptive_method", "median_cut", {"median_cut", "kmeans"},
-                      "palette=adaptive: median cut, or k-means in Oklab (seeded)"),
+        param::choice("adaptive_method", "hull_kmeans", adaptive_method_names(),
+                      adaptive_method_help()),
         param::integer("seed", 0, 0, 2147483647,
                        "adaptive kmeans starting colours; blue_noise dither mask"),
         param::choice("dither", "none", retro_dither_choices(),
@@ -327,7 +332,7 @@ void register_retro_8bit(EffectRegistry& registry) {
                    H = static_cast<std::size_t>(std::max(h, 0));
         const std::size_t small = (W / B + 2) * (H / B + 2) * 4;
         plan.memory_bytes = W * H * 4 + 2 * small + (W / B + 2) * 5 * sizeof(double) * 2 +
-                            (std::size_t{4} << 20) + (s.adaptive ? std::size_t{2} << 20 : 0);
+                            (std::size_t{4} << 20) + (s.adaptive ? adaptive_palette_bytes : 0);
         return plan;
     };
     e.render = render;

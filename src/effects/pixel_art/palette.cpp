@@ -146,30 +146,68 @@ std::array<float, 3> lms(float r, float g, float b) {
             0.2119034982f * r + 0.6806995451f * g + 0.1073969566f * b,
             0.0883024619f * r + 0.2817188376f * g + 0.6299787005f * b};
 }
-std::array<float, 3> lms_cbrt(float r, float g, float b) {
-    const auto v = lms(r, g, b);
-    return {std::cbrt(v[0]), std::cbrt(v[1]), std::cbrt(v[2])};
-}
 util::Oklab oklab_of_lms(float l, float m, float s) {
     return {0.2104542553f * l + 0.7936177850f * m - 0.0040720468f * s,
             1.9779984951f * l - 2.4285922050f * m + 0.4505937099f * s,
             0.0259040371f * l + 0.7827717662f * m - 0.8086757660f * s};
 }
 
-// A cube root to about 1e-4 relative, without a library call: a first guess from the float's
-// bits (its exponent divided by 3), then two Newton steps.
-float fast_cbrt(float x) noexcept {
+// A cube root without a library call: a first guess from the float's bits (its exponent divided
+// by 3), then Newton steps in T. Two in float give about 1e-5 relative, fast; three in double
+// the float within one ulp of std::cbrt's, at a third of its cost.
+template <int Steps, class T>
+float newton_cbrt(float x) noexcept {
     if (x <= 0.f) return 0.f;
-    float y = std::bit_cast<float>(std::bit_cast<std::uint32_t>(x) / 3 + 709921077u);
-    y = (2.f * y + x / (y * y)) * (1.f / 3.f);
-    return (2.f * y + x / (y * y)) * (1.f / 3.f);
+    T y = std::bit_cast<float>(std::bit_cast<std::uint32_t>(x) / 3 + 709921077u);
+    for (int i = 0; i < Steps; ++i) y = (T{2} * y + x / (y * y)) * (T{1} / T{3});
+    return static_cast<float>(y);
+}
+
+std::array<float, 3> lms_cbrt(float r, float g, float b) {
+    const auto v = lms(r, g, b);
+    return {newton_cbrt<3, double>(v[0]), newton_cbrt<3, double>(v[1]),
+            newton_cbrt<3, double>(v[2])};
+}
+
+// The index of the candidate nearest to code (r, g, b), as nearest() finds it. The Oklab of the
+// code comes from the three-step cube root; when the two nearest are too close to call with it
+// (their squared distances within 1e-5, against errors below 1e-6), util::srgb8_to_oklab decides.
+int nearest_candidate(const std::vector<util::Oklab>& pal, const std::vector<int>& candidates,
+                      std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+    const auto& lin = util::srgb8_to_linear_table();
+    const auto v = lms_cbrt(lin[r], lin[g], lin[b]);
+    const util::Oklab c = oklab_of_lms(v[0], v[1], v[2]);
+    int pick = candidates[0];
+    float pick_d = std::numeric_limits<float>::max(), second = pick_d;
+    for (const int i : candidates) {
+        const float d = util::oklab_distance2(pal[static_cast<std::size_t>(i)], c);
+        if (d < pick_d) {
+            second = pick_d;
+            pick_d = d;
+            pick = i;
+        } else if (d < second) {
+            second = d;
+        }
+    }
+    if (second - pick_d > 1e-5f) return pick;
+    const util::Oklab exact = util::srgb8_to_oklab(r, g, b);
+    pick_d = std::numeric_limits<float>::max();
+    for (const int i : candidates) {
+        const float d = util::oklab_distance2(pal[static_cast<std::size_t>(i)], exact);
+        if (d < pick_d) {
+            pick_d = d;
+            pick = i;
+        }
+    }
+    return pick;
 }
 
 }  // namespace
 
 util::Oklab approx_oklab(float r, float g, float b) noexcept {
     const auto v = lms(r, g, b);
-    return oklab_of_lms(fast_cbrt(v[0]), fast_cbrt(v[1]), fast_cbrt(v[2]));
+    return oklab_of_lms(newton_cbrt<2, float>(v[0]), newton_cbrt<2, float>(v[1]),
+                        newton_cbrt<2, float>(v[2]));
 }
 
 std::uint32_t Palette::fill_cell(std::size_t cell) const {
@@ -179,14 +217,15 @@ std::uint32_t Palette::fill_cell(std::size_t cell) const {
     const auto hi = lms_cbrt(lin[4 * k[0] + 3], lin[4 * k[1] + 3], lin[4 * k[2] + 3]);
     const util::Oklab centre =
         oklab_of_lms((lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2);
-    // Every colour of the cell lies within `reach` of the centre: the image of the l'm's' box
-    // is a parallelepiped, farthest from the centre at one of its corners.
+    // Every colour of the cell lies in the image of the l'm's' box under M2, a parallelepiped:
+    // within `reach` of the centre (its farthest point is a corner).
+    std::array<util::Oklab, 8> corner;
     float reach2 = 0.f;
-    for (int corner = 0; corner < 8; ++corner) {
-        const util::Oklab c =
-            oklab_of_lms((corner & 1) ? hi[0] : lo[0], (corner & 2) ? hi[1] : lo[1],
-                         (corner & 4) ? hi[2] : lo[2]);
-        reach2 = std::max(reach2, util::oklab_distance2(c, centre));
+    for (int i = 0; i < 8; ++i) {
+        corner[static_cast<std::size_t>(i)] =
+            oklab_of_lms((i & 1) ? hi[0] : lo[0], (i & 2) ? hi[1] : lo[1], (i & 4) ? hi[2] : lo[2]);
+        reach2 =
+            std::max(reach2, util::oklab_distance2(corner[static_cast<std::size_t>(i)], centre));
     }
     std::vector<float> dist(oklab_.size());
     float d1 = std::numeric_limits<float>::max();
@@ -198,12 +237,24 @@ std::uint32_t Palette::fill_cell(std::size_t cell) const {
             best = static_cast<int>(i);
         }
     }
-    // A colour can be nearest somewhere in the cell only if it is within d1 + 2·reach of the
-    // centre (triangle inequality; the margin covers rounding).
+    // Another colour can be nearest somewhere in the cell only if it is within d1 + 2·reach of
+    // the centre (triangle inequality), and only if the cell reaches across its bisector with
+    // the colour nearest the centre: the difference of squared distances to the two is affine,
+    // so over the parallelepiped it peaks at a corner. The margins cover rounding.
     const float reach = std::sqrt(reach2) * 1.01f + 1e-5f;
+    const util::Oklab& near = oklab_[static_cast<std::size_t>(best)];
     std::vector<int> candidates;
-    for (std::size_t i = 0; i < dist.size(); ++i)
-        if (dist[i] <= d1 + 2.f * reach) candidates.push_back(static_cast<int>(i));
+    for (std::size_t i = 0; i < dist.size(); ++i) {
+        if (static_cast<int>(i) != best) {
+            if (dist[i] > d1 + 2.f * reach) continue;
+            float crossing = -std::numeric_limits<float>::max();
+            for (const auto& c : corner)
+                crossing = std::max(
+                    crossing, util::oklab_distance2(c, near) - util::oklab_distance2(c, oklab_[i]));
+            if (crossing < -1e-5f) continue;
+        }
+        candidates.push_back(static_cast<int>(i));
+    }
     if (candidates.size() == 1) {
         const auto v = static_cast<std::uint32_t>(best + 1);
         lut_->cells[cell].store(v, std::memory_order_release);
@@ -212,22 +263,11 @@ std::uint32_t Palette::fill_cell(std::size_t cell) const {
     // Contested: the exact answer for each of the cell's 64 codes (candidates are in index
     // order, so ties still go to the lowest index, as in nearest()).
     auto entries = std::make_unique<std::uint8_t[]>(64);
-    for (int sub = 0; sub < 64; ++sub) {
-        const util::Oklab c =
-            util::srgb8_to_oklab(static_cast<std::uint8_t>(4 * k[0] + (sub & 3)),
-                                 static_cast<std::uint8_t>(4 * k[1] + ((sub >> 2) & 3)),
-                                 static_cast<std::uint8_t>(4 * k[2] + (sub >> 4)));
-        int pick = candidates[0];
-        float pick_d = std::numeric_limits<float>::max();
-        for (const int i : candidates) {
-            const float d = util::oklab_distance2(oklab_[static_cast<std::size_t>(i)], c);
-            if (d < pick_d) {
-                pick_d = d;
-                pick = i;
-            }
-        }
-        entries[static_cast<std::size_t>(sub)] = static_cast<std::uint8_t>(pick);
-    }
+    for (int sub = 0; sub < 64; ++sub)
+        entries[static_cast<std::size_t>(sub)] = static_cast<std::uint8_t>(
+            nearest_candidate(oklab_, candidates, static_cast<std::uint8_t>(4 * k[0] + (sub & 3)),
+                              static_cast<std::uint8_t>(4 * k[1] + ((sub >> 2) & 3)),
+                              static_cast<std::uint8_t>(4 * k[2] + (sub >> 4))));
     const std::lock_guard<std::mutex> lock(lut_->grow);
     const std::uint32_t block = lut_->blocks++;
     if ((block & 63) == 0) {

@@ -81,7 +81,7 @@ class Palette {
     std::shared_ptr<Lut> lut_;  // shared by copies: same colours, same answers
 };
 
-// Oklab of linear RGB with a cube root good to about 1e-4 relative: for hot loops that only
+// Oklab of linear RGB with a cube root good to about 1e-5 relative: for hot loops that only
 // compare distances (util::linear_to_oklab calls std::cbrt three times).
 util::Oklab approx_oklab(float r, float g, float b) noexcept;
 

@@ -329,13 +329,12 @@ Palette fit_palette(const ColourHistogram& histogram, const Image& proxy, int co
     candidates.push_back(colours_of(centres));
     centres = seeds;
     lloyd(entries, centres, lloyd_iterations);
-    candidates.push_back(colours_of(centres));
     push_to_hull(entries, centres, hull_iterations / 2);
     candidates.push_back(colours_of(centres));
     push_to_hull(entries, centres, hull_iterations - hull_iterations / 2);
     candidates.push_back(colours_of(centres));
 
-    // One candidate at a time, so that one palette's lookup table is held at once.
+    // Scored by a model of the dither that needs no lookup table (palette_proxy.hpp).
     const DitherScore score(proxy);
     std::size_t best = 0;
     double best_error = std::numeric_limits<double>::max();

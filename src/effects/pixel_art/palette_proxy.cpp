@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
+#include <numeric>
 
 #include "effects/pixel_art/dither.hpp"
 
@@ -38,20 +40,25 @@ std::array<float, 9> blur_taps() {
     return k;
 }
 
-// The image in linear light, blurred (edges clamped): one buffer, blurred across then down
-// through a row-sized scratch, so a score holds little beside its dithered image.
-std::vector<std::array<float, 3>> blurred_linear(const Image& img) {
-    const int w = img.width(), h = img.height(), ch = img.channels();
+using Linear = std::vector<std::array<float, 3>>;
+
+Linear linear_of(const Image& img) {
     const auto& lin = util::srgb8_to_linear_table();
+    Linear a;
+    a.reserve(static_cast<std::size_t>(img.width()) * static_cast<std::size_t>(img.height()));
+    for (int y = 0; y < img.height(); ++y) {
+        const std::uint8_t* p = img.row(y);
+        for (int x = 0; x < img.width(); ++x, p += img.channels())
+            a.push_back({lin[p[0]], lin[p[1]], lin[p[2]]});
+    }
+    return a;
+}
+
+// A w × h image in linear light blurred in place (edges clamped), across then down through a
+// line-sized scratch.
+void blur(Linear& a, int w, int h) {
     const auto k = blur_taps();
-    std::vector<std::array<float, 3>> a(static_cast<std::size_t>(w) * static_cast<std::size_t>(h));
-    for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) {
-            const std::uint8_t* p = img.row(y) + static_cast<std::size_t>(x) * ch;
-            a[static_cast<std::size_t>(y) * w + x] = {lin[p[0]], lin[p[1]], lin[p[2]]};
-        }
-    // One line (a row, or a column at `stride`) of n values, blurred in place.
-    std::vector<std::array<float, 3>> line(static_cast<std::size_t>(std::max(w, h)));
+    Linear line(static_cast<std::size_t>(std::max(w, h)));
     const auto blur_line = [&](std::size_t first, std::size_t stride, int n) {
         for (int i = 0; i < n; ++i) line[static_cast<std::size_t>(i)] = a[first + i * stride];
         for (int i = 0; i < n; ++i) {
@@ -67,7 +74,91 @@ std::vector<std::array<float, 3>> blurred_linear(const Image& img) {
     for (int y = 0; y < h; ++y) blur_line(static_cast<std::size_t>(y) * w, 1, w);
     for (int x = 0; x < w; ++x)
         blur_line(static_cast<std::size_t>(x), static_cast<std::size_t>(w), h);
-    return a;
+}
+
+// Exact nearest-colour search in Oklab over colours sorted by lightness: outward from the
+// query's lightness until the lightness gap alone exceeds the best distance. A fresh palette's
+// lookup table would cost more to fill for a small proxy than this search does.
+class NearestByLightness {
+  public:
+    explicit NearestByLightness(const Palette& p) : order_(p.size()) {
+        std::iota(order_.begin(), order_.end(), 0);
+        const auto& ok = p.oklab();
+        std::sort(order_.begin(), order_.end(), [&](int a, int b) {
+            const auto ia = static_cast<std::size_t>(a), ib = static_cast<std::size_t>(b);
+            return ok[ia].L < ok[ib].L || (ok[ia].L == ok[ib].L && a < b);
+        });
+        for (const int i : order_) sorted_.push_back(ok[static_cast<std::size_t>(i)]);
+    }
+    // The index into the palette, and the squared distance to it.
+    int find(const util::Oklab& c, float& d2) const {
+        const auto n = static_cast<int>(sorted_.size());
+        int hi = static_cast<int>(
+            std::lower_bound(sorted_.begin(), sorted_.end(), c.L,
+                             [](const util::Oklab& o, float L) { return o.L < L; }) -
+            sorted_.begin());
+        int lo = hi - 1, best = 0;
+        d2 = std::numeric_limits<float>::max();
+        while (lo >= 0 || hi < n) {
+            bool any = false;
+            for (const int i : {lo, hi}) {
+                if (i < 0 || i >= n) continue;
+                const float dL = sorted_[static_cast<std::size_t>(i)].L - c.L;
+                if (dL * dL >= d2) continue;
+                any = true;
+                const float d = util::oklab_distance2(sorted_[static_cast<std::size_t>(i)], c);
+                if (d < d2) {
+                    d2 = d;
+                    best = i;
+                }
+            }
+            if (!any) break;
+            --lo;
+            ++hi;
+        }
+        return order_[static_cast<std::size_t>(best)];
+    }
+
+  private:
+    std::vector<int> order_;
+    std::vector<util::Oklab> sorted_;
+};
+
+// Floyd–Steinberg as the dither effect runs it for an adaptive palette (serpentine, in linear
+// light, the adaptive error limit), with the exact search above: the result in linear light.
+Linear dither_model(const Linear& img, int w, int h, const Palette& palette) {
+    const NearestByLightness nearest(palette);
+    const float limit = adaptive_spec(DitherSpec{}, palette).error_limit;
+    const auto& lin = util::srgb8_to_linear_table();
+    Linear pal;
+    for (const Rgb8& c : palette.colors()) pal.push_back({lin[c.r], lin[c.g], lin[c.b]});
+    Linear out(img.size()), here(static_cast<std::size_t>(w) + 2), below(here.size());
+    for (int y = 0; y < h; ++y) {
+        const int dir = (y & 1) ? -1 : 1;
+        for (int i = 0; i < w; ++i) {
+            const int x = dir > 0 ? i : w - 1 - i;
+            const std::size_t at = static_cast<std::size_t>(y) * w + x;
+            const auto e = static_cast<std::size_t>(x + 1);
+            std::array<float, 3> v;
+            for (std::size_t c = 0; c < 3; ++c)
+                v[c] = std::clamp(img[at][c] + here[e][c], 0.f, 1.f);
+            float d2 = 0.f;
+            const auto k =
+                static_cast<std::size_t>(nearest.find(approx_oklab(v[0], v[1], v[2]), d2));
+            out[at] = pal[k];
+            const float scale = d2 <= limit * limit ? 1.f : limit / std::sqrt(d2);
+            for (std::size_t c = 0; c < 3; ++c) {
+                const float q = (v[c] - pal[k][c]) * scale;
+                here[static_cast<std::size_t>(static_cast<int>(e) + dir)][c] += q * 7.f / 16.f;
+                below[static_cast<std::size_t>(static_cast<int>(e) - dir)][c] += q * 3.f / 16.f;
+                below[e][c] += q * 5.f / 16.f;
+                below[static_cast<std::size_t>(static_cast<int>(e) + dir)][c] += q * 1.f / 16.f;
+            }
+        }
+        std::swap(here, below);
+        std::fill(below.begin(), below.end(), std::array<float, 3>{0.f, 0.f, 0.f});
+    }
+    return out;
 }
 
 }  // namespace
@@ -112,22 +203,23 @@ Image ProxyBuilder::finish() const {
     return proxy_.clone();
 }
 
-DitherScore::DitherScore(Image proxy) : proxy_(std::move(proxy)) {
-    const auto blurred = blurred_linear(proxy_);
+DitherScore::DitherScore(Image proxy) : proxy_(std::move(proxy)), linear_(linear_of(proxy_)) {
+    Linear blurred = linear_;
+    blur(blurred, proxy_.width(), proxy_.height());
     reference_.reserve(blurred.size());
     for (const auto& v : blurred) reference_.push_back(approx_oklab(v[0], v[1], v[2]));
 }
 
 double DitherScore::operator()(const Palette& palette) const {
-    DitherSpec spec;  // Floyd–Steinberg, serpentine, linear light
-    const auto got =
-        blurred_linear(dither_to_palette(proxy_, palette, adaptive_spec(spec, palette), {}));
+    const int w = proxy_.width(), h = proxy_.height();
+    Linear got = dither_model(linear_, w, h, palette);
+    blur(got, w, h);
     double sum = 0;
     std::size_t n = 0;
-    for (int y = 0; y < proxy_.height(); ++y)
-        for (int x = 0; x < proxy_.width(); ++x) {
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
             if (proxy_.row(y)[static_cast<std::size_t>(x) * 4 + 3] == 0) continue;
-            const std::size_t i = static_cast<std::size_t>(y) * proxy_.width() + x;
+            const std::size_t i = static_cast<std::size_t>(y) * w + x;
             const util::Oklab o = approx_oklab(got[i][0], got[i][1], got[i][2]);
             sum += std::sqrt(util::oklab_distance2(o, reference_[i]));
             ++n;

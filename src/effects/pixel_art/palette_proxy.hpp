@@ -4,6 +4,7 @@
 // the full-size image compared in CIEDE2000 does (bench/quality/palettes.py), at a few hundredth
 // of the cost; the hull_kmeans fit keeps the candidate that scores best.
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -32,8 +33,8 @@ class ProxyBuilder {
 };
 
 // How far a palette's Floyd–Steinberg dither (serpentine, linear light, the adaptive error
-// limit) of the proxy lies from the proxy once both are blurred (Gaussian σ = 1.5 px, in linear
-// light): the mean Oklab distance over the pixels with alpha.
+// limit, as the dither effect runs it) of the proxy lies from the proxy once both are blurred
+// (Gaussian σ = 1.5 px, in linear light): the mean Oklab distance over the pixels with alpha.
 class DitherScore {
   public:
     explicit DitherScore(Image proxy);
@@ -41,7 +42,8 @@ class DitherScore {
 
   private:
     Image proxy_;
-    std::vector<util::Oklab> reference_;  // the proxy, blurred
+    std::vector<std::array<float, 3>> linear_;  // the proxy in linear light
+    std::vector<util::Oklab> reference_;        // the proxy, blurred
 };
 
 }  // namespace artistry::effects

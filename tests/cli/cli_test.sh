@@ -118,6 +118,20 @@ expect_error "pixel limit" "over the limit" run "$photo" -e dither --max-megapix
 check "--tile 64 streams (says so)" grep -q "streamed: 6 bands of 64 rows" "$tmp/tiled.log"
 check "--tile 64 dither equals the in-memory run byte for byte" \
   cmp -s "$tmp/tiled/butterfly_dither.png" "$tmp/mem/butterfly_dither.png"
+# Adaptive palettes: a streamed palette pass then the dither; the same bytes as in memory.
+for m in hull_kmeans median_cut; do
+  "$cli" run "$photo" -e dither -p dither.palette=adaptive -p dither.adaptive_method=$m -p dither.colors_count=16 \
+    -o "$tmp/adm_$m" --quiet
+  "$cli" run "$photo" -e dither -p dither.palette=adaptive -p dither.adaptive_method=$m -p dither.colors_count=16 \
+    --tile 37 -o "$tmp/adt_$m" --quiet
+  check "adaptive $m palette: --tile 37 equals the in-memory run byte for byte" \
+    cmp -s "$tmp/adt_$m/butterfly_dither.png" "$tmp/adm_$m/butterfly_dither.png"
+done
+check "adaptive palettes: the default method is hull_kmeans" \
+  sh -c "'$cli' run '$photo' -e dither -p dither.palette=adaptive -p dither.colors_count=16 -o '$tmp/add' --quiet &&
+         cmp -s '$tmp/add/butterfly_dither.png' '$tmp/adm_hull_kmeans/butterfly_dither.png'"
+expect_error "unknown adaptive method" "median_cut" \
+  run "$photo" -e dither -p dither.palette=adaptive -p dither.adaptive_method=octree -o "$tmp/x"
 "$cli" run "$photo" -e color,retro_8bit --tile 50 -o "$tmp/tiled2" --quiet
 "$cli" run "$photo" -e color,retro_8bit -o "$tmp/mem2" --quiet
 check "--tile with several effects: same files, same bytes (JPEG too)" \

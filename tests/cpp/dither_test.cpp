@@ -221,6 +221,41 @@ TEST_CASE("dithering keeps the photo's mean brightness") {
     }
 }
 
+TEST_CASE("adaptive palettes: a colour out of the palette's reach does not bleed") {
+    // Saturated red beside a mid grey, against a palette whose reddest colour is dull: without
+    // a limit, the red the palette cannot give piles up as error and spills red dots into the
+    // grey for several pixels; with the adaptive limit the grey next to it stays grey.
+    const int w = 96, h = 64;
+    Image img = Image::allocate(w, h, 3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            std::uint8_t* q = img.row(y) + x * 3;
+            const bool red = x < w / 2;
+            q[0] = red ? 255 : 128;
+            q[1] = red ? 0 : 128;
+            q[2] = red ? 0 : 128;
+        }
+    // Greys close together and two dull reds, as a palette fitted to a grey scene with a little
+    // red in it would be.
+    const Palette palette = parse_hex_palette("#404040,#808080,#787878,#888888,#a04848,#904040");
+    const auto spilled = [&](const DitherSpec& spec) {
+        const Image out = dither_to_palette(img, palette, spec, {});
+        int reddish = 0;
+        for (int y = 0; y < h; ++y)
+            for (int x = w / 2; x < w / 2 + 6; ++x)
+                reddish += out.row(y)[x * 3] > out.row(y)[x * 3 + 1] + 0x30;
+        return reddish;
+    };
+    const DitherSpec plain;
+    const DitherSpec limited = adaptive_spec(plain, palette);
+    CHECK(limited.error_limit == doctest::Approx(2 * palette.typical_gap()));
+    const int without = spilled(plain), with = spilled(limited);
+    CAPTURE(without);
+    CAPTURE(with);
+    CHECK(without >= 15);  // 24 measured: the 6 grey columns beside the red
+    CHECK(with * 4 <= without);
+}
+
 TEST_CASE("linear light: a flat mid grey becomes as much white as it emits light") {
     // sRGB 128 is 21.6 % of white's light. Dithered in linear light about 21.6 % of the
     // pixels turn white; in sRGB codes about 50 % do (which looks much lighter).

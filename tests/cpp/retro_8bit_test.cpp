@@ -96,7 +96,7 @@ TEST_CASE("the gameboy palette gives at most its four greens") {
 
 TEST_CASE("adaptive palettes: at most N colours, deterministic") {
     const Image photo = test::load_data("messi5.jpg");
-    for (const char* method : {"median_cut", "kmeans"}) {
+    for (const char* method : {"hull_kmeans", "median_cut", "kmeans"}) {
         CAPTURE(method);
         const ParamMap p = {{"palette", std::string("adaptive")},
                             {"colors", std::int64_t{6}},

@@ -206,7 +206,7 @@ Image crop(const std::string& name, int w, int h) {
 
 TEST_CASE("adaptive palettes: a streamed palette pass, then tiles or bands, equal whole") {
     const Image photo = crop("squirrel_cls.jpg", 300, 220);
-    for (const auto& method : {"median_cut", "kmeans"}) {
+    for (const auto& method : {"hull_kmeans", "median_cut", "kmeans"}) {
         for (const auto& dither : {"none", "blue_noise", "atkinson"}) {
             const EffectChain chain = {{"dither",
                                         {{"palette", std::string("adaptive")},
@@ -226,7 +226,8 @@ TEST_CASE("adaptive palettes: a streamed palette pass, then tiles or bands, equa
     };
     for (const Retro& r : {Retro{"median_cut", "none", 6}, Retro{"kmeans", "bayer8", 13},
                            Retro{"median_cut", "floyd_steinberg", 1}, Retro{"kmeans", "stucki", 6},
-                           Retro{"median_cut", "atkinson", 13}}) {
+                           Retro{"median_cut", "atkinson", 13}, Retro{"hull_kmeans", "sierra2", 3},
+                           Retro{"hull_kmeans", "none", 13}}) {
         const EffectChain chain = {{"retro_8bit",
                                     {{"palette", std::string("adaptive")},
                                      {"adaptive_method", std::string(r.method)},

@@ -267,7 +267,7 @@ Image solid_blocks(const std::vector<Rgb8>& colours, int w, int h) {
 }  // namespace
 
 TEST_CASE("hull_kmeans: a dithered photo looks closer to it than with median cut or k-means") {
-    // Measured: fruits 0.0139 against 0.0203 (median cut) and 0.0175 (k-means); baboon 0.0119
+    // Measured: fruits 0.0083 against 0.0203 (median cut) and 0.0175 (k-means); baboon 0.0065
     // against 0.0167 and 0.0150.
     for (const char* name : {"fruits.jpg", "baboon.jpg"}) {
         CAPTURE(name);
@@ -281,8 +281,8 @@ TEST_CASE("hull_kmeans: a dithered photo looks closer to it than with median cut
         CAPTURE(hull);
         CAPTURE(mc);
         CAPTURE(km);
-        CHECK(hull < 0.85 * mc);
-        CHECK(hull < 0.9 * km);
+        CHECK(hull < 0.6 * mc);
+        CHECK(hull < 0.7 * km);
     }
 }
 

@@ -110,7 +110,10 @@ std::string adaptive_method_help();  // the adaptive_method parameter's descript
 // hull_kmeans (the best for dithering; palette_fit.hpp): an image of at most N distinct colours
 // gets exactly those; else k-means in Oklab over a 5-bit-per-channel histogram of every pixel,
 // seeded by a variance-driven median cut, then moved outward until the colours' convex hull
-// holds the image's colours, so that a dither can mix every colour of the image.
+// holds the image's colours, so that a dither can mix every colour of the image. Of that and a
+// few other candidates (median_cut's palette among them) it keeps the one whose Floyd–Steinberg
+// dither of a 64k-pixel stand-in for the image looks closest to it once blurred, and moves its
+// colours down the gradient of that measure (palette_proxy.hpp).
 // median_cut: a 5-bit-per-channel histogram; the box with the largest channel range is split
 // at its weighted median along that channel; each box's colour is the mean of its pixels.
 // kmeans: in Oklab, on a regular-grid subsample of at most 65536 pixels, k-means++ starts

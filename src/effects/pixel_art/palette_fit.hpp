@@ -47,9 +47,10 @@ class ColourHistogram {
 
 // The palette of at most `colors` colours fitted to the histogram (see adaptive_palette): the
 // image's own colours when it has at most `colors`; else, of the candidates below, the one whose
-// dither of `proxy` (palette_proxy.hpp) scores best, the first on ties. The candidates: the
-// median_cut method's cut of this histogram (cells at their mean colour); a median cut in Oklab
-// pushed out to the hull; k-means from that cut, half-way and fully pushed out.
+// dither of `proxy` (palette_proxy.hpp) scores best (the first on ties), then moved down the
+// score's gradient while that lowers it. The candidates: the median_cut method's cut of this
+// histogram (cells at their mean colour); a median cut in Oklab pushed out to the hull; k-means
+// from that cut, half-way and fully pushed out.
 Palette fit_palette(const ColourHistogram& histogram, const Image& proxy, int colors);
 
 // The median_cut method's palette from its histogram: per 5-bit cell, the count and the sums of

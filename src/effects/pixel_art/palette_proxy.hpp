@@ -1,8 +1,9 @@
 #pragma once
-// Judging a candidate palette by dithering: a small box-filtered stand-in for the image, dithered
-// with Floyd–Steinberg, both blurred, then compared in Oklab. On photos this ranks palettes as
-// the full-size image compared in CIEDE2000 does (bench/quality/palettes.py), at a few hundredth
-// of the cost; the hull_kmeans fit keeps the candidate that scores best.
+// Judging a palette by dithering: a small box-filtered stand-in for the image, dithered with
+// Floyd–Steinberg, both blurred, then compared in Oklab. On photos this ranks palettes as the
+// full-size image compared in CIEDE2000 does (bench/quality/palettes.py), at a few hundredth of
+// the cost; the hull_kmeans fit keeps the candidate that scores best, then moves its colours
+// down the score's gradient.
 
 #include <array>
 #include <cstdint>
@@ -38,12 +39,18 @@ class ProxyBuilder {
 class DitherScore {
   public:
     explicit DitherScore(Image proxy);
-    double operator()(const Palette& palette) const;
+    // With `targets`: per palette colour, where to move it (linear light) to lower the score:
+    // down the gradient of the squared blurred error, which for a colour is the blurred residual
+    // blurred again (the blur's transpose) and summed over the pixels the dither gave it; its
+    // own colour where it got none.
+    double operator()(const Palette& palette,
+                      std::vector<std::array<float, 3>>* targets = nullptr) const;
 
   private:
     Image proxy_;
-    std::vector<std::array<float, 3>> linear_;  // the proxy in linear light
-    std::vector<util::Oklab> reference_;        // the proxy, blurred
+    std::vector<std::array<float, 3>> linear_;   // the proxy in linear light
+    std::vector<std::array<float, 3>> blurred_;  // and blurred
+    std::vector<util::Oklab> reference_;         // the proxy, blurred
 };
 
 }  // namespace artistry::effects

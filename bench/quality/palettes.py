@@ -14,9 +14,10 @@ not their sRGB codes), and both dithers compared aim at the photo's light (artis
 linear light; pngquant in its own gamma-adjusted space). Blurring sRGB codes instead moves the
 figures by a few hundredths (measured on these photos) and changes no ranking.
 
-The timed runs start only once the machine is quiet (1-minute load average below 0.5; the
-script waits, and records the load before and after in the JSON). Errors are computed after
-all timing, so they do not load the machine while it is timed.
+Each case (a photo and a colour count) starts only once the machine is quiet (1-minute load
+average below 0.5; the script waits, and records the load at the start of each case and before
+and after the whole run in the JSON). Errors are computed after all timing, so they do not load
+the machine while it is timed.
 
 Usage: /usr/bin/python3 bench/quality/palettes.py [--build build/release] [--reps 3]
            [--colors 4,16,64,256] [--out bench/results/quality-palettes.json]
@@ -142,6 +143,8 @@ def measure(args, cli, inputs, work):
     for label, photo in inputs.items():
         results[label], outputs[label] = {}, {}
         for n in args.colors:
+            # Quiet again before each case: a build started meanwhile would skew it.
+            load = wait_until_quiet(args.quiet_load)
             cmds = commands(cli, photo, n, os.path.join(work, "out", label))
             runs = {t: [] for t in cmds}
             rss = {t: [] for t in cmds}
@@ -152,7 +155,8 @@ def measure(args, cli, inputs, work):
                     rss[tool].append(m)
             results[label][n] = {t: {"wall_runs_s": [round(x, 3) for x in runs[t]],
                                      "wall_s": round(statistics.median(runs[t]), 3),
-                                     "peak_rss_mib": round(statistics.median(rss[t]), 1)}
+                                     "peak_rss_mib": round(statistics.median(rss[t]), 1),
+                                     "load_before": load}
                                  for t in cmds}
             outputs[label][n] = {t: out for t, (_, out) in cmds.items()}
             print(label, n, {t: results[label][n][t]["wall_s"] for t in cmds}, flush=True)

@@ -221,6 +221,11 @@ TEST_CASE("dithering keeps the photo's mean brightness") {
     }
 }
 
+TEST_CASE(
+    "dither is version 2: results cached before hull_kmeans became the default are not reused") {
+    CHECK(registry().get("dither").version == 2);
+}
+
 TEST_CASE("adaptive palettes: a colour out of the palette's reach does not bleed") {
     // Saturated red beside a mid grey, against a palette whose reddest colour is dull: without
     // a limit, the red the palette cannot give piles up as error and spills red dots into the

@@ -94,6 +94,10 @@ TEST_CASE("the gameboy palette gives at most its four greens") {
     }
 }
 
+TEST_CASE("retro_8bit is version 2: results cached before hull_kmeans are not reused") {
+    CHECK(registry().get("retro_8bit").version == 2);
+}
+
 TEST_CASE("adaptive palettes: at most N colours, deterministic") {
     const Image photo = test::load_data("messi5.jpg");
     for (const char* method : {"hull_kmeans", "median_cut", "kmeans"}) {

@@ -97,7 +97,7 @@ EffectPlan describe(const Params& p, int w, int h, const EffectContext&) {
 void register_dither(EffectRegistry& registry) {
     EffectInfo e;
     e.name = "dither";
-    e.version = 1;
+    e.version = 2;  // 2: adaptive palettes are hull_kmeans by default, their error limited
     e.summary =
         "Reduce to a palette with error diffusion, ordered (Bayer, clustered dot) or "
         "blue-noise dithering";

@@ -292,7 +292,7 @@ class BlockPaletteAnalyzer final : public Analyzer {
 void register_retro_8bit(EffectRegistry& registry) {
     EffectInfo e;
     e.name = "retro_8bit";
-    e.version = 1;
+    e.version = 2;  // 2: adaptive palettes are hull_kmeans by default, their error limited
     e.summary =
         "Big pixels in a retro console palette (NES, Game Boy, PICO-8, C64, CGA, EGA) "
         "or an adaptive one, optionally dithered";

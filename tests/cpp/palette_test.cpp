@@ -40,6 +40,18 @@ double fit_error(const Image& img, const Palette& p) {
     return sum / static_cast<double>(img.pixel_count());
 }
 
+// How many of n random colours the lookup table maps elsewhere than the exhaustive search.
+int table_mismatches(const Palette& p, util::SplitMix64& rng, int n) {
+    int differ = 0;
+    for (int i = 0; i < n; ++i) {
+        const auto v = rng.next();
+        const auto r = static_cast<std::uint8_t>(v), g = static_cast<std::uint8_t>(v >> 8),
+                   b = static_cast<std::uint8_t>(v >> 16);
+        differ += p.nearest(r, g, b) != p.nearest_fast(r, g, b);
+    }
+    return differ;
+}
+
 }  // namespace
 
 TEST_CASE("named palettes hold the published, distinct colours") {
@@ -85,14 +97,7 @@ TEST_CASE("the lookup table gives the exact Oklab match on random colours") {
     for (const char* name : {"nes", "pico8", "gameboy", "ega"}) {
         CAPTURE(name);
         const Palette p = named_palette(name);
-        int differ = 0;
-        for (int i = 0; i < 20000; ++i) {
-            const auto v = rng.next();
-            const auto r = static_cast<std::uint8_t>(v), g = static_cast<std::uint8_t>(v >> 8),
-                       b = static_cast<std::uint8_t>(v >> 16);
-            differ += p.nearest(r, g, b) != p.nearest_fast(r, g, b);
-        }
-        CHECK(differ == 0);
+        CHECK(table_mismatches(p, rng, 20000) == 0);
     }
 }
 
@@ -384,14 +389,7 @@ TEST_CASE("the lookup table matches nearest() exactly on fitted palettes too") {
     util::SplitMix64 rng(11);
     for (const int n : {16, 256}) {
         const Palette p = adaptive_palette(photo, n, AdaptiveMethod::hull_kmeans, 0);
-        int differ = 0;
-        for (int i = 0; i < 40000; ++i) {
-            const auto v = rng.next();
-            const auto r = static_cast<std::uint8_t>(v), g = static_cast<std::uint8_t>(v >> 8),
-                       b = static_cast<std::uint8_t>(v >> 16);
-            differ += p.nearest(r, g, b) != p.nearest_fast(r, g, b);
-        }
-        CHECK(differ == 0);
+        CHECK(table_mismatches(p, rng, 40000) == 0);
     }
 }
 

@@ -90,6 +90,23 @@ def produce(m, package_dir, work_dir, staged, threads):
         os.unlink(fp32)
         info["tool"] += " + tools/models/onnx_to_torch.py (traced at the input shape)"
         return info, fp16
+    if recipe == "tfjs_graph_torch":
+        pins = m.get("from_sha256", {})
+        for rel in sorted(pins):
+            digest = manifest.sha256_of(os.path.join(package_dir, rel))
+            if digest != pins[rel]:
+                raise BuildError(f"{m['name']}: {rel} has sha256 {digest}, pinned {pins[rel]}")
+        import tfjs_graph_to_torch  # imports torch: only this recipe pays for it
+
+        try:
+            tfjs_graph_to_torch.convert(os.path.join(package_dir, m["from"]), staged,
+                                        m["inputs"][0]["shape"], m["tfjs_outputs"], threads)
+        except tfjs_graph_to_torch.ConversionError as e:
+            raise BuildError(f"{m['name']}: {e}")
+        info["from_sha256"] = pins
+        info["tool"] = "tools/models/tfjs_graph_to_torch.py (traced at the input shape)"
+        info["graph_nodes"] = {"input": m["tfjs_input"], "outputs": m["tfjs_outputs"]}
+        return info, None
     raise BuildError(f"{m['name']}: unknown recipe {recipe}")
 
 
@@ -100,6 +117,10 @@ def run_checks(m, path, reference, package_dir, node_modules, threads):
         return checks.matting(path, reference, node_modules, threads, m["backend"])
     if m["task"] == "face_detection":
         return checks.face_detection(path, m, node_modules, threads)
+    if m["task"] == "object_detection":
+        import check_detection
+
+        return check_detection.object_detection(path, m, package_dir, node_modules, threads)
     raise BuildError(f"{m['name']}: no check for task {m['task']}")
 
 
@@ -112,6 +133,8 @@ def summary(figures):
             parts.append(f"max diff {v:.2e} ({k[13:]})")
         elif k == "best_score":
             parts.append(f"face score {v:.3f}")
+        elif k == "labels_found":
+            parts.append(f"found {', '.join(v)}")
     return ", ".join(parts)
 
 

@@ -1,5 +1,6 @@
-"""Run an ONNX model in the two runtimes the checks compare: onnxruntime-node (the reference,
-through ort_run.js) and OpenCV dnn (what the library itself uses for ONNX)."""
+"""Run a model in the runtimes the checks compare: onnxruntime-node (the reference for ONNX,
+through ort_run.js), TensorFlow.js on its CPU backend (the reference for TF.js graph models,
+through tfjs_run.js), OpenCV dnn and TorchScript (what the library itself uses)."""
 import importlib.util
 import json
 import os
@@ -35,6 +36,30 @@ def onnxruntime(model_path, feeds, outputs, node_modules, threads=1):
                               capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise RunError(f"onnxruntime-node failed on {model_path}: {proc.stderr.strip()}")
+        reply = json.loads(proc.stdout.strip().splitlines()[-1])
+        arrays = [np.fromfile(o["file"], dtype="<f4").reshape(o["shape"]) for o in reply["outputs"]]
+        return arrays, reply["seconds"]
+
+
+def tfjs(model_json, feeds, outputs, node_modules):
+    """A TF.js graph model (model.json + shards) on TF.js's pure-JS CPU backend; feeds:
+    {input node: float32 array}, outputs: node names; returns ([arrays], seconds)."""
+    if not node_modules or not os.path.isdir(os.path.join(node_modules, "@tensorflow", "tfjs-converter")):
+        raise RunError(f"@tensorflow/tfjs-converter is not installed under {node_modules}")
+    with tempfile.TemporaryDirectory(prefix="tfjs-") as work:
+        inputs = []
+        for i, (name, value) in enumerate(feeds.items()):
+            file = os.path.join(work, f"in{i}.f32")
+            np.ascontiguousarray(value, dtype="<f4").tofile(file)
+            inputs.append({"name": name, "shape": list(value.shape), "file": file})
+        request = os.path.join(work, "request.json")
+        with open(request, "w") as f:
+            json.dump({"model": model_json, "inputs": inputs, "outputs": outputs, "out_dir": work}, f)
+        env = dict(os.environ, NODE_PATH=node_modules)
+        proc = subprocess.run(["node", os.path.join(HERE, "tfjs_run.js"), request],
+                              capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise RunError(f"TF.js failed on {model_json}: {proc.stderr.strip()}")
         reply = json.loads(proc.stdout.strip().splitlines()[-1])
         arrays = [np.fromfile(o["file"], dtype="<f4").reshape(o["shape"]) for o in reply["outputs"]]
         return arrays, reply["seconds"]

@@ -25,6 +25,7 @@ RECIPE_TOOLS = {
     "tfjs_layers": ["tfjs_layers_to_onnx.py"],
     "imgly_fp16": ["reassemble_chunks.py", "onnx_fp16_to_fp32.py"],
     "onnx_to_torchscript": ["reassemble_chunks.py", "onnx_fp16_to_fp32.py", "onnx_to_torch.py"],
+    "tfjs_graph_torch": ["tfjs_graph_to_torch.py"],
 }
 
 

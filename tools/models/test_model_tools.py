@@ -19,6 +19,7 @@ import onnx_fp16_to_fp32  # noqa: E402
 import onnx_to_torch  # noqa: E402
 import reassemble_chunks  # noqa: E402
 import runners  # noqa: E402
+import tfjs_graph_to_torch  # noqa: E402
 import tfjs_layers_to_onnx  # noqa: E402
 
 cv2 = pytest.importorskip("cv2")
@@ -100,6 +101,168 @@ def test_tfjs_unknown_layer_is_named(tmp_path):
     model_json = write_tfjs(tmp_path, layers, [], "weird")
     with pytest.raises(tfjs_layers_to_onnx.ConversionError, match="weird.*Lambda"):
         tfjs_layers_to_onnx.convert(model_json, str(tmp_path / "m.onnx"))
+
+
+# ---- TF.js graph → TorchScript ---------------------------------------------------------------
+
+def b64(text):
+    return {"s": __import__("base64").b64encode(text.encode()).decode()}
+
+
+def tf_node(name, op, inputs, **attrs):
+    return {"name": name, "op": op, "input": inputs, "attr": attrs}
+
+
+def tf_conv(name, op, inputs, strides=(1, 1), padding="SAME", fused=()):
+    attrs = {"strides": {"list": {"i": ["1", str(strides[0]), str(strides[1]), "1"]}},
+             "dilations": {"list": {"i": ["1", "1", "1", "1"]}},
+             "padding": b64(padding), "data_format": b64("NHWC")}
+    if fused:
+        attrs["fused_ops"] = {"list": {"s": [b64(f)["s"] for f in fused]}}
+        attrs["num_args"] = {"i": "1"}
+    return tf_node(name, op, inputs, **attrs)
+
+
+def write_tfjs_graph(folder, nodes, consts):
+    """A graph-model folder: model.json + one shard. Float constants are stored as fp16
+    (TF.js's float16 quantization), except those named *_u8 (uint8 affine quantization);
+    int32 constants as they are. Returns (path, {name: the values the model really holds})."""
+    blob, specs, held = b"", [], {}
+    for name, value in consts.items():
+        value = np.asarray(value)
+        spec = {"name": name, "shape": list(value.shape)}
+        if value.dtype.kind == "i":
+            spec["dtype"] = "int32"
+            blob += value.astype("<i4").tobytes()
+            held[name] = value
+        elif name.endswith("_u8"):
+            lo, scale = float(value.min()), float(value.max() - value.min()) / 255
+            q = np.round((value - lo) / scale).astype(np.uint8)
+            spec.update(dtype="float32", quantization={"dtype": "uint8", "scale": scale, "min": lo})
+            blob += q.tobytes()
+            held[name] = (q * scale + lo).astype(np.float32)
+        else:
+            spec.update(dtype="float32", quantization={"dtype": "float16", "original_dtype": "float32"})
+            blob += value.astype("<f2").tobytes()
+            held[name] = value.astype(np.float16).astype(np.float32)
+        specs.append(spec)
+        nodes = [tf_node(name, "Const", [])] + nodes
+    (folder / "g.bin").write_bytes(blob)
+    doc = {"format": "graph-model", "modelTopology": {"node": nodes},
+           "weightsManifest": [{"paths": ["g.bin"], "weights": specs}]}
+    (folder / "model.json").write_text(json.dumps(doc))
+    return str(folder / "model.json"), held
+
+
+def tf_same(x, k, stride):
+    """TensorFlow 'SAME' padding of an NCHW tensor: the odd pixel at the end."""
+    pads = []
+    for size in (x.shape[3], x.shape[2]):
+        out = -(-size // stride)
+        total = max((out - 1) * stride + k - size, 0)
+        pads += [total // 2, total - total // 2]
+    return F.pad(x, pads)
+
+
+def legacy_resize(x, oh, ow):
+    """tf.image.resize_bilinear(align_corners=False, half_pixel_centers=False), NHWC numpy."""
+    n, h, w, c = x.shape
+    out = np.zeros((n, oh, ow, c), np.float64)
+    for i in range(oh):
+        sy = i * h / oh
+        y0, fy = int(np.floor(sy)), sy - np.floor(sy)
+        y1 = min(y0 + 1, h - 1)
+        for j in range(ow):
+            sx = j * w / ow
+            x0, fx = int(np.floor(sx)), sx - np.floor(sx)
+            x1 = min(x0 + 1, w - 1)
+            top = x[:, y0, x0] * (1 - fx) + x[:, y0, x1] * fx
+            bottom = x[:, y1, x0] * (1 - fx) + x[:, y1, x1] * fx
+            out[:, i, j] = top * (1 - fy) + bottom * fy
+    return out.astype(np.float32)
+
+
+def test_tfjs_graph_matches_tensorflow_semantics(tmp_path):
+    """Every op kind the converter knows, in a small graph shaped like CenterNet's blocks:
+    fused conv (stride 2, odd SAME pad) + ReLU, hard-swish from Mul/Add/Relu6, depthwise with
+    multiplier 2 (fused bias + ReLU6), squeeze-excite (Mean, 1x1 convs, Sigmoid, Mul), legacy
+    bilinear 2x resize, ConcatV2, a plain 1x1 Conv2D, Identity outputs in a chosen order."""
+    rng = np.random.default_rng(4)
+    c = {
+        "k1": rng.normal(0, 0.3, (3, 3, 3, 4)), "b1": rng.normal(0, 0.1, 4),
+        "dw": rng.normal(0, 0.3, (3, 3, 4, 2)), "bdw_u8": rng.normal(0, 0.1, 8),
+        "se1": rng.normal(0, 0.3, (1, 1, 8, 2)), "bse1": rng.normal(0, 0.1, 2),
+        "se2": rng.normal(0, 0.3, (1, 1, 2, 8)), "bse2": rng.normal(0, 0.1, 8),
+        "pw": rng.normal(0, 0.3, (1, 1, 8, 5)),
+        "sixth": np.float32(1 / 6), "three": np.float32(3),
+        "axes": np.array([1, 2], np.int32), "size": np.array([8, 10], np.int32),
+        "cat_axis": np.array(-1, np.int32),
+    }
+    c = {k: np.asarray(v, np.float32) if np.asarray(v).dtype.kind == "f" else v for k, v in c.items()}
+    nodes = [
+        tf_node("img", "Placeholder", []),
+        tf_conv("conv", "_FusedConv2D", ["img", "k1", "b1"], strides=(2, 2), fused=("BiasAdd", "Relu")),
+        tf_node("hs_mul", "Mul", ["sixth", "conv"]),
+        tf_node("hs_add", "AddV2", ["conv", "three"]),
+        tf_node("hs_relu6", "Relu6", ["hs_add"]),
+        tf_node("hs", "Mul", ["hs_mul", "hs_relu6"]),
+        tf_conv("dwconv", "FusedDepthwiseConv2dNative", ["hs", "dw", "bdw_u8"], fused=("BiasAdd", "Relu6")),
+        tf_node("mean", "Mean", ["dwconv", "axes"], keep_dims={"b": True}),
+        tf_conv("se1conv", "_FusedConv2D", ["mean", "se1", "bse1"], fused=("BiasAdd", "Relu")),
+        tf_conv("se2conv", "_FusedConv2D", ["se1conv", "se2", "bse2"], padding="VALID", fused=("BiasAdd",)),
+        tf_node("gate", "Sigmoid", ["se2conv"]),
+        tf_node("se", "Mul", ["dwconv", "gate"]),
+        tf_node("up", "ResizeBilinear", ["se", "size"], align_corners={"b": False}, half_pixel_centers={"b": False}),
+        tf_node("cat", "ConcatV2", ["up", "hs_up", "cat_axis"]),
+        tf_node("hs_up", "ResizeBilinear", ["hs", "size"], align_corners={"b": False}, half_pixel_centers={"b": False}),
+        tf_node("relu", "Relu", ["cat"]),
+        tf_conv("pwconv", "Conv2D", ["se", "pw"]),
+        tf_node("out_a", "Identity", ["relu"]),
+        tf_node("out_b", "Identity", ["pwconv"]),
+        tf_node("unused", "Erf", ["pwconv"]),  # no output needs it: never converted
+    ]
+    model_json, w = write_tfjs_graph(tmp_path, nodes, c)
+    out = str(tmp_path / "g.pt")
+    tfjs_graph_to_torch.convert(model_json, out, [1, 8, 10, 3], ["out_b", "out_a"])
+
+    x = rng.uniform(0, 255, (1, 8, 10, 3)).astype(np.float32)
+    t = torch.from_numpy(x).permute(0, 3, 1, 2).double()
+    T = lambda k: torch.from_numpy(w[k]).double()
+    conv = F.relu(F.conv2d(tf_same(t, 3, 2), T("k1").permute(3, 2, 0, 1), T("b1"), stride=2))
+    hs = float(w["sixth"]) * conv * torch.clamp(conv + float(w["three"]), 0, 6)  # 1/6 as fp16 holds it
+    dw_w = T("dw").permute(2, 3, 0, 1).reshape(8, 1, 3, 3)
+    dw = torch.clamp(F.conv2d(tf_same(hs, 3, 1), dw_w, T("bdw_u8"), groups=4), 0, 6)
+    se1 = F.relu(F.conv2d(dw.mean((2, 3), keepdim=True), T("se1").permute(3, 2, 0, 1), T("bse1")))
+    se = dw * torch.sigmoid(F.conv2d(se1, T("se2").permute(3, 2, 0, 1), T("bse2")))
+    nhwc = lambda v: v.permute(0, 2, 3, 1).numpy()
+    up = legacy_resize(nhwc(se), 8, 10)
+    hs_up = legacy_resize(nhwc(hs), 8, 10)
+    want_a = np.maximum(np.concatenate([up, hs_up], -1), 0)
+    want_b = nhwc(F.conv2d(se, T("pw").permute(3, 2, 0, 1)))
+
+    got_b, got_a = runners.torchscript(out, {"input": x}, ["out_b", "out_a"])[0]
+    assert got_a.shape == (1, 8, 10, 12) and got_b.shape == (1, 4, 5, 5)
+    np.testing.assert_allclose(got_a, want_a, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(got_b, want_b, rtol=1e-5, atol=1e-4)
+    # uint8 dequantisation really happened (not the fp16 path): the bias is on a 255-step grid.
+    assert len(np.unique(w["bdw_u8"])) <= 8 and not np.allclose(w["bdw_u8"], c["bdw_u8"], atol=1e-5)
+
+
+def test_tfjs_graph_unknown_op_is_named(tmp_path):
+    nodes = [tf_node("img", "Placeholder", []), tf_node("weird", "Erf", ["img"]),
+             tf_node("out", "Identity", ["weird"])]
+    model_json, _ = write_tfjs_graph(tmp_path, nodes, {})
+    with pytest.raises(tfjs_graph_to_torch.ConversionError, match="Erf.*weird"):
+        tfjs_graph_to_torch.convert(model_json, str(tmp_path / "g.pt"), [1, 4, 4, 3], ["out"])
+
+
+def test_tfjs_graph_odd_resize_is_refused(tmp_path):
+    nodes = [tf_node("img", "Placeholder", []),
+             tf_node("up", "ResizeBilinear", ["img", "size"], align_corners={"b": False}),
+             tf_node("out", "Identity", ["up"])]
+    model_json, _ = write_tfjs_graph(tmp_path, nodes, {"size": np.array([6, 6], np.int32)})
+    with pytest.raises(tfjs_graph_to_torch.ConversionError, match="integer factor"):
+        tfjs_graph_to_torch.convert(model_json, str(tmp_path / "g.pt"), [1, 4, 4, 3], ["out"])
 
 
 # ---- chunk reassembly ------------------------------------------------------------------------

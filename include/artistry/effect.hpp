@@ -19,6 +19,8 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
+class ResultCache;  // artistry/cache.hpp
+
 using ParamValue = std::variant<bool, std::int64_t, double, std::string>;
 using ParamMap = std::map<std::string, ParamValue>;
 
@@ -147,6 +149,15 @@ struct EffectContext {
     // A global effect's statistics of the whole image (its Analyzer's finish()), when it has
     // an analysis for these parameters: render then turns any region into its final pixels.
     std::shared_ptr<const void> analysis;
+    // A node of several inputs (EffectInfo::max_inputs > 1): the images of its second and later
+    // inputs, in the node's order (render's `in` is the first). Null or empty otherwise.
+    const std::vector<Image>* more_inputs = nullptr;
+    // The structured output (JSON text) of the node's input nodes that have some, by node id:
+    // what an effect's node-reference parameters (EffectInfo::node_params) point at.
+    const std::map<std::string, std::string>* input_data = nullptr;
+    // The engine's result cache, for intermediate results an effect may reuse across runs (a
+    // segmentation's image embedding). Null: none (a streamed or direct run).
+    ResultCache* cache = nullptr;
 
     bool cancelled() const noexcept {
         return cancel != nullptr && cancel->load(std::memory_order_relaxed);
@@ -190,6 +201,14 @@ struct EffectInfo {
     // render writes structured output to ctx.data (detections, the method used): the engine
     // keeps it with the image, in the result and in the cache.
     bool has_data = false;
+    // How many images a node of this effect reads (its `in` list; a node without one reads the
+    // run's input). More than one: render gets the others as EffectContext::more_inputs.
+    int min_inputs = 1;
+    int max_inputs = 1;
+    // Text parameters whose value names one of the node's inputs (or is empty): the graph
+    // checks them when it is made, and the effect reads that node's data from
+    // EffectContext::input_data (a segmentation prompted by a detection node's boxes).
+    std::vector<std::string> node_params;
 
     // Decodes resolved parameters into the effect's settings struct, once per resolution
     // (Params::settings<S>() returns it); throws Error(invalid_argument) for combinations the

@@ -199,7 +199,7 @@ void Executor::launch(const std::shared_ptr<RunState>& run, const std::vector<in
 void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
     RunState& run = *run_ptr;
     const NodeSpec& spec = run.g->nodes[n];
-    Image input;
+    NodeInputs input;
     bool go = false;
     {
         Lock lock(run.mutex);
@@ -208,10 +208,9 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
             auto& node = run.nodes[n];
             node.started = true;
             node.start = Clock::now();
-            const auto& inputs = run.g->inputs[n];
-            input = inputs.empty() ? run.input : run.nodes[inputs.front()].output;
-            for (int in : inputs) release_reader(run, in);
-            run.progress->set_megapixels(n, megapixels(input));
+            input = gather_inputs(run, n);
+            for (int in : run.g->inputs[n]) release_reader(run, in);
+            run.progress->set_megapixels(n, megapixels(input.first));
             push_event(run, n, Phase::running);
         }
     }
@@ -247,12 +246,26 @@ void Executor::run_node(const std::shared_ptr<RunState>& run_ptr, int n) {
     task_done();
 }
 
-Executor::NodeOutcome Executor::compute_node(RunState& run, int n, Image input) {
+Executor::NodeInputs Executor::gather_inputs(const RunState& run, int n) {
+    NodeInputs in;
+    const auto& inputs = run.g->inputs[n];
+    in.first = inputs.empty() ? run.input : run.nodes[inputs.front()].output;
+    for (std::size_t i = 1; i < inputs.size(); ++i) in.more.push_back(run.nodes[inputs[i]].output);
+    for (int i : inputs)
+        if (!run.nodes[i].data.empty()) in.data.emplace(run.g->nodes[i].id, run.nodes[i].data);
+    return in;
+}
+
+Executor::NodeOutcome Executor::compute_node(RunState& run, int n, NodeInputs inputs) {
     NodeOutcome result;
     const bool has_data = run.g->effects[n]->has_data;
+    Image input = std::move(inputs.first);
     EffectContext ctx;
     ctx.cancel = run.cancel.get();
     ctx.models = models_;
+    ctx.cache = cache_;
+    ctx.more_inputs = &inputs.more;
+    ctx.input_data = &inputs.data;
     if (has_data) ctx.data = &result.data;
     ctx.progress = [this, &run, n](std::int64_t done, std::int64_t total) {
         on_units(run, n, done, total);

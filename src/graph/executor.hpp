@@ -58,9 +58,19 @@ class Executor {
         std::string data;  // structured output (EffectInfo::has_data)
     };
 
+    // What a node reads: its first image, the others (multi-input effects), and the
+    // structured output of its inputs by node id.
+    struct NodeInputs {
+        Image first;
+        std::vector<Image> more;
+        std::map<std::string, std::string> data;
+    };
+
     void run_node(const std::shared_ptr<RunState>& run, int node);
-    // The node's effect on its input, under its reservation; caches what it computed.
-    NodeOutcome compute_node(RunState& run, int node, Image input);
+    // Under the run's lock, before the node's inputs are released.
+    static NodeInputs gather_inputs(const RunState& run, int node);
+    // The node's effect on its inputs, under its reservation; caches what it computed.
+    NodeOutcome compute_node(RunState& run, int node, NodeInputs inputs);
     void on_units(RunState& run, int node, std::int64_t done, std::int64_t total);
 
     // Under the run's lock. settle: cancels what is left of a cancelled run, hands ready

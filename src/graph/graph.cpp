@@ -34,10 +34,32 @@ std::string known_effects(const EffectRegistry& registry) {
     return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
 }
 
-// How many images an effect reads. Every registered effect reads one today; the seam for
-// multi-input operations (compositing) when EffectInfo says so.
-std::size_t input_count(const EffectInfo&) {
-    return 1;
+// "one input", "2 or 3 inputs": what a node of the effect may read.
+std::string allowed_inputs(const EffectInfo& effect) {
+    if (effect.min_inputs == effect.max_inputs)
+        return effect.max_inputs == 1 ? std::string("one input")
+                                      : fmt::format("{} inputs", effect.max_inputs);
+    return fmt::format("{} to {} inputs", effect.min_inputs, effect.max_inputs);
+}
+
+// A node's image count (none given: the run's input, one) against the effect's range, and its
+// node-reference parameters against its inputs.
+void check_node_inputs(const NodeSpec& n, const EffectInfo& effect, const Params& params) {
+    const auto count = std::max<std::size_t>(1, n.inputs.size());
+    if (count < std::size_t(effect.min_inputs) || count > std::size_t(effect.max_inputs))
+        throw invalid(fmt::format("node '{}': effect '{}' takes {}, got {}{}", n.id, n.op,
+                                  allowed_inputs(effect), n.inputs.size(),
+                                  n.inputs.empty() ? std::string(" (the run's input)")
+                                                   : fmt::format(" ({})", fmt::join(n.inputs, ", "))));
+    for (const auto& name : effect.node_params) {
+        const std::string& ref = params.text(name);
+        if (ref.empty() || std::find(n.inputs.begin(), n.inputs.end(), ref) != n.inputs.end())
+            continue;
+        throw invalid(fmt::format("node '{}': {} '{}' must be one of the node's inputs ({})", n.id,
+                                  name, ref,
+                                  n.inputs.empty() ? std::string("it has none: add \"in\"")
+                                                   : fmt::format("{}", fmt::join(n.inputs, ", "))));
+    }
 }
 
 // A cycle among the nodes Kahn's algorithm could not order, as "a -> b -> a" in data order.
@@ -92,9 +114,7 @@ void check_nodes(GraphData& g, const EffectRegistry& registry) {
             throw invalid(fmt::format("node '{}': {}", n.id, e.what()));
         }
         g.effects.push_back(effect);
-        if (n.inputs.size() > input_count(*effect))
-            throw invalid(fmt::format("node '{}': effect '{}' takes one input, got {} ({})", n.id,
-                                      n.op, n.inputs.size(), fmt::join(n.inputs, ", ")));
+        check_node_inputs(n, *effect, g.params.back());
         std::vector<int> in;
         for (const auto& input : n.inputs) {
             if (input.empty()) throw invalid(fmt::format("node '{}': an input id is empty", n.id));

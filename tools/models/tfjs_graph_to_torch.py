@@ -11,8 +11,8 @@ only the operators the supported models use are implemented; any other is an err
 
   tfjs_graph_to_torch.py MODEL.json OUT.pt N,H,W,C OUTPUT_NODE[,OUTPUT_NODE...]
 """
+import base64
 import json
-import math
 import os
 import re
 import sys
@@ -69,14 +69,12 @@ def attr(node, key, default=None):
     if a is None:
         return default
     if "s" in a:
-        import base64
         return base64.b64decode(a["s"]).decode()
     if "list" in a:
         lst = a["list"]
         if "i" in lst:
             return [int(v) for v in lst["i"]]
         if "s" in lst:
-            import base64
             return [base64.b64decode(v).decode() for v in lst["s"]]
         if "f" in lst:
             return [float(v) for v in lst["f"]]
@@ -88,9 +86,12 @@ def attr(node, key, default=None):
 
 
 def source(name):
-    """An input reference 'node:k' → ('node', k); control inputs ('^node') are not data."""
+    """An input reference 'node' or 'node:0' → 'node' (every supported op has one output;
+    control inputs, '^node', are skipped by the callers)."""
     m = re.fullmatch(r"([^:]+)(?::(\d+))?", name)
-    return m.group(1), int(m.group(2) or 0)
+    if int(m.group(2) or 0) != 0:
+        raise ConversionError(f"input {name}: only a node's first output is supported")
+    return m.group(1)
 
 
 NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
@@ -222,7 +223,7 @@ class GraphModule(torch.nn.Module):
                 raise ConversionError(f"node {name} is referenced but not defined")
             for i in nodes[name].get("input", []):
                 if not i.startswith("^"):
-                    visit(source(i)[0])
+                    visit(source(i))
             state[name] = 2
             order.append(name)
 
@@ -240,7 +241,7 @@ class GraphModule(torch.nn.Module):
                 f"{op} (node {next(n for n in order if nodes[n]['op'] == op)})" for op in unknown))
 
         def const(name):
-            name = source(name)[0]
+            name = source(name)
             if nodes[name]["op"] != "Const":
                 raise ConversionError(f"{name} must be a constant, is a {nodes[name]['op']}")
             if name not in raw:
@@ -257,7 +258,7 @@ class GraphModule(torch.nn.Module):
             op = node["op"]
             if op in ("Const", "Placeholder"):
                 continue
-            data = [source(i)[0] for i in node.get("input", []) if not i.startswith("^")]
+            data = [source(i) for i in node.get("input", []) if not i.startswith("^")]
             try:
                 prep = PREPARE[op](node, const) if op in PREPARE else None
             except ConversionError as e:

@@ -114,6 +114,10 @@ def same_pads(size, k, stride, dilation):
 
 
 ACTIVATIONS = {"Relu": F.relu, "Relu6": F.relu6, "Sigmoid": torch.sigmoid}
+# A fused activation applies to the convolution's own fresh output: in place, one big
+# allocation fewer per layer.
+ACTIVATIONS_IN_PLACE = {"Relu": torch.relu_, "Relu6": lambda y: F.relu6(y, inplace=True),
+                        "Sigmoid": torch.sigmoid_}
 
 
 class Conv:
@@ -157,7 +161,7 @@ class Conv:
             n, c, h, wd = x.shape
             rows = x.permute(0, 2, 3, 1).reshape(n * h * wd, c)
             y = F.linear(rows, w, b).reshape(n, h, wd, w.shape[0]).permute(0, 3, 1, 2)
-            return ACTIVATIONS[self.activation](y) if self.activation else y
+            return ACTIVATIONS_IN_PLACE[self.activation](y) if self.activation else y
         pad = (0, 0)
         if self.padding == "SAME":
             (ht, hb), (wl, wr) = (same_pads(int(x.shape[2 + i]), self.kernel[i], self.stride[i], self.dilation[i])
@@ -167,7 +171,7 @@ class Conv:
             else:
                 x = F.pad(x, (wl, wr, ht, hb))
         y = F.conv2d(x, w, b, stride=self.stride, padding=pad, dilation=self.dilation, groups=self.groups)
-        return ACTIVATIONS[self.activation](y) if self.activation else y
+        return ACTIVATIONS_IN_PLACE[self.activation](y) if self.activation else y
 
 
 def resize_bilinear(x, size, align_corners, half_pixel):

@@ -396,9 +396,25 @@ OPS = {
 
 # ---- fusing the formulas exporters spell out -------------------------------------------------
 
-def fuse_patterns(nodes, static, outputs):
-    """Returns the node list with two formulas replaced by one node each, because elementwise
-    passes over large tensors dominate a traced transformer's time:
+TRANSPOSED = "#transposed"
+
+
+def constant_value(n, opset):
+    a = attributes(n, opset, 1)
+    if "value" in a:
+        return torch.from_numpy(numpy_helper.to_array(a["value"]).copy())
+    for key, dtype in (("value_float", torch.float32), ("value_floats", torch.float32),
+                       ("value_int", torch.int64), ("value_ints", torch.int64)):
+        if key in a:
+            return torch.tensor(a[key], dtype=dtype)
+    raise ConversionError(f"Constant {n.name}: unsupported form {sorted(a)}")
+
+
+def fuse_patterns(nodes, static, outputs, weights=None):
+    """Returns the node list with three formulas replaced by one node each, because elementwise
+    passes over large tensors dominate a traced transformer's time, and because CPU BLAS is
+    much faster at x @ W.T (torch's linear) than at x @ W:
+      MatMul(x, W) [→ Add b], W a 2-D weight, b a 1-D weight        ⇒ FusedLinear(x, Wᵀ, b)
       GELU   Div(x, sqrt 2) → Erf → Add 1 → Mul x → Mul 0.5          ⇒ FusedGelu(x)
       LayerNorm over the last axis: ReduceMean(x) → Sub → Pow 2 → ReduceMean → Add eps → Sqrt →
              Div → Mul w → Add b                                     ⇒ FusedLayerNorm(x, w, b)
@@ -482,6 +498,17 @@ def fuse_patterns(nodes, static, outputs):
             removed.update(id(k) for k in (rm, sub, n, var, add, sqrt, div, mul))
             replaced[id(bias)] = onnx.helper.make_node("FusedLayerNorm", [x, w, b], list(bias.output),
                                                        name=bias.name, epsilon=float(eps))
+        elif n.op_type == "MatMul" and weights and n.input[1] in weights and weights[n.input[1]].dim() == 2:
+            w = n.input[1]
+            add = only_use(n.output[0])
+            b = other(add, n.output[0]) if add is not None and add.op_type == "Add" else None
+            if b is not None and b in weights and weights[b].dim() == 1 and n.output[0] not in outputs:
+                removed.add(id(n))
+                replaced[id(add)] = onnx.helper.make_node("FusedLinear", [n.input[0], w + TRANSPOSED, b],
+                                                          list(add.output), name=add.name)
+            else:
+                replaced[id(n)] = onnx.helper.make_node("FusedLinear", [n.input[0], w + TRANSPOSED],
+                                                        list(n.output), name=n.name)
     return [replaced.get(id(n), n) for n in nodes if id(n) not in removed]
 
 
@@ -492,6 +519,17 @@ def op_fused_layer_norm(args, a):
     return F.layer_norm(x, x.shape[-1:], w, b, a["epsilon"])
 
 
+def op_matmul(args, a):
+    x, y = args
+    if x.dim() >= 3 and y.dim() >= 3:
+        # Batched products of strided views (attention after Split/Transpose) are several
+        # times slower in CPU BLAS than copying them contiguous first.
+        x, y = x.contiguous(), y.contiguous()
+    return torch.matmul(x, y)
+
+
+OPS["MatMul"] = op_matmul
+OPS["FusedLinear"] = lambda args, a: F.linear(args[0], args[1], args[2] if len(args) > 2 else None)
 OPS["FusedGelu"] = lambda args, a: F.gelu(args[0])
 OPS["FusedLayerNorm"] = op_fused_layer_norm
 
@@ -533,49 +571,40 @@ class GraphModule(torch.nn.Module):
                    and any(n in node.input for node in self.nodes)]
         if missing:
             raise ConversionError(f"the requested outputs need inputs {missing}: pass or bake them")
-        used = {x for n in self.nodes for x in n.input} | set(self.output_names)
         self.static = {}
-        self.slot = {}
+        floats = {}
         for t in g.initializer:
-            if t.name not in used:
-                continue
             value = torch.from_numpy(numpy_helper.to_array(t).copy())
             if value.is_floating_point():
-                slot = f"w{len(self.slot)}"
-                self.slot[t.name] = slot
-                if weights_from is not None:
-                    self.register_buffer(slot, getattr(weights_from, weights_from.slot[t.name]))
-                else:
-                    self.register_buffer(slot, value)
+                floats[t.name] = value
             else:
                 self.static[t.name] = value
         for n in self.nodes:
             if n.op_type == "Constant":
-                a = attributes(n, self.opset, 1)
-                if "value" in a:
-                    v = torch.from_numpy(numpy_helper.to_array(a["value"]).copy())
-                elif "value_float" in a:
-                    v = torch.tensor(a["value_float"], dtype=torch.float32)
-                elif "value_int" in a:
-                    v = torch.tensor(a["value_int"], dtype=torch.int64)
-                elif "value_ints" in a:
-                    v = torch.tensor(a["value_ints"], dtype=torch.int64)
-                elif "value_floats" in a:
-                    v = torch.tensor(a["value_floats"], dtype=torch.float32)
-                else:
-                    raise ConversionError(f"Constant {n.name}: unsupported form {sorted(a)}")
-                self.static[n.output[0]] = v
+                self.static[n.output[0]] = constant_value(n, self.opset)
         self.static.update(self.baked)
         if fuse:
-            self.nodes = fuse_patterns(self.nodes, self.static, self.output_names)
+            self.nodes = fuse_patterns(self.nodes, self.static, self.output_names, floats)
         self.attrs = [attributes(n, self.opset, len(n.output)) for n in self.nodes]
         self.channels_last = channels_last
-        if channels_last and weights_from is None:
-            for n in self.nodes:
-                if n.op_type == "Conv" and n.input[1] in self.slot:
-                    w = getattr(self, self.slot[n.input[1]])
-                    if w.dim() == 4:
-                        w.data = w.contiguous(memory_format=torch.channels_last)
+        conv_weights = {n.input[1] for n in self.nodes if n.op_type == "Conv"}
+        # Float initializers become buffers (only those the kept nodes use); a name ending in
+        # TRANSPOSED is the transpose of that weight, made for FusedLinear.
+        used = {x for n in self.nodes for x in n.input} | set(self.output_names)
+        self.slot = {}
+        for name in sorted(used):
+            base = name[:-len(TRANSPOSED)] if name.endswith(TRANSPOSED) else name
+            if base not in floats:
+                continue
+            slot = f"w{len(self.slot)}"
+            self.slot[name] = slot
+            if weights_from is not None:
+                self.register_buffer(slot, getattr(weights_from, weights_from.slot[name]))
+                continue
+            value = floats[base].t().contiguous() if name != base else floats[base]
+            if channels_last and name in conv_weights and value.dim() == 4:
+                value = value.contiguous(memory_format=torch.channels_last)
+            self.register_buffer(slot, value)
 
     @staticmethod
     def needed_nodes(g, outputs):

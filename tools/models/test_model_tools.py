@@ -455,11 +455,15 @@ def test_graph_layer_norm_and_fused_formulas():
         helper.make_node("Div", ["x", "sqrt2"], ["xs"]), helper.make_node("Erf", ["xs"], ["e"]),
         helper.make_node("Add", ["e", "one"], ["e1"]), helper.make_node("Mul", ["x", "e1"], ["xe"]),
         helper.make_node("Mul", ["xe", "half"], ["gelu"]),
+        # ... and a linear layer: MatMul by a weight, then its bias.
+        helper.make_node("MatMul", ["x", "lw"], ["xw"]), helper.make_node("Add", ["lb", "xw"], ["lin"]),
     ]
-    m = graph_model(nodes, [("x", [2, 5, 8])], [("ln", None), ("ln2", None), ("gelu", None)],
-                    [("w", w), ("b", b)], opset=13)
+    lw, lb = rng.normal(0, 0.5, (8, 3)).astype(np.float32), rng.normal(0, 0.5, 3).astype(np.float32)
+    m = graph_model(nodes, [("x", [2, 5, 8])], [("ln", None), ("ln2", None), ("gelu", None), ("lin", None)],
+                    [("w", w), ("b", b), ("lw", lw), ("lb", lb)], opset=13)
     fused = [n.op_type for n in onnx_graph_torch.GraphModule(m).nodes]
     assert fused.count("FusedLayerNorm") == 1 and fused.count("FusedGelu") == 1 and "Erf" not in fused
+    assert fused.count("FusedLinear") == 1 and "MatMul" not in fused
     mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
     expected_ln = (x - mean) / np.sqrt(var + 1e-5) * w + b
     expected_gelu = F.gelu(torch.from_numpy(x)).numpy()
@@ -467,6 +471,7 @@ def test_graph_layer_norm_and_fused_formulas():
         np.testing.assert_allclose(result[0], expected_ln, atol=1e-5)
         np.testing.assert_allclose(result[1], expected_ln, atol=1e-5)
         np.testing.assert_allclose(result[2], expected_gelu, atol=1e-6)
+        np.testing.assert_allclose(result[3], x @ lw + lb, atol=1e-5)
     unfused = onnx_graph_torch.GraphModule(m, fuse=False).eval()
     with torch.no_grad():
         np.testing.assert_allclose(unfused(torch.from_numpy(x))[1].numpy(), expected_ln, atol=1e-5)

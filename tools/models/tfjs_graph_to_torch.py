@@ -187,7 +187,7 @@ def resize_bilinear(x, size, align_corners, half_pixel):
         raise ConversionError(f"legacy bilinear resize {h}x{w} → {oh}x{ow}: only one integer factor is supported")
     s = oh // h
     if s == 1:
-        return x
+        return x.clone()  # a fresh tensor, as every op's result is (later steps may write into it)
     for dim in (2, 3):
         n = x.shape[dim]
         nxt = torch.cat([x.narrow(dim, 1, n - 1), x.narrow(dim, n - 1, 1)], dim)
@@ -300,6 +300,18 @@ class GraphModule(torch.nn.Module):
                 data = [d for d in data if nodes[d]["op"] != "Const"]
             self.steps.append((name, op, data, prep))
 
+        # Tensors that one step alone reads, and that an op made fresh (not the input, not an
+        # Identity's alias, not an output): that step may overwrite them in place, which
+        # saves an allocation of a whole activation.
+        uses = {}
+        for _, _, data, _ in self.steps:
+            for d in data:
+                uses[d] = uses.get(d, 0) + 1
+        for o in self.output_nodes:
+            uses[o] = uses.get(o, 0) + 1
+        aliases = set(self.placeholders) | {n for n, op, _, _ in self.steps if op == "Identity"}
+        self.reusable = {d for d, n in uses.items() if n == 1 and d not in aliases}
+
     def forward(self, x):
         # NHWC memory seen as NCHW (channels-last strides): TensorFlow's own layout, kept
         # throughout, so 1x1 convolutions are plain matrix products over the channels.
@@ -310,10 +322,12 @@ class GraphModule(torch.nn.Module):
                 w = getattr(self, f"w{prep.slot}")
                 b = getattr(self, f"b{prep.slot}") if prep.bias is not None else None
                 env[name] = prep(args[0], w, b)
-            elif isinstance(prep, list):  # binary op with scalar constants
+            elif isinstance(prep, list):  # binary op, operands tensors or scalar constants
                 vals = iter(args)
                 a, b = (next(vals) if kind == "tensor" else v for kind, v in prep)
-                env[name] = BINARY[op](a, b)
+                env[name] = binary(op, a, b, [kind == "tensor" and v in self.reusable for kind, v in prep])
+            elif op in UNARY_IN_PLACE and data[0] in self.reusable:
+                env[name] = UNARY_IN_PLACE[op](args[0])
             else:
                 env[name] = OPS[op](args, prep)
         return tuple(env[o].permute(0, 2, 3, 1).contiguous() for o in self.output_nodes)
@@ -361,6 +375,23 @@ BINARY = {
     "Minimum": lambda a, b: torch.clamp(a, max=b) if not torch.is_tensor(b) else
     (torch.clamp(b, max=a) if not torch.is_tensor(a) else torch.minimum(a, b)),
 }
+
+BINARY_IN_PLACE = {"Add": "add_", "AddV2": "add_", "Sub": "sub_", "Mul": "mul_", "RealDiv": "div_"}
+COMMUTATIVE = {"Add", "AddV2", "Mul"}
+UNARY_IN_PLACE = ACTIVATIONS_IN_PLACE
+
+
+def binary(op, a, b, reusable):
+    """a op b, written into a (or, when the op commutes, into b) where that operand may be
+    overwritten and already has the result's shape."""
+    if op in BINARY_IN_PLACE:
+        shape = torch.broadcast_shapes(a.shape if torch.is_tensor(a) else (), b.shape if torch.is_tensor(b) else ())
+        if reusable[0] and a.shape == shape:
+            return getattr(a, BINARY_IN_PLACE[op])(b)
+        if reusable[1] and op in COMMUTATIVE and b.shape == shape:
+            return getattr(b, BINARY_IN_PLACE[op])(a)
+    return BINARY[op](a, b)
+
 
 OPS = {
     **{op: None for op in PREPARE if op.endswith(("Conv2D", "Native"))},

@@ -533,6 +533,13 @@ def test_graph_resize_and_conv_transpose():
     for result in run_traced(m, x):
         np.testing.assert_allclose(result[0], expected_r, atol=1e-6)
         np.testing.assert_allclose(result[1], expected_ct, atol=1e-5)
+    # A convolution run channels-last gives the same values.
+    cw = rng.normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32)
+    conv = graph_model([helper.make_node("Conv", ["x", "cw", "b"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])],
+                       [("x", [1, 3, 5, 7])], [("y", None)], [("cw", cw), ("b", b)])
+    expected_conv = F.conv2d(t, torch.from_numpy(cw), torch.from_numpy(b), padding=1).numpy()
+    for result in run_traced(conv, x, channels_last=True):
+        np.testing.assert_allclose(result[0], expected_conv, atol=1e-5)
 
 
 def test_graph_errors_name_the_operator_and_dynamic_shapes():

@@ -209,6 +209,9 @@ struct EffectInfo {
     // checks them when it is made, and the effect reads that node's data from
     // EffectContext::input_data (a segmentation prompted by a detection node's boxes).
     std::vector<std::string> node_params;
+    // A node of it runs on a photo with its default parameters alone. False: it needs the
+    // user's prompts or more images (segment, composite), and `-e all` leaves it out.
+    bool standalone = true;
 
     // Decodes resolved parameters into the effect's settings struct, once per resolution
     // (Params::settings<S>() returns it); throws Error(invalid_argument) for combinations the

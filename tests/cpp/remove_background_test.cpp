@@ -259,7 +259,7 @@ TEST_CASE("invalid parameters name the parameter and what is allowed") {
 
 TEST_CASE("schema: every parameter has help and the footprint is global") {
     const EffectInfo& e = registry().get("remove_background");
-    CHECK(e.version == 4);
+    CHECK(e.version == 5);
     CHECK_FALSE(e.summary.empty());
     for (const auto& p : e.params) CHECK_FALSE(p.help.empty());
     const Params defaults = registry().resolve("remove_background", {});

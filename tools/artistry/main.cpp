@@ -133,6 +133,8 @@ struct RunArgs {
     std::string cache_tiers;  // "memory,disk,redis" subset or "none"; empty: the defaults
     int tile = 0;             // > 0: stream in bands of this many rows
     std::string data_file;    // structured outputs (detections, method used) as JSON
+    std::vector<std::string> points;  // --point X,Y: the prompt of the one segment node
+    std::vector<std::string> boxes;   // --box X,Y,W,H
 };
 
 // An effect whose `model` parameter names, by default, a model that is not installed cannot
@@ -171,6 +173,30 @@ bool streamable_format(const std::string& format) {
            format == "tiff";
 }
 
+std::string join(const std::vector<std::string>& items, const char* separator) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+    return out;
+}
+
+// --point and --box: the `points` and `boxes` of the one effect of the run that takes prompts.
+void add_prompts(const RunArgs& args, const EffectRegistry& registry,
+                 const std::vector<std::string>& effects, std::map<std::string, ParamMap>& params) {
+    if (args.points.empty() && args.boxes.empty()) return;
+    std::vector<std::string> prompted;
+    for (const auto& e : effects)
+        if (registry.get(e).find_param("points") != nullptr) prompted.push_back(e);
+    if (prompted.size() != 1)
+        throw Error(Status::invalid_argument,
+                    fmt::format("--point and --box prompt one segment effect; -e {} has {}",
+                                args.effects, prompted.empty() ? "none" : join(prompted, ", ")));
+    const EffectInfo& effect = registry.get(prompted.front());
+    if (!args.points.empty())
+        params[effect.name]["points"] = parse_param_text(effect, "points", join(args.points, ";"));
+    if (!args.boxes.empty())
+        params[effect.name]["boxes"] = parse_param_text(effect, "boxes", join(args.boxes, ";"));
+}
+
 // The graph `-e` describes: every effect reads the input, or with --cut one shared
 // remove_background node that every other effect reads.
 Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, ModelStore& models) {
@@ -179,6 +205,7 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, Mo
     if (args.effects == "all")
         effects.erase(std::remove_if(effects.begin(), effects.end(),
                                      [&](const std::string& e) {
+                                         if (!registry.get(e).standalone) return true;
                                          const std::string model =
                                              missing_model(registry, registry.get(e), models);
                                          if (!model.empty() && !args.quiet)
@@ -210,6 +237,7 @@ Graph graph_from_effects(const RunArgs& args, const EffectRegistry& registry, Mo
                                     args.effects));
         params[effect][name] = parse_param_text(registry.get(effect), name, item.substr(eq + 1));
     }
+    add_prompts(args, registry, effects, params);
     return Graph::from_effects(effects, params, args.cut, registry);
 }
 
@@ -224,10 +252,11 @@ EngineOptions engine_options(const RunArgs& args) {
 // The graph to run: a spec from --graph, or the one -e, -p and --cut describe.
 Graph run_graph(const RunArgs& args, Engine& engine) {
     const EffectRegistry& registry = engine.registry();
-    if (!args.graph_file.empty() && (!args.params.empty() || args.cut || args.effects != "all"))
+    if (!args.graph_file.empty() && (!args.params.empty() || args.cut || args.effects != "all" ||
+                                     !args.points.empty() || !args.boxes.empty()))
         throw Error(Status::invalid_argument,
                     "--graph takes its effects and parameters from the spec; "
-                    "drop -e, -p and --cut");
+                    "drop -e, -p, --cut, --point and --box");
     return args.graph_file.empty() ? graph_from_effects(args, registry, engine.models())
                                    : Graph::from_json_file(args.graph_file, registry);
 }
@@ -486,8 +515,15 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
            "CPU caches and cores), the budget only bounding them")
         ->check(CLI::Range(1, 1 << 20));
     run->add_option("--data", args.data_file,
-                    "Write the nodes' structured outputs (faces found, the matting method used) "
-                    "to this JSON file: {image: {node: data}}");
+                    "Write the nodes' structured outputs (faces and objects found, the matting "
+                    "method used, the segment's prompts and mask scores) to this JSON file: "
+                    "{image: {node: data}}");
+    run->add_option("--point", args.points,
+                    "X,Y in image pixels: a foreground point for the segment effect (repeatable; "
+                    "-e segment)");
+    run->add_option("--box", args.boxes,
+                    "X,Y,W,H in image pixels: a box around the object for the segment effect "
+                    "(repeatable: one mask each, joined)");
     run->add_flag("--quiet", args.quiet, "No progress output");
     run->add_flag("--no-cache", args.no_cache,
                   "Compute every node; by default results are cached by content "

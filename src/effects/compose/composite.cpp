@@ -136,6 +136,7 @@ void register_composite(EffectRegistry& registry) {
     };
     e.min_inputs = 2;
     e.max_inputs = 3;
+    e.standalone = false;
     e.decode = decoder([](const Params& p) { return Settings(p); });
     e.render = render;
     registry.add(std::move(e));

@@ -175,7 +175,7 @@ std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
     if (method == subject_method) {
         SegmentRequest request;
         request.detect = true;
-        request.label = p.text("subject");
+        request.label = canonical_label(p.text("subject"));
         return segment_analyzer(std::move(request), width, height, ctx);
     }
     if (method != isnet_model) return nullptr;

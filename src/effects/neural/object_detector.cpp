@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -39,12 +40,16 @@ std::vector<Detection> nms_per_class(const std::vector<Detection>& sorted, float
     return kept;
 }
 
-// The model's class names: its manifest's "classes", else COCO's.
+// The model's class names (its manifest's "classes", else COCO's), as coco_labels() spells
+// them.
 std::vector<std::string> model_classes(const ModelSpec& spec) {
     if (!spec.extras.empty()) {
         const auto extras = nlohmann::json::parse(spec.extras, nullptr, false);
-        if (extras.is_object() && extras.contains("classes") && extras["classes"].is_array())
-            return extras["classes"].get<std::vector<std::string>>();
+        if (extras.is_object() && extras.contains("classes") && extras["classes"].is_array()) {
+            auto names = extras["classes"].get<std::vector<std::string>>();
+            for (auto& n : names) n = canonical_label(n);
+            return names;
+        }
     }
     return coco_labels();
 }
@@ -114,6 +119,16 @@ const std::vector<std::string>& coco_labels() {
     return labels;
 }
 
+std::string canonical_label(const std::string& name) {
+    // Darknet's coco.names (and models trained with it) spell six classes differently.
+    static const std::map<std::string, std::string> aliases = {
+        {"motorbike", "motorcycle"},     {"aeroplane", "airplane"},
+        {"sofa", "couch"},               {"pottedplant", "potted plant"},
+        {"diningtable", "dining table"}, {"tvmonitor", "tv"}};
+    const auto it = aliases.find(name);
+    return it == aliases.end() ? name : it->second;
+}
+
 std::vector<std::string> split_labels(const std::string& text) {
     std::vector<std::string> out;
     std::stringstream in(text);
@@ -121,7 +136,7 @@ std::vector<std::string> split_labels(const std::string& text) {
     while (std::getline(in, item, ',')) {
         const auto b = item.find_first_not_of(' ');
         const auto e = item.find_last_not_of(' ');
-        if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+        if (b != std::string::npos) out.push_back(canonical_label(item.substr(b, e - b + 1)));
     }
     return out;
 }

@@ -31,8 +31,12 @@ struct DetectOptions {
 
 // The 80 COCO class names in the detector's order ("person", "bicycle", … "toothbrush").
 const std::vector<std::string>& coco_labels();
+// The COCO name of a class as other lists spell it ("motorbike" → "motorcycle", "tvmonitor" →
+// "tv"); other names unchanged.
+std::string canonical_label(const std::string& name);
 // "" when every comma-separated name is a COCO label (or the text is empty), else what is wrong.
 std::string check_coco_labels(const std::string& text);
+// Comma-separated labels, trimmed and canonical.
 std::vector<std::string> split_labels(const std::string& text);
 
 // Feeds the photo's rows to the detector's input resampler; detect() once every row is in.

@@ -27,13 +27,9 @@ struct Settings {
         for (const auto& b : parse_points(p.text("background_points"), false))
             request.points.push_back(b);
         request.boxes = parse_boxes(p.text("boxes"));
-        request.label = p.text("label");
+        request.label = canonical_label(p.text("label"));
         request.every = p.text("select") == "all";
         request.candidate = int(p.integer("candidate"));
-        if (request.points.empty() && request.boxes.empty() && from.empty())
-            throw Error(Status::invalid_argument,
-                        "segment: no prompt; give points, boxes, or from (a detect_objects node "
-                        "among the node's inputs)");
         if (!from.empty() && !request.boxes.empty())
             throw Error(Status::invalid_argument,
                         "segment: boxes and from both give boxes; use one of them");
@@ -46,6 +42,10 @@ struct Settings {
 std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
                                          const EffectContext& ctx) {
     const Settings& s = p.settings<Settings>();
+    if (s.request.points.empty() && s.request.boxes.empty() && s.from.empty())
+        throw Error(Status::invalid_argument,
+                    "segment: no prompt; give points, boxes, or from (a detect_objects node among "
+                    "the node's inputs)");
     SegmentRequest request = s.request;
     if (!s.from.empty()) {
         const auto* data = ctx.input_data;
@@ -105,13 +105,15 @@ void register_segment(EffectRegistry& registry) {
         param::choice("select", "best", {"best", "all"},
                       "with from: the best detection, or every one (masks joined)"),
         param::integer("candidate", -1, -1, 15,
-                       "which of the model's candidate masks; -1: the one it rates best"),
+                       "which of the model's candidate masks (their IoU estimates are in the data); -1: the "
+                       "one SAM returns (for one point or a box, the best rated)"),
         param::flag("refine", true,
                     "refine the edge at full resolution; false: the model's mask upscaled"),
     };
     for (auto& spec : cutout_params()) e.params.push_back(std::move(spec));
     e.has_data = true;
     e.node_params = {"from"};
+    e.standalone = false;
     e.decode = decoder([](const Params& p) { return Settings(p); });
     e.describe = [](const Params& p, int width, int height, const EffectContext&) {
         const Settings& s = p.settings<Settings>();

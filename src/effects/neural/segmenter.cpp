@@ -116,6 +116,17 @@ std::vector<Detection> parse_detections(const std::string& json) {
     return out;
 }
 
+// The mask SAM itself returns: with four candidates, the first (the single-mask output) for
+// prompts of three or more points (padding and box corners counted), else the best-rated of the
+// three multimask ones; with another count, the best-rated.
+int sam_choice(const std::vector<float>& iou, std::size_t points) {
+    const auto best = [&](std::size_t from) {
+        return int(std::max_element(iou.begin() + std::ptrdiff_t(from), iou.end()) - iou.begin());
+    };
+    if (iou.size() != 4) return best(0);
+    return points >= 3 ? 0 : best(1);
+}
+
 class SegmentAnalyzer final : public Analyzer {
   public:
     SegmentAnalyzer(SegmentRequest request, int width, int height, const EffectContext& ctx)
@@ -278,9 +289,7 @@ class SegmentAnalyzer final : public Analyzer {
         if (chosen >= candidates)
             throw invalid(fmt::format("candidate {} asked, model '{}' gives {} mask(s)", chosen,
                                       decoder.spec().name, candidates));
-        if (chosen < 0)
-            chosen = int(std::max_element(iou->values.begin(), iou->values.end()) -
-                         iou->values.begin());
+        if (chosen < 0) chosen = sam_choice(iou->values, pts.size());
         const int mh = int(masks->shape[2]), mw = int(masks->shape[3]);
         const cv::Mat low(mh, mw, CV_32F,
                           const_cast<float*>(masks->values.data()) + std::size_t(chosen) * mh * mw);

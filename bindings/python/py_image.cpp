@@ -10,6 +10,14 @@ namespace artistry::python {
 
 std::shared_ptr<py::object> hold(py::object object) {
     return std::shared_ptr<py::object>(new py::object(std::move(object)), [](py::object* o) {
+        // An engine thread may drop the last reference while the interpreter shuts down;
+        // taking the GIL then ends the thread from inside this deleter (and aborts the
+        // process). The object goes with the interpreter instead.
+        if (!Py_IsInitialized() || _Py_IsFinalizing()) {
+            o->release();
+            delete o;
+            return;
+        }
         py::gil_scoped_acquire gil;
         delete o;
     });

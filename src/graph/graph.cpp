@@ -49,8 +49,9 @@ void check_node_inputs(const NodeSpec& n, const EffectInfo& effect, const Params
     if (count < std::size_t(effect.min_inputs) || count > std::size_t(effect.max_inputs))
         throw invalid(fmt::format("node '{}': effect '{}' takes {}, got {}{}", n.id, n.op,
                                   allowed_inputs(effect), n.inputs.size(),
-                                  n.inputs.empty() ? std::string(" (the run's input)")
-                                                   : fmt::format(" ({})", fmt::join(n.inputs, ", "))));
+                                  n.inputs.empty()
+                                      ? std::string(" (the run's input)")
+                                      : fmt::format(" ({})", fmt::join(n.inputs, ", "))));
     for (const auto& name : effect.node_params) {
         const std::string& ref = params.text(name);
         if (ref.empty() || std::find(n.inputs.begin(), n.inputs.end(), ref) != n.inputs.end())

@@ -28,7 +28,8 @@ using artistry::test::have_model;
 namespace {
 
 const std::filesystem::path darknet = "/usr/share/darknet/data";
-const std::filesystem::path golden = std::filesystem::path(ARTISTRY_SOURCE_DIR) / "tests" / "golden";
+const std::filesystem::path golden =
+    std::filesystem::path(ARTISTRY_SOURCE_DIR) / "tests" / "golden";
 
 bool have_photo(const std::string& name) {
     if (std::filesystem::exists(darknet / name)) return true;
@@ -164,16 +165,17 @@ TEST_CASE("detect_objects: class filter, count limit, annotation, and bad labels
     CHECK(detections(dog, {{"classes", std::string("giraffe")}}).empty());
     CHECK(!apply_effect("detect_objects", dog, {{"annotate", true}}).same_pixels(dog));
     CHECK(apply_effect("detect_objects", dog, {}).same_pixels(dog));
-    const Error e = test::error_of(
-        [&] { apply_effect("detect_objects", dog, {{"classes", std::string("unicorn")}}); });
+    const Error e = test::error_of([&] {
+        apply_effect("detect_objects", dog, {{"classes", std::string("unicorn")}});
+    });
     CHECK(e.status() == Status::invalid_argument);
     CHECK(std::string(e.what()).find("'unicorn' is not a COCO label") != std::string::npos);
 }
 
 TEST_CASE("segment: a point on the dog gives the reference mask of the original model") {
     if (!have_segmenter() || !have_photo("dog.jpg")) return;
-    const auto reference = nlohmann::json::parse(
-        read_text((golden / "minisam" / "dog-point.json").string()));
+    const auto reference =
+        nlohmann::json::parse(read_text((golden / "minisam" / "dog-point.json").string()));
     const Image want = load_image((golden / "minisam" / "dog-point.png").string());
     const auto& p = reference["prompt"]["points"][0];
     const std::string point = std::to_string(int(p[0])) + "," + std::to_string(int(p[1]));
@@ -183,17 +185,17 @@ TEST_CASE("segment: a point on the dog gives the reference mask of the original 
     std::string data;
     EffectContext ctx;
     ctx.data = &data;
-    const Image raw = apply_effect(
-        "segment", dog,
-        {{"points", point}, {"refine", false}, {"mode", std::string("alpha")}}, ctx);
+    const Image raw =
+        apply_effect("segment", dog,
+                     {{"points", point}, {"refine", false}, {"mode", std::string("alpha")}}, ctx);
     const double raw_iou = iou(mask_of(raw), mask_of(want));
     MESSAGE("IoU against onnxruntime-node: " << raw_iou << "; data " << data);
     CHECK(raw_iou >= 0.95);
     const auto d = nlohmann::json::parse(data);
     REQUIRE(d["prompts"].size() == 1);
     CHECK(d["prompts"][0]["chosen"] == reference["candidate_picked"]);
-    CHECK(std::abs(double(d["prompts"][0]["iou"]) - double(reference["iou_prediction_onnxruntime"])) <
-          0.01);
+    CHECK(std::abs(double(d["prompts"][0]["iou"]) -
+                   double(reference["iou_prediction_onnxruntime"])) < 0.01);
     CHECK(d["prompts"][0]["candidates"].size() >= 1);
 
     // Refined at full resolution: still the dog, and inside the box a person would draw.
@@ -210,10 +212,8 @@ TEST_CASE("segment: the embedding is computed once per image; later prompts run 
     Engine& engine = t.engine;
     const Image dog = photo("dog.jpg");
     const auto run = [&](const std::string& points) {
-        const Graph g = Graph::Builder()
-                            .node("seg", "segment", {}, {{"points", points}})
-                            .output("seg")
-                            .build();
+        const Graph g =
+            Graph::Builder().node("seg", "segment", {}, {{"points", points}}).output("seg").build();
         const Result r = engine.run(g, dog);
         REQUIRE(r.ok());
         return nlohmann::json::parse(r.data.at("seg"));
@@ -284,8 +284,8 @@ TEST_CASE("segment: no such object is an empty mask that says so; bad prompts ar
     CHECK(outside.status() == Status::invalid_argument);
     CHECK(std::string(outside.what()).find("point 900,100 is outside the 768x576 image") !=
           std::string::npos);
-    CHECK(std::string(error({{"boxes", std::string("700,500,200,200")}}).what())
-              .find("outside") != std::string::npos);
+    CHECK(std::string(error({{"boxes", std::string("700,500,200,200")}}).what()).find("outside") !=
+          std::string::npos);
     CHECK(std::string(error({}).what()).find("no prompt") != std::string::npos);
     CHECK(std::string(error({{"points", std::string("1,2,3")}}).what()).find("x,y pairs") !=
           std::string::npos);
@@ -328,9 +328,9 @@ TEST_CASE("remove_background subject=dog cuts out the dog, not the most salient 
     std::string data;
     EffectContext ctx;
     ctx.data = &data;
-    const Image alpha = apply_effect(
-        "remove_background", dog, {{"subject", std::string("dog")}, {"mode", std::string("alpha")}},
-        ctx);
+    const Image alpha =
+        apply_effect("remove_background", dog,
+                     {{"subject", std::string("dog")}, {"mode", std::string("alpha")}}, ctx);
     const auto d = nlohmann::json::parse(data);
     CHECK(d["method"] == "segment");
     CHECK(d["subject"] == "dog");
@@ -387,9 +387,8 @@ TEST_CASE("composite blends in linear light through the top's alpha or a mask") 
 }
 
 TEST_CASE("composite needs two or three inputs in a graph") {
-    const Error one = test::error_of([] {
-        Graph::from_json(R"({"nodes": [{"id": "c", "op": "composite"}]})");
-    });
+    const Error one =
+        test::error_of([] { Graph::from_json(R"({"nodes": [{"id": "c", "op": "composite"}]})"); });
     CHECK(std::string(one.what()).find("takes 2 to 3 inputs, got 0 (the run's input)") !=
           std::string::npos);
     const Error bw = test::error_of([] {

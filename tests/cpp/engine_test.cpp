@@ -506,3 +506,79 @@ TEST_CASE("before any run has timed it, a model-backed node is expected to cost 
     for (const auto& e : rec.events)  // the copy done, the model not yet: a small fraction
         if (e.node == "a" && e.phase == Phase::done) CHECK(e.fraction < 0.1);
 }
+
+namespace {
+
+// paint(value): the image filled with `value`, and {"value": value} as data. gather: its inputs'
+// first pixels side by side, and the data of the input named by `source` as its own.
+void add_multi_input_effects(EffectRegistry& registry) {
+    EffectInfo paint;
+    paint.name = "paint";
+    paint.params = {param::integer("value", 0, 0, 255, "fill")};
+    paint.has_data = true;
+    paint.render = [](const Image& in, const Params& p, const EffectContext& ctx) {
+        Image out = Image::allocate(in.width(), in.height(), 3);
+        for (int y = 0; y < out.height(); ++y)
+            std::fill(out.row(y), out.row(y) + out.row_bytes(), std::uint8_t(p.integer("value")));
+        if (ctx.data != nullptr)
+            *ctx.data = "{\"value\": " + std::to_string(p.integer("value")) + "}";
+        return out;
+    };
+    registry.add(paint);
+    EffectInfo gather;
+    gather.name = "gather";
+    gather.params = {param::text("source", "", "an input node")};
+    gather.min_inputs = 1;
+    gather.max_inputs = 3;
+    gather.node_params = {"source"};
+    gather.has_data = true;
+    gather.render = [](const Image& in, const Params& p, const EffectContext& ctx) {
+        Image out = in.clone();
+        REQUIRE(ctx.more_inputs != nullptr);
+        for (std::size_t i = 0; i < ctx.more_inputs->size(); ++i)
+            out.row(0)[3 * (i + 1)] = (*ctx.more_inputs)[i].row(0)[0];
+        REQUIRE(ctx.input_data != nullptr);
+        if (ctx.data != nullptr) *ctx.data = ctx.input_data->at(p.text("source"));
+        return out;
+    };
+    registry.add(gather);
+}
+
+}  // namespace
+
+TEST_CASE("a node of several inputs gets their images in order and their data by node id") {
+    Fixture f;
+    add_multi_input_effects(f.registry);
+    Engine engine(f.options());
+    const Graph g = Graph::Builder()
+                        .node("a", "paint", {}, {{"value", std::int64_t{10}}})
+                        .node("b", "paint", {}, {{"value", std::int64_t{20}}})
+                        .node("c", "paint", {}, {{"value", std::int64_t{30}}})
+                        .node("g", "gather", {"a", "b", "c"}, {{"source", std::string("b")}})
+                        .output("g")
+                        .build(f.registry);
+    for (int run = 0; run < 4; ++run) {  // the three inputs finish in any order
+        const Result r = engine.run(g, f.image);
+        REQUIRE(r.ok());
+        const Image& out = r.output("g");
+        CHECK(out.row(0)[0] == 10);
+        CHECK(out.row(0)[3] == 20);
+        CHECK(out.row(0)[6] == 30);
+        CHECK(r.data.at("g") == "{\"value\": 20}");
+    }
+    const Error not_input = test::error_of([&] {
+        Graph::Builder()
+            .node("a", "paint")
+            .node("g", "gather", {"a"}, {{"source", std::string("z")}})
+            .build(f.registry);
+    });
+    CHECK(std::string(not_input.what()) ==
+          "node 'g': source 'z' must be one of the node's inputs (a)");
+    const Error too_many = test::error_of([&] {
+        Graph::Builder()
+            .node("a", "paint")
+            .node("g", "gather", {"a", "a", "a", "a"})
+            .build(f.registry);
+    });
+    CHECK(std::string(too_many.what()).find("takes 1 to 3 inputs, got 4") != std::string::npos);
+}

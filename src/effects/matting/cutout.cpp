@@ -54,8 +54,8 @@ void alpha_codes(const float* alpha, int w, std::uint8_t* dst) {
 
 // The matte's final form: its edge re-estimated from colour (colour_matte.hpp), then
 // thresholded and multiplied by the input's own alpha, so both methods give the same modes.
-void finish_matte(const Image& in, const CutoutSettings& s, WindowMatte& m, const MatteWindow& window,
-                  const EffectContext& ctx) {
+void finish_matte(const Image& in, const CutoutSettings& s, WindowMatte& m,
+                  const MatteWindow& window, const EffectContext& ctx) {
     if (s.colour_edges) {
         std::vector<std::uint8_t> edged;
         m.known =
@@ -98,8 +98,8 @@ void write_row(const CutoutSettings& s, const WindowMatte& m, int y, int x0, int
 
 // The output from the window and its matte: the matte alone, or the subject's colours (the
 // photo's own, or re-estimated at the edges) with it. Pixels it cannot compute stay 0.
-Image compose(const Image& in, const CutoutSettings& s, const WindowMatte& m, const MatteWindow& window,
-              const EffectContext& ctx) {
+Image compose(const Image& in, const CutoutSettings& s, const WindowMatte& m,
+              const MatteWindow& window, const EffectContext& ctx) {
     const int w = in.width(), h = in.height(), ch = in.channels();
     Image out = Image::allocate(w, h, s.out_channels());
     for (int y = 0; y < h; ++y) std::memset(out.row(y), 0, out.row_bytes());
@@ -167,7 +167,6 @@ Image refine_window(const Image& in, const CutoutSettings& s, const EffectContex
     return compose(in, s, m, window, stage_context(ctx, 1, stages));
 }
 
-
 // The window's matte bilinearly upscaled from `matte` (pixel centres aligned over the full
 // image, absolute coordinates), without refinement: the old segment service's refine=false.
 Image upscale_window(const Image& in, const CutoutSettings& s, const EffectContext& ctx,
@@ -187,9 +186,8 @@ Image upscale_window(const Image& in, const CutoutSettings& s, const EffectConte
         cx1[std::size_t(x)] = std::min(matte.cols - 1, int(u) + 1);
         wx[std::size_t(x)] = float(u - int(u));
     }
-    WindowMatte m{std::vector<std::uint8_t>(std::size_t(w) * std::size_t(h)), {window.x, window.y,
-                                                                              window.x + w,
-                                                                              window.y + h}};
+    WindowMatte m{std::vector<std::uint8_t>(std::size_t(w) * std::size_t(h)),
+                  {window.x, window.y, window.x + w, window.y + h}};
     for (int y = 0; y < h; ++y) {
         const double v = std::clamp((window.y + y + 0.5) * fy - 0.5, 0.0, matte.rows - 1.0);
         const float* r0 = matte.ptr<float>(int(v));
@@ -201,7 +199,8 @@ Image upscale_window(const Image& in, const CutoutSettings& s, const EffectConte
             const float t = wx[std::size_t(x)];
             const float top = r0[i0] + t * (r0[i1] - r0[i0]);
             const float bottom = r1[i0] + t * (r1[i1] - r1[i0]);
-            a[x] = static_cast<std::uint8_t>(std::clamp(top + wy * (bottom - top), 0.f, 1.f) * 255.f + 0.5f);
+            a[x] = static_cast<std::uint8_t>(
+                std::clamp(top + wy * (bottom - top), 0.f, 1.f) * 255.f + 0.5f);
         }
     }
     CutoutSettings plain = s;
@@ -222,7 +221,6 @@ EffectContext stage_context(const EffectContext& ctx, int index, int count) {
         };
     return stage;
 }
-
 
 CutoutSettings::CutoutSettings(const Params& p)
     : alpha_only(p.text("mode") == "alpha"),

@@ -24,8 +24,7 @@ struct Settings {
     bool annotate = false;
     std::string model;
 
-    explicit Settings(const Params& p)
-        : annotate(p.flag("annotate")), model(p.text("model")) {
+    explicit Settings(const Params& p) : annotate(p.flag("annotate")), model(p.text("model")) {
         options.score_threshold = float(p.number("score_threshold"));
         options.nms_iou = float(p.number("iou_threshold"));
         options.max_count = int(p.integer("max_count"));
@@ -36,9 +35,8 @@ struct Settings {
 // A colour per class, spread around the hue circle so neighbours differ.
 cv::Scalar class_colour(int class_id) {
     static const std::array<cv::Scalar, 8> colours = {
-        cv::Scalar(230, 25, 75, 255),  cv::Scalar(60, 180, 75, 255),
-        cv::Scalar(255, 225, 25, 255), cv::Scalar(0, 130, 200, 255),
-        cv::Scalar(245, 130, 48, 255), cv::Scalar(145, 30, 180, 255),
+        cv::Scalar(230, 25, 75, 255),  cv::Scalar(60, 180, 75, 255),  cv::Scalar(255, 225, 25, 255),
+        cv::Scalar(0, 130, 200, 255),  cv::Scalar(245, 130, 48, 255), cv::Scalar(145, 30, 180, 255),
         cv::Scalar(70, 240, 240, 255), cv::Scalar(240, 50, 230, 255)};
     return colours[std::size_t(class_id) % colours.size()];
 }
@@ -56,11 +54,13 @@ Image annotate(const Image& in, const std::vector<Detection>& detections) {
                       thick, cv::LINE_AA);
         const std::string text = fmt::format("{} {:.2f}", d.label, d.score);
         int baseline = 0;
-        const cv::Size size = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font, thick, &baseline);
+        const cv::Size size =
+            cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font, thick, &baseline);
         const int top = std::max(0, p0.y - size.height - baseline - thick);
-        cv::rectangle(m, cv::Point(p0.x, top),
-                      cv::Point(p0.x + size.width + 2 * thick, top + size.height + baseline + thick),
-                      colour, cv::FILLED);
+        cv::rectangle(
+            m, cv::Point(p0.x, top),
+            cv::Point(p0.x + size.width + 2 * thick, top + size.height + baseline + thick), colour,
+            cv::FILLED);
         cv::putText(m, text, cv::Point(p0.x + thick, top + size.height + thick),
                     cv::FONT_HERSHEY_SIMPLEX, font, cv::Scalar(0, 0, 0, 255), thick, cv::LINE_AA);
     }

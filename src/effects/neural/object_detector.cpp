@@ -100,31 +100,41 @@ bool is_peak(const float* heat, int gh, int gw, int classes, int y, int x, int c
 
 const std::vector<std::string>& coco_labels() {
     static const std::vector<std::string> labels = {
-        "person",        "bicycle",      "car",           "motorcycle",    "airplane",
-        "bus",           "train",        "truck",         "boat",          "traffic light",
-        "fire hydrant",  "stop sign",    "parking meter", "bench",         "bird",
-        "cat",           "dog",          "horse",         "sheep",         "cow",
-        "elephant",      "bear",         "zebra",         "giraffe",       "backpack",
-        "umbrella",      "handbag",      "tie",           "suitcase",      "frisbee",
-        "skis",          "snowboard",    "sports ball",   "kite",          "baseball bat",
-        "baseball glove", "skateboard",  "surfboard",     "tennis racket", "bottle",
-        "wine glass",    "cup",          "fork",          "knife",         "spoon",
-        "bowl",          "banana",       "apple",         "sandwich",      "orange",
-        "broccoli",      "carrot",       "hot dog",       "pizza",         "donut",
-        "cake",          "chair",        "couch",         "potted plant",  "bed",
-        "dining table",  "toilet",       "tv",            "laptop",        "mouse",
-        "remote",        "keyboard",     "cell phone",    "microwave",     "oven",
-        "toaster",       "sink",         "refrigerator",  "book",          "clock",
-        "vase",          "scissors",     "teddy bear",    "hair drier",    "toothbrush"};
+        "person",        "bicycle",      "car",
+        "motorcycle",    "airplane",     "bus",
+        "train",         "truck",        "boat",
+        "traffic light", "fire hydrant", "stop sign",
+        "parking meter", "bench",        "bird",
+        "cat",           "dog",          "horse",
+        "sheep",         "cow",          "elephant",
+        "bear",          "zebra",        "giraffe",
+        "backpack",      "umbrella",     "handbag",
+        "tie",           "suitcase",     "frisbee",
+        "skis",          "snowboard",    "sports ball",
+        "kite",          "baseball bat", "baseball glove",
+        "skateboard",    "surfboard",    "tennis racket",
+        "bottle",        "wine glass",   "cup",
+        "fork",          "knife",        "spoon",
+        "bowl",          "banana",       "apple",
+        "sandwich",      "orange",       "broccoli",
+        "carrot",        "hot dog",      "pizza",
+        "donut",         "cake",         "chair",
+        "couch",         "potted plant", "bed",
+        "dining table",  "toilet",       "tv",
+        "laptop",        "mouse",        "remote",
+        "keyboard",      "cell phone",   "microwave",
+        "oven",          "toaster",      "sink",
+        "refrigerator",  "book",         "clock",
+        "vase",          "scissors",     "teddy bear",
+        "hair drier",    "toothbrush"};
     return labels;
 }
 
 std::string canonical_label(const std::string& name) {
     // Darknet's coco.names (and models trained with it) spell six classes differently.
     static const std::map<std::string, std::string> aliases = {
-        {"motorbike", "motorcycle"},     {"aeroplane", "airplane"},
-        {"sofa", "couch"},               {"pottedplant", "potted plant"},
-        {"diningtable", "dining table"}, {"tvmonitor", "tv"}};
+        {"motorbike", "motorcycle"},     {"aeroplane", "airplane"},       {"sofa", "couch"},
+        {"pottedplant", "potted plant"}, {"diningtable", "dining table"}, {"tvmonitor", "tv"}};
     const auto it = aliases.find(name);
     return it == aliases.end() ? name : it->second;
 }
@@ -145,7 +155,8 @@ std::string check_coco_labels(const std::string& text) {
     const auto& known = coco_labels();
     for (const auto& label : split_labels(text))
         if (std::find(known.begin(), known.end(), label) == known.end())
-            return fmt::format("'{}' is not a COCO label (known: {})", label, fmt::join(known, ", "));
+            return fmt::format("'{}' is not a COCO label (known: {})", label,
+                               fmt::join(known, ", "));
     return {};
 }
 
@@ -225,11 +236,11 @@ std::string detections_json(const std::vector<Detection>& detections) {
     const auto round2 = [](float v) { return std::round(double(v) * 100) / 100; };
     nlohmann::json list = nlohmann::json::array();
     for (const auto& d : detections)
-        list.push_back({{"box", {round2(d.x0), round2(d.y0), round2(d.x1 - d.x0),
-                                 round2(d.y1 - d.y0)}},
-                        {"score", std::round(double(d.score) * 1e4) / 1e4},
-                        {"label", d.label},
-                        {"class_id", d.class_id}});
+        list.push_back(
+            {{"box", {round2(d.x0), round2(d.y0), round2(d.x1 - d.x0), round2(d.y1 - d.y0)}},
+             {"score", std::round(double(d.score) * 1e4) / 1e4},
+             {"label", d.label},
+             {"class_id", d.class_id}});
     return list.dump();
 }
 

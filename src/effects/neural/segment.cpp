@@ -73,8 +73,7 @@ std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
 Image render(const Image& in, const Params& p, const EffectContext& ctx) {
     const Settings& s = p.settings<Settings>();
     const auto* state = static_cast<const SegmentState*>(ctx.analysis.get());
-    if (state == nullptr)
-        throw Error(Status::internal, "segment: rendered without its analysis");
+    if (state == nullptr) throw Error(Status::internal, "segment: rendered without its analysis");
     if (ctx.data != nullptr) *ctx.data = state->data;
     return cutout_from_matte(in, s.cutout, state->matte, ctx);
 }
@@ -104,9 +103,10 @@ void register_segment(EffectRegistry& registry) {
                     check_coco_labels),
         param::choice("select", "best", {"best", "all"},
                       "with from: the best detection, or every one (masks joined)"),
-        param::integer("candidate", -1, -1, 15,
-                       "which of the model's candidate masks (their IoU estimates are in the data); -1: the "
-                       "one SAM returns (for one point or a box, the best rated)"),
+        param::integer(
+            "candidate", -1, -1, 15,
+            "which of the model's candidate masks (their IoU estimates are in the data); -1: the "
+            "one SAM returns (for one point or a box, the best rated)"),
         param::flag("refine", true,
                     "refine the edge at full resolution; false: the model's mask upscaled"),
     };

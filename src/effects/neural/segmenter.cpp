@@ -42,9 +42,8 @@ bool parse_groups(const std::string& text, std::size_t per_group,
             }
             if (item.find_first_not_of(' ', used) != std::string::npos) return false;
         }
-        if (values.size() != per_group || !std::all_of(values.begin(), values.end(), [](float v) {
-                return std::isfinite(v);
-            }))
+        if (values.size() != per_group ||
+            !std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
             return false;
         groups.push_back(std::move(values));
     }
@@ -138,8 +137,7 @@ class SegmentAnalyzer final : public Analyzer {
           encoder_(store_.get(sam_encoder_model)),
           frame_(encoder_frame(encoder_->spec(), width, height)),
           input_(width, height, frame_.width, frame_.height, 3) {
-        if (request_.detect)
-            detector_.emplace(store_.get(detector_model), width, height);
+        if (request_.detect) detector_.emplace(store_.get(detector_model), width, height);
     }
 
     void add_rows(const Image& band, int y0) override {
@@ -162,7 +160,8 @@ class SegmentAnalyzer final : public Analyzer {
         data["embedding"] = cached ? "cached" : "computed";
         const auto decoder = store_.get(sam_decoder_model);
         nlohmann::json prompts = nlohmann::json::array();
-        for (const auto& g : groups) prompts.push_back(decode(*decoder, embedding, g, state->matte));
+        for (const auto& g : groups)
+            prompts.push_back(decode(*decoder, embedding, g, state->matte));
         data["prompts"] = prompts;
         data["empty"] = cv::countNonZero(state->matte > 0.5f) == 0;
         state->data = data.dump();
@@ -183,9 +182,8 @@ class SegmentAnalyzer final : public Analyzer {
         } else if (!request_.detections.empty()) {
             for (auto& d : parse_detections(request_.detections))
                 if (request_.label.empty() || d.label == request_.label) found.push_back(d);
-            std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-                return a.score > b.score;
-            });
+            std::stable_sort(found.begin(), found.end(),
+                             [](const auto& a, const auto& b) { return a.score > b.score; });
         }
         if (from_detections) {
             data["found"] = found.size();
@@ -235,7 +233,8 @@ class SegmentAnalyzer final : public Analyzer {
         const auto area = std::size_t(frame_.width) * std::size_t(frame_.height);
         for (std::size_t c = 0; c < 3; ++c)
             for (int y = 0; y < frame_.height; ++y) {
-                const float* src = planes.data() + c * area + std::size_t(y) * std::size_t(frame_.width);
+                const float* src =
+                    planes.data() + c * area + std::size_t(y) * std::size_t(frame_.width);
                 float* dst = input.values.data() + c * side * side + std::size_t(y) * side;
                 for (int x = 0; x < frame_.width; ++x) dst[x] = (src[x] - n[c]) / n[3 + c];
             }
@@ -267,9 +266,10 @@ class SegmentAnalyzer final : public Analyzer {
         }
         const int max_points = decoder_max_points(decoder.spec());
         if (int(pts.size()) > max_points)
-            throw invalid(fmt::format("{} prompt points (a box counts 2, no box adds 1) are more "
-                                      "than model '{}' takes ({})",
-                                      pts.size(), decoder.spec().name, max_points));
+            throw invalid(
+                fmt::format("{} prompt points (a box counts 2, no box adds 1) are more "
+                            "than model '{}' takes ({})",
+                            pts.size(), decoder.spec().name, max_points));
         const auto count = std::int64_t(pts.size());
         Tensor coords({1, count, 2}), labels({1, count});
         for (std::size_t i = 0; i < pts.size(); ++i) {
@@ -333,18 +333,20 @@ std::string check_prompt_points(const std::string& text) {
     std::vector<std::vector<float>> groups;
     return parse_groups(text, 2, groups)
                ? std::string()
-               : fmt::format("expected points as x,y pairs separated by ';' (\"120,340;200,310\"), "
-                             "got '{}'",
-                             text);
+               : fmt::format(
+                     "expected points as x,y pairs separated by ';' (\"120,340;200,310\"), "
+                     "got '{}'",
+                     text);
 }
 
 std::string check_prompt_boxes(const std::string& text) {
     std::vector<std::vector<float>> groups;
     return parse_groups(text, 4, groups)
                ? std::string()
-               : fmt::format("expected boxes as x,y,w,h separated by ';' (\"40,60,300,200\"), "
-                             "got '{}'",
-                             text);
+               : fmt::format(
+                     "expected boxes as x,y,w,h separated by ';' (\"40,60,300,200\"), "
+                     "got '{}'",
+                     text);
 }
 
 std::vector<PromptPoint> parse_points(const std::string& text, bool foreground) {
@@ -366,14 +368,15 @@ std::vector<std::array<float, 4>> parse_boxes(const std::string& text) {
 void check_request(const SegmentRequest& r, int width, int height) {
     for (const auto& p : r.points)
         if (p.x < 0 || p.y < 0 || p.x > float(width) || p.y > float(height))
-            throw invalid(fmt::format("point {},{} is outside the {}x{} image", p.x, p.y, width,
-                                      height));
+            throw invalid(
+                fmt::format("point {},{} is outside the {}x{} image", p.x, p.y, width, height));
     for (const auto& b : r.boxes)
         if (b[2] <= b[0] || b[3] <= b[1] || b[0] < 0 || b[1] < 0 || b[2] > float(width) ||
             b[3] > float(height))
-            throw invalid(fmt::format("box {},{},{},{} (x,y,w,h) is empty or outside the {}x{} "
-                                      "image",
-                                      b[0], b[1], b[2] - b[0], b[3] - b[1], width, height));
+            throw invalid(
+                fmt::format("box {},{},{},{} (x,y,w,h) is empty or outside the {}x{} "
+                            "image",
+                            b[0], b[1], b[2] - b[0], b[3] - b[1], width, height));
 }
 
 std::unique_ptr<Analyzer> segment_analyzer(SegmentRequest request, int width, int height,

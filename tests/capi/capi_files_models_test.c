@@ -224,6 +224,37 @@ static void test_run_file(art_engine* engine, const char* data_dir) {
 }
 
 /* The process's shared store reads ARTISTRY_MODELS_DIR: an empty folder means no models. */
+/* A segment node prompted by a detection node, and a composite of two inputs, through the C
+ * ABI: without the models the run fails naming the model and how to install it. */
+static void test_segment_without_models(art_engine* engine) {
+    art_graph* graph = NULL;
+    art_image* image = NULL;
+    art_result* result = NULL;
+    art_run_status status = ART_RUN_OK;
+    const char* error = NULL;
+    CHECK_OK(art_graph_from_json(
+        &graph,
+        "{\"nodes\": [{\"id\": \"det\", \"op\": \"detect_objects\"},"
+        " {\"id\": \"dog\", \"op\": \"segment\", \"in\": [\"det\"],"
+        "  \"params\": {\"from\": \"det\", \"label\": \"dog\"}},"
+        " {\"id\": \"bw\", \"op\": \"enhanced_bw\"},"
+        " {\"id\": \"splash\", \"op\": \"composite\", \"in\": [\"dog\", \"bw\"]}]}"));
+    CHECK_OK(art_image_new(&image, 64, 48, 3, ART_ELEM_U8));
+    CHECK_OK(art_engine_run(&result, engine, graph, image, NULL));
+    CHECK_OK(art_result_status(&status, result));
+    CHECK(status == ART_RUN_FAILED);
+    CHECK_OK(art_result_error(&error, result));
+    CHECK(strstr(error, "node 'det'") != NULL && strstr(error, "centernet") != NULL &&
+          strstr(error, "scripts/fetch-models") != NULL);
+    art_result_free(result);
+    art_graph_free(graph);
+    /* A composite of one input is refused when the graph is made. */
+    CHECK_FAILS(
+        art_graph_from_json(&graph, "{\"nodes\": [{\"id\": \"c\", \"op\": \"composite\"}]}"),
+        ART_INVALID_ARGUMENT, "takes 2 to 3 inputs");
+    art_image_free(image);
+}
+
 static void test_no_models(art_engine* engine) {
     art_model_list* list = NULL;
     art_model_info info = ART_MODEL_INFO_INIT;
@@ -242,6 +273,7 @@ static void test_no_models(art_engine* engine) {
     CHECK_FAILS(art_engine_list_models(NULL, engine), ART_INVALID_ARGUMENT, "out");
     CHECK_FAILS(art_model_list_count(&count, NULL), ART_INVALID_ARGUMENT, "list");
     art_model_list_free(NULL);
+    test_segment_without_models(engine);
 }
 
 /* An engine with its own models folder: a manifest with a real tiny ONNX model and a broken

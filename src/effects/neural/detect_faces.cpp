@@ -18,6 +18,7 @@
 #include "artistry/models.hpp"
 #include "artistry/opencv.hpp"
 #include "effects/builtin.hpp"
+#include "effects/neural/box_iou.hpp"
 
 namespace artistry::effects {
 namespace {
@@ -29,15 +30,6 @@ struct Face {
     float score = 0;
     std::array<cv::Point2f, keypoint_count> keypoints{};
 };
-
-float iou(const Face& a, const Face& b) {
-    const float iw = std::min(a.x1, b.x1) - std::max(a.x0, b.x0);
-    const float ih = std::min(a.y1, b.y1) - std::max(a.y0, b.y0);
-    if (iw <= 0 || ih <= 0) return 0;
-    const float inter = iw * ih;
-    const float uni = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter;
-    return uni > 0 ? inter / uni : 0;
-}
 
 // Weighted NMS: each kept face is the score-weighted mean of the candidates that overlap the
 // best remaining one by more than `threshold`; its score is the best one's.
@@ -51,7 +43,7 @@ std::vector<Face> weighted_nms(std::vector<Face> candidates, float threshold) {
         Face sum;
         float weight = 0;
         for (std::size_t j = i; j < candidates.size(); ++j) {
-            if (used[j] || (j != i && iou(candidates[i], candidates[j]) <= threshold)) continue;
+            if (used[j] || (j != i && box_iou(candidates[i], candidates[j]) <= threshold)) continue;
             used[j] = true;
             const Face& c = candidates[j];
             weight += c.score;

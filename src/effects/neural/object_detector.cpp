@@ -15,25 +15,17 @@
 #include <nlohmann/json.hpp>
 
 #include "artistry/error.hpp"
+#include "effects/neural/box_iou.hpp"
 
 namespace artistry::effects {
 namespace {
-
-float iou(const Detection& a, const Detection& b) {
-    const float iw = std::min(a.x1, b.x1) - std::max(a.x0, b.x0);
-    const float ih = std::min(a.y1, b.y1) - std::max(a.y0, b.y0);
-    if (iw <= 0 || ih <= 0) return 0;
-    const float inter = iw * ih;
-    const float uni = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter;
-    return uni > 0 ? inter / uni : 0;
-}
 
 // Greedy NMS within each class; `sorted` best first.
 std::vector<Detection> nms_per_class(const std::vector<Detection>& sorted, float threshold) {
     std::vector<Detection> kept;
     for (const auto& d : sorted) {
         const bool overlaps = std::any_of(kept.begin(), kept.end(), [&](const Detection& k) {
-            return k.class_id == d.class_id && iou(k, d) > threshold;
+            return k.class_id == d.class_id && box_iou(k, d) > threshold;
         });
         if (!overlaps) kept.push_back(d);
     }

@@ -57,6 +57,23 @@ def test_box_prompt_and_cutout_mode(engine, dog):
     assert data["prompts"][0]["box"] == [124.0, 207.0, 188.0, 336.0]
 
 
+def test_detect_lists_the_dog_and_feeds_a_box_prompt(engine, dog):
+    try:
+        found = engine.detect(dog, classes=["dog", "bicycle"])
+    except artistry.ArtistryError as e:
+        if "no model" in str(e):
+            pytest.skip(f"CenterNet is not installed: {e}")
+        raise
+    assert sorted(d["label"] for d in found) == ["bicycle", "dog"]
+    box = next(d["box"] for d in found if d["label"] == "dog")
+    need_models(engine, dog)
+    mask, data = engine.segment(dog, boxes=[box])
+    assert mask[380, 220] > 128
+    assert data["prompts"][0]["box"] == pytest.approx(box, abs=0.01)
+    with pytest.raises(artistry.InvalidArgumentError, match="not a COCO label"):
+        engine.detect(dog, classes=["unicorn"])
+
+
 def test_bad_prompts_raise_with_the_reason(engine, dog):
     with pytest.raises(artistry.InvalidArgumentError, match="needs 2 numbers"):
         engine.segment(dog, points=[(1, 2, 3)])

@@ -174,6 +174,25 @@ def _segment(self, image, points=None, *, background_points=None, boxes=None, re
 
 Engine.segment = _segment
 
+
+def _detect(self, image, *, classes=None, **params):
+    """Objects of the 80 COCO classes (CenterNet): a list of dicts {box: [x, y, w, h], score,
+    label, class_id} in image pixels, best first. classes: labels to keep (["dog", "cat"]);
+    other keyword arguments are detect_objects parameters (score_threshold, iou_threshold,
+    max_count)."""
+    node = dict(params)
+    if classes is not None:
+        node["classes"] = ",".join(classes) if not isinstance(classes, str) else classes
+    graph = Graph.from_json(json.dumps(
+        {"nodes": [{"id": "objects", "op": "detect_objects", "params": node}]}))
+    result = self.run(graph, image)
+    if not result.ok:
+        raise ArtistryError(result.error)
+    return result.data["objects"]
+
+
+Engine.detect = _detect
+
 _default_engine = None
 
 

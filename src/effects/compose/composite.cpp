@@ -111,8 +111,8 @@ Image render(const Image& top, const Params& p, const EffectContext& ctx) {
                 }
                 if (out_ch == 4) o[3] = util::clamp_u8(a * 255.f + (1.f - a) * float(b[3]));
             }
-            ctx.report(y + 1, h);
         }
+        ctx.report(y1, h);  // once per chunk of rows (chunks finish in any order)
     });
     ctx.throw_if_cancelled();
     return out;

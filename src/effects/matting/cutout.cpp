@@ -47,11 +47,6 @@ struct WindowMatte {
     PixelRect known;
 };
 
-// One row of opacity codes from the matte (alpha[x] in [0, 1]).
-void alpha_codes(const float* alpha, int w, std::uint8_t* dst) {
-    for (int x = 0; x < w; ++x) dst[x] = static_cast<std::uint8_t>(alpha[x] * 255.f + 0.5f);
-}
-
 // The matte's final form: its edge re-estimated from colour (colour_matte.hpp), then
 // thresholded and multiplied by the input's own alpha, so both methods give the same modes.
 void finish_matte(const Image& in, const CutoutSettings& s, WindowMatte& m,
@@ -134,7 +129,6 @@ Image compose(const Image& in, const CutoutSettings& s, const WindowMatte& m,
 }
 
 // Full pixels per matte pixel decide the auto refinement radius (capped).
-
 int refine_radius(const CutoutSettings& s, int full_w, int full_h, const cv::Mat& matte) {
     if (s.refine_radius > 0) return s.refine_radius;
     const double up = std::max(double(full_w) / matte.cols, double(full_h) / matte.rows);
@@ -210,6 +204,10 @@ Image upscale_window(const Image& in, const CutoutSettings& s, const EffectConte
 }
 
 }  // namespace
+
+void alpha_codes(const float* alpha, int w, std::uint8_t* dst) {
+    for (int x = 0; x < w; ++x) dst[x] = static_cast<std::uint8_t>(alpha[x] * 255.f + 0.5f);
+}
 
 // A context whose progress covers stage `index` of `count` equal stages of the run.
 EffectContext stage_context(const EffectContext& ctx, int index, int count) {

@@ -52,6 +52,9 @@ std::size_t cutout_memory(const CutoutSettings& s, int width, int height);
 Image cutout_from_matte(const Image& in, const CutoutSettings& s, const cv::Mat& matte,
                         const EffectContext& ctx);
 
+// One row of opacity codes from a matte row (alpha[x] in [0, 1]).
+void alpha_codes(const float* alpha, int w, std::uint8_t* dst);
+
 // The output of the whole image from a full-resolution matte (one code per pixel).
 Image cutout_from_codes(const Image& in, const CutoutSettings& s, std::vector<std::uint8_t> alpha,
                         const EffectContext& ctx);

@@ -60,8 +60,7 @@ Image run_classical(const Image& in, const Settings& s, const EffectContext& ctx
     classical_matte(
         in, options,
         [&](int y, float* row) {
-            std::uint8_t* dst = alpha.data() + std::size_t(y) * std::size_t(w);
-            for (int x = 0; x < w; ++x) dst[x] = static_cast<std::uint8_t>(row[x] * 255.f + 0.5f);
+            alpha_codes(row, w, alpha.data() + std::size_t(y) * std::size_t(w));
         },
         stage_context(ctx, 0, stages));
     return cutout_from_codes(in, c, std::move(alpha), stage_context(ctx, 1, stages));

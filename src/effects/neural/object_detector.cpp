@@ -236,4 +236,25 @@ std::string detections_json(const std::vector<Detection>& detections) {
     return list.dump();
 }
 
+std::optional<std::vector<Detection>> detections_from_json(const std::string& json) {
+    const auto list = nlohmann::json::parse(json, nullptr, false);
+    if (!list.is_array()) return std::nullopt;
+    std::vector<Detection> out;
+    for (const auto& d : list) {
+        if (!d.is_object() || !d.contains("box") || !d["box"].is_array() || d["box"].size() != 4 ||
+            !std::all_of(d["box"].begin(), d["box"].end(),
+                         [](const auto& v) { return v.is_number(); }))
+            return std::nullopt;
+        Detection det;
+        const auto& b = d["box"];
+        det.x0 = b[0].get<float>(), det.y0 = b[1].get<float>();
+        det.x1 = det.x0 + b[2].get<float>(), det.y1 = det.y0 + b[3].get<float>();
+        det.score = d.contains("score") && d["score"].is_number() ? d["score"].get<float>() : 0.f;
+        det.label = d.contains("label") && d["label"].is_string() ? d["label"].get<std::string>()
+                                                                  : std::string();
+        out.push_back(std::move(det));
+    }
+    return out;
+}
+
 }  // namespace artistry::effects

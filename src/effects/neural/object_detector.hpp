@@ -5,6 +5,7 @@
 // the best of each overlapping group. detect_objects and remove_background's subject= share it.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,5 +60,7 @@ std::vector<Detection> detect_objects(std::shared_ptr<const Model> model, const 
 
 // [{"box": [x, y, w, h], "score", "label", "class_id"}], boxes in image pixels.
 std::string detections_json(const std::vector<Detection>& detections);
+// The detections such a text holds (as corners); nullopt when it is not a list of them.
+std::optional<std::vector<Detection>> detections_from_json(const std::string& json);
 
 }  // namespace artistry::effects

@@ -7,7 +7,6 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "artistry/error.hpp"
 #include "effects/builtin.hpp"
@@ -56,16 +55,12 @@ std::unique_ptr<Analyzer> begin_analysis(const Params& p, int width, int height,
                                     "(a detect_objects node gives detections; a streamed run "
                                     "cannot pass them)",
                                     s.from));
-        request.detections = it->second.empty() ? std::string("[]") : it->second;
-        try {
-            auto parsed = nlohmann::json::parse(request.detections);
-            if (!parsed.is_array()) throw std::runtime_error("not a list");
-        } catch (const std::exception&) {
+        request.detections = detections_from_json(it->second.empty() ? "[]" : it->second);
+        if (!request.detections)
             throw Error(Status::invalid_argument,
                         fmt::format("segment: the data of node '{}' is not a list of detections "
                                     "(from must name a detect_objects node)",
                                     s.from));
-        }
     }
     return segment_analyzer(std::move(request), width, height, ctx);
 }

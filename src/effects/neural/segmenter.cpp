@@ -97,24 +97,6 @@ struct PromptGroup {
     float score = 0;
 };
 
-std::vector<Detection> parse_detections(const std::string& json) {
-    const auto list = nlohmann::json::parse(json, nullptr, false);
-    if (!list.is_array()) throw invalid("its data is not a list of detections");
-    std::vector<Detection> out;
-    for (const auto& d : list) {
-        if (!d.is_object() || !d.contains("box") || !d["box"].is_array() || d["box"].size() != 4)
-            throw invalid("its data is not a list of detections with boxes");
-        Detection det;
-        const auto& b = d["box"];
-        det.x0 = b[0].get<float>(), det.y0 = b[1].get<float>();
-        det.x1 = det.x0 + b[2].get<float>(), det.y1 = det.y0 + b[3].get<float>();
-        det.score = d.value("score", 0.f);
-        det.label = d.value("label", std::string());
-        out.push_back(std::move(det));
-    }
-    return out;
-}
-
 // The mask SAM itself returns: with four candidates, the first (the single-mask output) for
 // prompts of three or more points (padding and box corners counted), else the best-rated of the
 // three multimask ones; with another count, the best-rated.
@@ -174,13 +156,13 @@ class SegmentAnalyzer final : public Analyzer {
     std::vector<PromptGroup> prompt_groups(nlohmann::json& data) {
         std::vector<PromptGroup> groups;
         std::vector<Detection> found;
-        const bool from_detections = request_.detect || !request_.detections.empty();
+        const bool from_detections = request_.detect || request_.detections.has_value();
         if (request_.detect) {
             DetectOptions options;
             if (!request_.label.empty()) options.labels = {request_.label};
             found = detector_->detect(options);
-        } else if (!request_.detections.empty()) {
-            for (auto& d : parse_detections(request_.detections))
+        } else if (request_.detections) {
+            for (const auto& d : *request_.detections)
                 if (request_.label.empty() || d.label == request_.label) found.push_back(d);
             std::stable_sort(found.begin(), found.end(),
                              [](const auto& a, const auto& b) { return a.score > b.score; });

@@ -33,9 +33,9 @@ struct PromptPoint {
 struct SegmentRequest {
     std::vector<PromptPoint> points;
     std::vector<std::array<float, 4>> boxes;
-    // From detections: the data of a detection node (detections_json), or, when `detect` is
-    // set, found by running the detector in the analysis itself.
-    std::string detections;  // JSON text; used when not empty
+    // From detections: a detection node's (detections_from_json), or, when `detect` is set,
+    // found by running the detector in the analysis itself.
+    std::optional<std::vector<Detection>> detections;
     bool detect = false;
     std::string label;  // "" with detections: any label
     bool every = false;

@@ -40,8 +40,12 @@ def load():
 
 
 def wait_quiet(limit=0.5, timeout=900):
+    """Waits for the 1-minute load to drop under `limit`; refuses to measure if it does not."""
     start = time.monotonic()
-    while load() >= limit and time.monotonic() - start < timeout:
+    while load() >= limit:
+        if time.monotonic() - start > timeout:
+            sys.exit(f"detect_segment: load {load():.2f} stayed over {limit} for {timeout} s; "
+                     "not measuring on a busy machine")
         time.sleep(5)
     return load()
 

@@ -45,5 +45,6 @@ void bind_effects(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_result(py::module_& m);
 void bind_engine(py::module_& m);
+void bind_system(py::module_& m);  // after bind_engine: adds to artistry.Engine
 
 }  // namespace artistry::python

@@ -45,6 +45,7 @@ py::dict describe(const EffectInfo& info) {
                                                                                : py::none();
         d["choices"] = p.choices;
         d["help"] = p.help;
+        d["file"] = p.file;  // a path the effect reads
         params.append(d);
     }
     py::dict d;

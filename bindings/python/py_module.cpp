@@ -13,4 +13,5 @@ PYBIND11_MODULE(_artistry, m) {
     artistry::python::bind_graph(m);
     artistry::python::bind_result(m);
     artistry::python::bind_engine(m);
+    artistry::python::bind_system(m);
 }

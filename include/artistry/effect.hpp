@@ -37,6 +37,9 @@ struct ParamSpec {
     std::string help;                  // one line
     // text: returns an empty string when the value is acceptable, else what is wrong.
     std::function<std::string(const std::string&)> check;
+    // text: the value names a file the effect reads. A service that runs graphs from untrusted
+    // requests restricts these to the folders it was told to allow.
+    bool file = false;
 };
 
 // One-line parameter declarations: `param::number("amount", 1.0, 0, 2, "how much")`.
@@ -49,6 +52,9 @@ ParamSpec choice(std::string name, std::string fallback, std::vector<std::string
                  std::string help);
 // `check` returns an empty string when the value is acceptable, else what is wrong.
 ParamSpec text(std::string name, std::string fallback, std::string help,
+               std::function<std::string(const std::string&)> check = {});
+// A text parameter naming a file the effect reads (ParamSpec::file); empty by default.
+ParamSpec file(std::string name, std::string help,
                std::function<std::string(const std::string&)> check = {});
 }  // namespace param
 

@@ -245,6 +245,10 @@ class Engine {
     int threads() const noexcept;
     int max_parallel() const noexcept;
     ModelStore& models() const noexcept;  // the store the engine's effects use
+    // The result cache the engine's runs use (null when caching is off); services and the
+    // compat layer store their own entries in it under keys of their own ops.
+    ResultCache* cache() const noexcept;
+    MemoryManager& memory() const noexcept;  // the budgets every node reserves from
     const EffectRegistry& registry() const noexcept;
     double throughput_mps(const std::string& op) const;  // learned, or the default
 

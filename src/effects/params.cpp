@@ -61,7 +61,7 @@ void Params::missing_settings() {
 namespace param {
 
 ParamSpec flag(std::string name, bool fallback, std::string help) {
-    return {std::move(name), ParamType::boolean, fallback, 0, 0, {}, std::move(help), {}};
+    return {std::move(name), ParamType::boolean, fallback, 0, 0, {}, std::move(help), {}, false};
 }
 
 ParamSpec integer(std::string name, std::int64_t fallback, std::int64_t min, std::int64_t max,
@@ -73,11 +73,12 @@ ParamSpec integer(std::string name, std::int64_t fallback, std::int64_t min, std
             static_cast<double>(max),
             {},
             std::move(help),
-            {}};
+            {},
+            false};
 }
 
 ParamSpec number(std::string name, double fallback, double min, double max, std::string help) {
-    return {std::move(name), ParamType::number, fallback, min, max, {}, std::move(help), {}};
+    return {std::move(name), ParamType::number, fallback, min, max, {}, std::move(help), {}, false};
 }
 
 ParamSpec choice(std::string name, std::string fallback, std::vector<std::string> choices,
@@ -89,13 +90,21 @@ ParamSpec choice(std::string name, std::string fallback, std::vector<std::string
             0,
             std::move(choices),
             std::move(help),
-            {}};
+            {},
+            false};
 }
 
 ParamSpec text(std::string name, std::string fallback, std::string help,
                std::function<std::string(const std::string&)> check) {
     return {std::move(name), ParamType::text, std::move(fallback), 0, 0, {},
-            std::move(help), std::move(check)};
+            std::move(help), std::move(check), false};
+}
+
+ParamSpec file(std::string name, std::string help,
+               std::function<std::string(const std::string&)> check) {
+    ParamSpec spec = text(std::move(name), "", std::move(help), std::move(check));
+    spec.file = true;
+    return spec;
 }
 
 }  // namespace param

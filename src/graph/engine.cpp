@@ -243,6 +243,12 @@ int Engine::max_parallel() const noexcept {
 ModelStore& Engine::models() const noexcept {
     return *impl_->models;
 }
+ResultCache* Engine::cache() const noexcept {
+    return impl_->cache.get();
+}
+MemoryManager& Engine::memory() const noexcept {
+    return *impl_->memory;
+}
 const EffectRegistry& Engine::registry() const noexcept {
     return impl_->executor.registry();
 }

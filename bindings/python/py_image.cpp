@@ -112,6 +112,54 @@ void bind_image(py::module_& m) {
         py::arg("path"),
         "Decode an image file to an H×W×C uint8 array (EXIF orientation applied).");
     m.def(
+        "probe_image",
+        [](const py::bytes& data) {
+            const std::string_view view = data;
+            const auto* begin = reinterpret_cast<const std::uint8_t*>(view.data());
+            const ImageInfo info = probe_image(std::span<const std::uint8_t>(begin, view.size()));
+            py::dict d;
+            d["format"] = info.format;
+            d["width"] = info.width;
+            d["height"] = info.height;
+            d["channels"] = info.channels;
+            return d;
+        },
+        py::arg("data"),
+        "Format and size of an encoded image from its header alone (DecodeError when it is "
+        "none).");
+    m.def(
+        "decode_image",
+        [](const py::bytes& data, std::uint64_t max_pixels) {
+            const std::string_view view = data;
+            const auto* begin = reinterpret_cast<const std::uint8_t*>(view.data());
+            LoadOptions options;
+            options.max_pixels = max_pixels;
+            Image image;
+            {
+                py::gil_scoped_release nogil;
+                image = decode_image(std::span<const std::uint8_t>(begin, view.size()), options);
+            }
+            return array_from_image(image);
+        },
+        py::arg("data"), py::kw_only(), py::arg("max_pixels") = default_max_pixels,
+        "Decode encoded bytes (JPEG, PNG, WebP, TIFF, BMP) to an H×W×C uint8 array; images of "
+        "more than max_pixels are refused from their header (LimitExceededError).");
+    m.def(
+        "encode_image",
+        [](const py::handle& image, const std::string& format, int quality) {
+            const Image img = image_from_object(image);
+            SaveOptions options;
+            if (quality > 0) options.jpeg_quality = options.webp_quality = quality;
+            std::vector<std::uint8_t> bytes;
+            {
+                py::gil_scoped_release nogil;
+                bytes = encode_image(img, format, options);
+            }
+            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        },
+        py::arg("image"), py::arg("format") = "png", py::kw_only(), py::arg("quality") = 0,
+        "Encode an array to bytes: png, jpeg, webp, tiff or bmp (quality 0: the default).");
+    m.def(
         "save_image",
         [](const py::handle& image, const std::string& path) {
             const Image img = image_from_object(image);

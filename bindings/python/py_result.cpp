@@ -40,6 +40,8 @@ void bind_result(py::module_& m) {
                     d["status"] = node_status_name(n.status);
                     d["seconds"] = n.seconds;
                     d["error"] = n.error;
+                    // the failure's kind (artistry::status_name): "timeout", "decode_error" …
+                    d["error_status"] = status_name(n.error_status);
                     d["cause"] = n.cause;
                     d["data"] = n.data.empty() ? py::object(py::none())
                                                : py::module_::import("json").attr("loads")(n.data);

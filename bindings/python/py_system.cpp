@@ -166,6 +166,13 @@ void bind_system(py::module_& m) {
             py::arg("key"), py::arg("data"),
             "Store bytes under `key` in every enabled tier; False when caching is off.")
         .def(
+            "cache_in_memory",
+            [](const Engine& self, const std::string& key) {
+                const ResultCache* cache = self.cache();
+                return cache != nullptr && cache->contains_in_memory(blob_key(key));
+            },
+            py::arg("key"), "Whether `key` is in the memory tier (counts no access).")
+        .def(
             "cache_erase",
             [](const Engine& self, const std::string& key) {
                 if (ResultCache* cache = self.cache()) {

@@ -72,9 +72,10 @@ struct MemoryOptions {
     // The devices managed. Empty: CPU plus every CUDA device the hooks report.
     std::vector<DeviceBudget> devices;
     Budget cpu_budget;  // empty: ARTISTRY_MEMORY_BUDGET, else 50 % of RAM
-    Budget gpu_budget;  // empty: GPU_MEMORY_THRESHOLD (a fraction, "0.9" or "90%"), else 90 %
+    // empty: ARTISTRY_GPU_MEMORY_BUDGET (bytes, "6GiB", or a fraction, "0.9", "90%"), else 90 %
+    Budget gpu_budget;
     // Fraction of the budget above which pressure callbacks run. 0: ARTISTRY_MEMORY_PRESSURE,
-    // else 0.8.
+    // else GPU_MEMORY_THRESHOLD (the old backend's cleanup trigger), else 0.8.
     double pressure_threshold = 0;
     bool use_environment = true;  // false: ignore the variables above
 };

@@ -109,10 +109,18 @@ Budget budget_from_env(const char* name, bool use_environment) {
     }
 }
 
+// ARTISTRY_MEMORY_PRESSURE, else GPU_MEMORY_THRESHOLD: the old backend's variable meant the
+// usage above which memory is cleaned up, which is what the pressure threshold is.
 double threshold_from(const MemoryOptions& options) {
     double t = options.pressure_threshold;
     if (t <= 0) {
-        if (const char* v = env("ARTISTRY_MEMORY_PRESSURE", options.use_environment)) {
+        const char* name = "ARTISTRY_MEMORY_PRESSURE";
+        const char* v = env(name, options.use_environment);
+        if (v == nullptr) {
+            name = "GPU_MEMORY_THRESHOLD";
+            v = env(name, options.use_environment);
+        }
+        if (v != nullptr) {
             Budget b;
             try {
                 b = Budget::parse(v);
@@ -120,9 +128,9 @@ double threshold_from(const MemoryOptions& options) {
             }
             if (b.fraction <= 0)
                 throw Error(Status::invalid_argument,
-                            fmt::format("ARTISTRY_MEMORY_PRESSURE='{}': expected a fraction of the "
-                                        "budget such as \"0.8\" or \"80%\"",
-                                        v));
+                            fmt::format("{}='{}': expected a fraction of the budget such as "
+                                        "\"0.8\" or \"80%\"",
+                                        name, v));
             t = b.fraction;
         } else {
             t = 0.8;
@@ -142,7 +150,7 @@ Budget default_budget(const MemoryOptions& options, DeviceKind kind) {
         return b;
     }
     if (!options.gpu_budget.empty()) return options.gpu_budget;
-    Budget b = budget_from_env("GPU_MEMORY_THRESHOLD", options.use_environment);
+    Budget b = budget_from_env("ARTISTRY_GPU_MEMORY_BUDGET", options.use_environment);
     if (b.empty()) b.fraction = 0.9;
     return b;
 }
@@ -305,7 +313,7 @@ Reservation MemoryManager::reserve(Device device, std::uint64_t bytes, Deadline 
                                 "the work in smaller pieces (tiled) or raise the budget ({})",
                                 format_bytes(bytes), device.name(), format_bytes(pool->budget),
                                 device.kind == DeviceKind::cpu ? "ARTISTRY_MEMORY_BUDGET"
-                                                               : "GPU_MEMORY_THRESHOLD"));
+                                                               : "ARTISTRY_GPU_MEMORY_BUDGET"));
     }
     {
         // Under the threshold with everything promised counted: nobody waits and it fits.

@@ -81,6 +81,25 @@ TEST_CASE("the environment sets the CPU budget and the pressure threshold") {
     CHECK(defaults.pressure_threshold() == doctest::Approx(0.8));
 }
 
+TEST_CASE("GPU_MEMORY_THRESHOLD is the old backend's cleanup trigger, not a budget") {
+    MemoryOptions o;
+    o.devices = {{Device::cpu(), {}, 1ull << 30}};
+    ::setenv("GPU_MEMORY_THRESHOLD", "0.7", 1);
+    {
+        MemoryManager m(o);
+        CHECK(m.pressure_threshold() == doctest::Approx(0.7));
+        CHECK(m.budget(Device::cpu()) == 512ull << 20);
+    }
+    ::setenv("ARTISTRY_MEMORY_PRESSURE", "0.6", 1);  // the engine's own variable outranks it
+    CHECK(MemoryManager(o).pressure_threshold() == doctest::Approx(0.6));
+    ::unsetenv("ARTISTRY_MEMORY_PRESSURE");
+    ::setenv("GPU_MEMORY_THRESHOLD", "garbage", 1);
+    const Error e = error_of([&] { MemoryManager m(o); });
+    CHECK(e.status() == Status::invalid_argument);
+    CHECK(std::string(e.what()).find("GPU_MEMORY_THRESHOLD='garbage'") != std::string::npos);
+    ::unsetenv("GPU_MEMORY_THRESHOLD");
+}
+
 TEST_CASE("reservations account bytes, move, shrink, grow and release on destruction") {
     MemoryManager m = cpu_manager(1000);
     {

@@ -1,0 +1,102 @@
+"""The gateway (:8000): the effects processor itself, and one front door to the model services.
+Requests for /detect, /faces and /segment go through one pooled httpx.AsyncClient (20
+keep-alive connections, 50 at most, timeouts on every phase), made at startup and closed at
+shutdown. A service that is down answers 503 with Retry-After; /health says "degraded" and
+names it, and recovers by itself when the service is back (no gateway restart)."""
+
+import asyncio
+
+import httpx
+from fastapi import Request
+from fastapi.responses import Response
+
+from .common import ServiceError, make_app
+from .routes import add_effects_routes
+
+# Routes forwarded, by service.
+FORWARDED = {"detect": ("/detect", "/faces"), "segment": ("/segment",)}
+
+LIMITS = httpx.Limits(max_keepalive_connections=20, max_connections=50, keepalive_expiry=30)
+TIMEOUT = httpx.Timeout(connect=2.0, read=120.0, write=30.0, pool=10.0)
+_PASSED_HEADERS = ("content-type", "x-artistry-data", "retry-after")
+
+
+def create_gateway_app(engine, config):
+    app = make_app("gateway", "artistry gateway", engine, config,
+                   ready=lambda: None if getattr(app.state, "client", None) else
+                   "the gateway's HTTP client is not started")
+    add_effects_routes(app)
+    app.state.client = None
+
+    @app.on_event("startup")
+    async def start_client():
+        app.state.client = httpx.AsyncClient(limits=LIMITS, timeout=TIMEOUT)
+
+    @app.on_event("shutdown")
+    async def close_client():
+        client, app.state.client = app.state.client, None
+        if client is not None:
+            await client.aclose()
+
+    async def forward(service, request: Request):
+        client = app.state.client
+        if client is None:
+            raise ServiceError(503, "the gateway is starting or stopping", "busy",
+                               {"Retry-After": "1"})
+        url = config.urls[service] + request.url.path
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() in ("content-type", "accept")}
+        body = await request.body()
+        try:
+            upstream = await client.post(url, params=request.query_params, content=body,
+                                         headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
+                httpx.ReadError) as error:
+            raise ServiceError(503, f"the {service} service is unavailable at "
+                               f"{config.urls[service]}: {type(error).__name__}", "unavailable",
+                               {"Retry-After": "5"}) from None
+        except httpx.TimeoutException:
+            raise ServiceError(504, f"the {service} service did not answer in time",
+                               "timeout") from None
+        passed = {k: v for k, v in upstream.headers.items() if k.lower() in _PASSED_HEADERS}
+        return Response(content=upstream.content, status_code=upstream.status_code,
+                        headers=passed)
+
+    for service, paths in FORWARDED.items():
+        for path in paths:
+            async def route(request: Request, _service=service):
+                return await forward(_service, request)
+            route.__name__ = f"forward_{path.strip('/')}"
+            app.add_api_route(path, route, methods=["POST"],
+                              summary=f"forwarded to the {service} service")
+
+    async def probe(service):
+        client = app.state.client
+        url = config.urls[service]
+        try:
+            answer = await client.get(url + "/health", timeout=2.0)
+            body = answer.json()
+            status = body.get("status", "unknown") if answer.status_code == 200 else "down"
+            return service, {"status": status, "url": url, "device": body.get("device")}
+        except (httpx.HTTPError, ValueError) as error:
+            return service, {"status": "down", "url": url, "error": type(error).__name__}
+
+    @app.get("/services")
+    async def services():
+        """Each forwarded service's health, as /health aggregates it."""
+        return dict(await asyncio.gather(*(probe(s) for s in FORWARDED)))
+
+    # /health of the gateway aggregates the services' (make_app's own route is replaced).
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", "") != "/health"]
+
+    @app.get("/health")
+    async def health():
+        from .common import device_name
+        if app.state.client is None:
+            return {"status": "starting", "service": "gateway", "device": device_name(engine)}
+        states = dict(await asyncio.gather(*(probe(s) for s in FORWARDED)))
+        down = sorted(s for s, v in states.items() if v["status"] != "ok")
+        return {"status": "degraded" if down else "ok", "service": "gateway",
+                "device": device_name(engine), "down": down, "services": states}
+
+    return app

@@ -107,7 +107,7 @@ def _graph(effects, source=None):
         op, params = engine_effect(name)
         node = {"id": name, "op": op, "params": params}
         if source is not None:
-            node["inputs"] = [source]
+            node["in"] = [source]
         nodes.append(node)
     return {"nodes": nodes, "outputs": list(dict.fromkeys(effects))}
 

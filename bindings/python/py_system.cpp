@@ -130,8 +130,8 @@ void bind_system(py::module_& m) {
         .def("__enter__", [](PyReservation& r) -> PyReservation& { return r; })
         .def("__exit__", [](PyReservation& r, const py::args&) { r.held.release(); });
 
-    auto engine = py::reinterpret_borrow<py::class_<Engine, std::shared_ptr<Engine>>>(
-        m.attr("Engine"));
+    auto engine =
+        py::reinterpret_borrow<py::class_<Engine, std::shared_ptr<Engine>>>(m.attr("Engine"));
     engine
         .def(
             "cache_get",
@@ -236,8 +236,7 @@ void bind_system(py::module_& m) {
                 PyReservation r{self, {}};
                 py::gil_scoped_release nogil;
                 r.held = self->memory().reserve(
-                    d, bytes,
-                    std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000)));
+                    d, bytes, std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000)));
                 return r;
             },
             py::arg("bytes"), py::kw_only(), py::arg("timeout") = 0.0, py::arg("device") = "cpu",
@@ -245,7 +244,8 @@ void bind_system(py::module_& m) {
             "queue (GIL released). TimeoutError when the wait runs out, LimitExceededError when "
             "the request is larger than the whole budget. A context manager.")
         .def(
-            "models_available", [](const Engine& self) {
+            "models_available",
+            [](const Engine& self) {
                 std::vector<std::string> names;
                 for (const auto& spec : self.models().available()) names.push_back(spec.name);
                 return names;

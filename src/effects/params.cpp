@@ -96,8 +96,15 @@ ParamSpec choice(std::string name, std::string fallback, std::vector<std::string
 
 ParamSpec text(std::string name, std::string fallback, std::string help,
                std::function<std::string(const std::string&)> check) {
-    return {std::move(name), ParamType::text, std::move(fallback), 0, 0, {},
-            std::move(help), std::move(check), false};
+    return {std::move(name),
+            ParamType::text,
+            std::move(fallback),
+            0,
+            0,
+            {},
+            std::move(help),
+            std::move(check),
+            false};
 }
 
 ParamSpec file(std::string name, std::string help,

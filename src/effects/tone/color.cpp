@@ -443,8 +443,7 @@ void register_color(EffectRegistry& registry) {
         param::number(
             "hue", 0.0, -180, 180,
             "hue rotation in degrees in Oklab LCh, keeping lightness: >0 turns red toward yellow"),
-        param::file("lut",
-                    "path of a .cube 3D (or 1D) LUT applied after the grade; empty = none",
+        param::file("lut", "path of a .cube 3D (or 1D) LUT applied after the grade; empty = none",
                     [](const std::string& path) {
                         return path.empty() ? std::string() : check_cube_file(path);
                     }),

@@ -3,7 +3,9 @@ loopback):
   - gateway overhead: /detect through the gateway against the same request sent to the detect
     service directly, interleaved, the same (cached) image so the engine's share is constant;
   - a detection request on a 640×480 photo through the gateway, every image new (no cache);
-  - resident memory of the three services idle (models not loaded) and with every model loaded.
+  - resident memory of the three services idle (models not loaded), with every model loaded
+    (idle again after a detection, a segmentation and a cut-out), right after the runs and
+    idle after them.
 
     PYTHONPATH=build/release/python /usr/bin/python3 bench/services.py [--out FILE]
 Refuses to measure while the machine's load average is 0.5 or more."""
@@ -68,6 +70,7 @@ def main():
             timed(client, gateway.url + "/detect", {"file": same})
             timed(client, gateway.url + "/segment", {"file": same}, {"points": "200,300"})
             timed(client, gateway.url + "/segment", {"file": same})
+            time.sleep(3.5)  # idle: the services have given freed heap back
             loaded = {n: rss_mib(s.process.pid) for n, s in procs.items()}
 
             direct, through = [], []
@@ -81,6 +84,13 @@ def main():
                 dog[0, 1, 0] = i // 256
                 fresh.append(timed(client, gateway.url + "/detect",
                                    {"file": artistry.encode_image(dog, "png")}))
+        busy = {n: rss_mib(s.process.pid) for n, s in procs.items()}
+        cache_mib = {}
+        for n, s in procs.items():
+            for line in httpx.get(s.url + "/metrics").text.splitlines():
+                if line.startswith('artistry_cache_bytes{tier="memory"}'):
+                    cache_mib[n] = round(float(line.split()[-1]) / 2**20)
+        time.sleep(3.5)
         after = {n: rss_mib(s.process.pid) for n, s in procs.items()}
     finally:
         for s in procs.values():
@@ -104,7 +114,10 @@ def main():
         "rss_idle_total_mib": round(sum(idle.values())),
         "rss_models_loaded_mib": {k: round(v) for k, v in loaded.items()},
         "rss_models_loaded_total_mib": round(sum(loaded.values())),
-        "rss_after_run_total_mib": round(sum(after.values())),
+        "rss_right_after_run_total_mib": round(sum(busy.values())),
+        "rss_idle_after_run_mib": {k: round(v) for k, v in after.items()},
+        "rss_idle_after_run_total_mib": round(sum(after.values())),
+        "cache_memory_tier_mib": cache_mib,
     }
     print(json.dumps(result, indent=2))
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

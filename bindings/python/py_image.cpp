@@ -73,44 +73,10 @@ Image image_from_object(const py::handle& object) {
                                      py::str(py::type::of(object)).cast<std::string>()));
 }
 
-void bind_image(py::module_& m) {
-    py::enum_<PixelType>(m, "PixelType").value("u8", PixelType::u8).value("f32", PixelType::f32);
-    py::class_<Image>(m, "Image", "Pixels owned by the library or viewed from a numpy array.")
-        .def(py::init([](const py::array& array) { return image_from_array(array); }),
-             py::arg("array"),
-             "View a numpy array (H×W×C or H×W, uint8 or float32) without copying; the array is "
-             "kept alive and must not change while the image is used.")
-        .def_static("zeros", &Image::allocate, py::arg("width"), py::arg("height"),
-                    py::arg("channels") = 3, py::arg("type") = PixelType::u8)
-        .def_property_readonly("width", &Image::width)
-        .def_property_readonly("height", &Image::height)
-        .def_property_readonly("channels", &Image::channels)
-        .def_property_readonly("stride", &Image::stride)
-        .def_property_readonly("owned",
-                               [](const Image& i) { return i.storage() == Storage::owned; })
-        .def("numpy", &array_from_image, "The pixels as a numpy array (no copy).")
-        .def(
-            "__array__",
-            [](const Image& i, const py::object&, const py::object&) {
-                return array_from_image(i);
-            },
-            py::arg("dtype") = py::none(), py::arg("copy") = py::none())
-        .def("__repr__", [](const Image& i) {
-            return fmt::format("<artistry.Image {}x{}x{} {}>", i.width(), i.height(), i.channels(),
-                               pixel_type_name(i.type()));
-        });
-    m.def(
-        "load_image",
-        [](const std::string& path) {
-            Image image;
-            {
-                py::gil_scoped_release nogil;
-                image = load_image(path);
-            }
-            return array_from_image(image);
-        },
-        py::arg("path"),
-        "Decode an image file to an H×W×C uint8 array (EXIF orientation applied).");
+namespace {
+
+// probe_image, decode_image, encode_image: encoded bytes in memory (the services' uploads).
+void bind_codecs(py::module_& m) {
     m.def(
         "probe_image",
         [](const py::bytes& data) {
@@ -159,6 +125,48 @@ void bind_image(py::module_& m) {
         },
         py::arg("image"), py::arg("format") = "png", py::kw_only(), py::arg("quality") = 0,
         "Encode an array to bytes: png, jpeg, webp, tiff or bmp (quality 0: the default).");
+}
+
+}  // namespace
+
+void bind_image(py::module_& m) {
+    py::enum_<PixelType>(m, "PixelType").value("u8", PixelType::u8).value("f32", PixelType::f32);
+    py::class_<Image>(m, "Image", "Pixels owned by the library or viewed from a numpy array.")
+        .def(py::init([](const py::array& array) { return image_from_array(array); }),
+             py::arg("array"),
+             "View a numpy array (H×W×C or H×W, uint8 or float32) without copying; the array is "
+             "kept alive and must not change while the image is used.")
+        .def_static("zeros", &Image::allocate, py::arg("width"), py::arg("height"),
+                    py::arg("channels") = 3, py::arg("type") = PixelType::u8)
+        .def_property_readonly("width", &Image::width)
+        .def_property_readonly("height", &Image::height)
+        .def_property_readonly("channels", &Image::channels)
+        .def_property_readonly("stride", &Image::stride)
+        .def_property_readonly("owned",
+                               [](const Image& i) { return i.storage() == Storage::owned; })
+        .def("numpy", &array_from_image, "The pixels as a numpy array (no copy).")
+        .def(
+            "__array__",
+            [](const Image& i, const py::object&, const py::object&) {
+                return array_from_image(i);
+            },
+            py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+        .def("__repr__", [](const Image& i) {
+            return fmt::format("<artistry.Image {}x{}x{} {}>", i.width(), i.height(), i.channels(),
+                               pixel_type_name(i.type()));
+        });
+    m.def(
+        "load_image",
+        [](const std::string& path) {
+            Image image;
+            {
+                py::gil_scoped_release nogil;
+                image = load_image(path);
+            }
+            return array_from_image(image);
+        },
+        py::arg("path"),
+        "Decode an image file to an H×W×C uint8 array (EXIF orientation applied).");
     m.def(
         "save_image",
         [](const py::handle& image, const std::string& path) {
@@ -168,6 +176,7 @@ void bind_image(py::module_& m) {
         },
         py::arg("image"), py::arg("path"),
         "Encode to a file; the format comes from the extension.");
+    bind_codecs(m);
 }
 
 }  // namespace artistry::python

@@ -118,6 +118,11 @@ struct PyReservation {
     Reservation held;
 };
 
+using EngineClass = py::class_<Engine, std::shared_ptr<Engine>>;
+void bind_cache(EngineClass& engine);
+void bind_memory(EngineClass& engine);
+void bind_models_and_tiles(EngineClass& engine);
+
 }  // namespace
 
 void bind_system(py::module_& m) {
@@ -130,8 +135,15 @@ void bind_system(py::module_& m) {
         .def("__enter__", [](PyReservation& r) -> PyReservation& { return r; })
         .def("__exit__", [](PyReservation& r, const py::args&) { r.held.release(); });
 
-    auto engine =
-        py::reinterpret_borrow<py::class_<Engine, std::shared_ptr<Engine>>>(m.attr("Engine"));
+    auto engine = py::reinterpret_borrow<EngineClass>(m.attr("Engine"));
+    bind_cache(engine);
+    bind_memory(engine);
+    bind_models_and_tiles(engine);
+}
+
+namespace {
+
+void bind_cache(EngineClass& engine) {
     engine
         .def(
             "cache_get",
@@ -202,7 +214,11 @@ void bind_system(py::module_& m) {
                 d["disk_dir"] = cache->disk_dir();
                 return d;
             },
-            "Per tier (memory, disk, redis): hits, misses, entries, bytes, whether it is up.")
+            "Per tier (memory, disk, redis): hits, misses, entries, bytes, whether it is up.");
+}
+
+void bind_memory(EngineClass& engine) {
+    engine
         .def(
             "devices",
             [](const Engine& self) {
@@ -242,7 +258,11 @@ void bind_system(py::module_& m) {
             py::arg("bytes"), py::kw_only(), py::arg("timeout") = 0.0, py::arg("device") = "cpu",
             "Hold `bytes` of a budget, waiting up to `timeout` seconds in the manager's FIFO "
             "queue (GIL released). TimeoutError when the wait runs out, LimitExceededError when "
-            "the request is larger than the whole budget. A context manager.")
+            "the request is larger than the whole budget. A context manager.");
+}
+
+void bind_models_and_tiles(EngineClass& engine) {
+    engine
         .def(
             "models_available",
             [](const Engine& self) {
@@ -291,5 +311,7 @@ void bind_system(py::module_& m) {
             "and tiles with halos: the same bytes as the whole-image run, memory bounded by the "
             "band. Its working set is reserved from the engine's CPU budget.");
 }
+
+}  // namespace
 
 }  // namespace artistry::python

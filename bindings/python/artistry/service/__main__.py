@@ -65,6 +65,10 @@ def main():
     if args.name == "all":
         return serve_all(args)
 
+    # A service sees many distinct images: a smaller memory tier than a desktop process keeps
+    # resident memory in line (the disk tier still holds more). The environment wins.
+    os.environ.setdefault("CACHE_MEMORY_SIZE_MB", "256")
+
     import uvicorn
 
     from . import create_app

@@ -307,3 +307,95 @@ def test_the_gateway_survives_a_dead_detect_service_and_recovers(tmp_path):
             assert "detect" not in health["down"]
     finally:
         detect.stop()
+
+
+def test_faces_alone_and_with_the_objects(stack):
+    if "blazeface-front" not in artistry.Engine().models_available():
+        pytest.skip("blazeface-front is not installed (scripts/fetch-models)")
+    astronaut = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"  # python3-skimage
+    messi = open(astronaut, "rb").read()
+    faces = httpx.post(stack["gateway"].url + "/faces", files={"file": messi}, timeout=60)
+    assert faces.status_code == 200, faces.text
+    found = faces.json()["faces"]
+    assert len(found) == 1 and {"box", "score"} <= set(found[0])
+    both = httpx.post(stack["detect"].url + "/detect", files={"file": messi},
+                      data={"faces": "true"}, timeout=60).json()
+    assert "person" in {d["label"] for d in both["detections"]}
+    assert both["faces"] == found
+
+
+def test_the_event_loop_stays_free_while_the_engine_works(stack):
+    """A slow request (a 4 MP effect graph) does not hold up health checks: the work runs in
+    the engine's threads, the decode and encode in a pool."""
+    photo = artistry.load_image(os.path.join(DATA, "fruits.jpg"))
+    big = png_of(np.ascontiguousarray(np.tile(photo, (4, 4, 1))[:1900, :2000]))
+    url = stack["gateway"].url
+
+    async def main():
+        async with httpx.AsyncClient(timeout=120) as client:
+            slow = asyncio.create_task(client.post(
+                url + "/effects", files={"file": big},
+                data={"effects": "enhanced_bw,pop_art,dither,retro_8bit"}))
+            await asyncio.sleep(0.3)
+            waits = []
+            while not slow.done():
+                start = time.perf_counter()
+                assert (await client.get(url + "/livez")).status_code == 200
+                waits.append(time.perf_counter() - start)
+                await asyncio.sleep(0.05)
+            return (await slow).status_code, waits
+
+    status, waits = asyncio.run(main())
+    assert status == 200
+    assert len(waits) >= 3 and max(waits) < 0.5, waits
+
+
+def test_serve_all_starts_every_service_and_ctrl_c_stops_them(tmp_path):
+    import signal
+    import subprocess as sp
+    from servers import free_port, wait_until
+    while True:  # three consecutive free ports
+        base = free_port()
+        if base < 65000 and all(_port_free(base + i) for i in range(3)):
+            break
+    env = dict(os.environ, ARTISTRY_CACHE_DIR=str(tmp_path))
+    process = sp.Popen([__import__("sys").executable, "-m", "artistry.service", "all",
+                        "--port", str(base)], env=env, stdout=sp.PIPE, stderr=sp.STDOUT)
+    try:
+        def all_live():
+            try:
+                return all(httpx.get(f"http://127.0.0.1:{base + i}/livez", timeout=1)
+                           .status_code == 200 for i in range(3))
+            except httpx.HTTPError:
+                return False
+        wait_until(all_live, 60, "the services")
+        health = httpx.get(f"http://127.0.0.1:{base}/health").json()
+        assert health["service"] == "gateway" and set(health["services"]) == {"detect",
+                                                                               "segment"}
+        assert health["services"]["detect"]["url"] == f"http://127.0.0.1:{base + 1}"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        for i in range(3):  # nothing listens any more: every service stopped
+            assert not _listening(base + i), f"port {base + i} still answers"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _listening(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _port_free(port):
+    import socket
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

@@ -92,7 +92,7 @@ def add_detect_routes(app):
         answer = {"detections": result.data.get("objects", []), "width": info["width"],
                   "height": info["height"], "seconds": round(time.perf_counter() - start, 4)}
         if faces:
-            answer["faces"] = result.data.get("faces", {})
+            answer["faces"] = result.data.get("faces", [])
         return answer
 
     @app.post("/faces")
@@ -107,7 +107,7 @@ def add_detect_routes(app):
             image = await decode(data)
             result = await _run(app, {"nodes": [{"id": "faces", "op": "detect_faces",
                                                  "params": params}]}, image)
-        return {"faces": result.data.get("faces", {}), "width": info["width"],
+        return {"faces": result.data.get("faces", []), "width": info["width"],
                 "height": info["height"]}
 
 

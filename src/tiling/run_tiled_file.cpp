@@ -220,8 +220,8 @@ int final_pass(const std::vector<StreamedOutput>& outputs, RunLayout& layout,
                const TileOptions& options, const Account& account) {
     const int w = input.width, h = input.height;
     const std::size_t n = outputs.size();
-    auto& [steps, shapes, stats, planned] = layout;
-    const tiling::PipelineShape& shape = shapes.front();
+    auto& steps = layout.steps;  // (clang 14 cannot capture structured bindings)
+    const tiling::PipelineShape& shape = layout.shapes.front();
     const auto depth = static_cast<std::size_t>(std::max(1, options.queue_depth));
     Failure failure;
     tiling::BandQueue in_queue(depth);
@@ -260,13 +260,13 @@ int final_pass(const std::vector<StreamedOutput>& outputs, RunLayout& layout,
         for (std::size_t i = 0; i < n; ++i) {
             bool whole_stage = false;
             pipelines.push_back(tiling::build_pipeline(
-                steps[i], shapes[i],
+                steps[i], layout.shapes[i],
                 [&queue = *out_queues[i]](const Image& band, int y0) {
                     if (!queue.push({band, y0}))
                         throw Error(Status::cancelled, "run_tiled_file: stopped by a failure");
                 },
                 &whole_stage, &states[i]));
-            stats[i].whole_image_stage = whole_stage;
+            layout.stats[i].whole_image_stage = whole_stage;
         }
         while (auto band = in_queue.pop()) {
             push_all(pipelines, *band);

@@ -114,8 +114,6 @@ class SegmentAnalyzer final : public Analyzer {
         : store_(ModelStore::of(ctx)),
           cache_(ctx.cache),
           request_(std::move(request)),
-          width_(width),
-          height_(height),
           encoder_(store_.get(sam_encoder_model)),
           frame_(encoder_frame(encoder_->spec(), width, height)),
           input_(width, height, frame_.width, frame_.height, 3) {
@@ -302,7 +300,6 @@ class SegmentAnalyzer final : public Analyzer {
     ModelStore& store_;
     ResultCache* cache_;
     SegmentRequest request_;
-    int width_, height_;
     std::shared_ptr<const Model> encoder_;
     Frame frame_;
     AreaDownscaler input_;

@@ -1,7 +1,9 @@
 // Header-only probing: format, size, channels and orientation without decoding pixels, so
 // that a decompression bomb is refused before anything is allocated.
 
+#include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -172,10 +174,16 @@ ImageInfo probe_tiff(Bytes b) {
 
 ImageInfo probe_bmp(Bytes b) {
     if (b.size() < 30) throw truncated("bmp");
-    const auto h = static_cast<std::int32_t>(le32(b, 22));
+    // Signed 32-bit fields; a negative height means top-down rows. INT32_MIN has no positive
+    // counterpart and a width must be positive: both are corrupt headers.
+    const std::int64_t w = static_cast<std::int32_t>(le32(b, 18));
+    const std::int64_t h = static_cast<std::int32_t>(le32(b, 22));
+    const std::int64_t rows = h < 0 ? -h : h;
+    if (w <= 0 || rows == 0 || rows > std::numeric_limits<std::int32_t>::max())
+        throw Error(Status::decode_error, fmt::format("bmp has an invalid size {}x{}", w, h));
     const int bpp = static_cast<int>(le16(b, 28));
-    return {"bmp", static_cast<int>(static_cast<std::int32_t>(le32(b, 18))), h < 0 ? -h : h,
-            bpp == 32 ? 4 : (bpp == 8 ? 1 : 3), 1};
+    return {"bmp", static_cast<int>(w), static_cast<int>(rows), bpp == 32 ? 4 : (bpp == 8 ? 1 : 3),
+            1};
 }
 
 }  // namespace

@@ -46,8 +46,9 @@ TiffLayout read_layout(TIFF* tif) {
 
 class TiffReader final : public ReaderBase {
   public:
-    TiffReader(UniqueFd& fd, const std::string& path, const LoadOptions& options)
-        : ReaderBase(path), fd_(fd.release()) {
+    TiffReader(UniqueFd& fd, const std::string& path, const LoadOptions& options,
+               const StreamReadOptions& stream)
+        : ReaderBase(path), fd_(fd.release()), max_buffer_bytes_(stream.max_buffer_bytes) {
         messages_.error[0] = '\0';
         h_.tif = open_tiff(fd_.get(), path, "rm", &messages_);
         if (!h_.tif) throw codec_error("cannot open tiff");
@@ -159,6 +160,16 @@ class TiffReader final : public ReaderBase {
             band_rows_ = th;
             const tmsize_t tile_bytes = TIFFTileSize(tif);
             if (tile_bytes <= 0) throw codec_error("tiff tile size");
+            // A tile row is decoded whole: its tile and band buffers must fit the streaming
+            // limit (a 16×16 image may declare 65536×65536 tiles: 12 GiB for nothing).
+            const std::uint64_t need = static_cast<std::uint64_t>(tile_bytes) +
+                                       static_cast<std::uint64_t>(raw_row_bytes_) * th;
+            if (need > max_buffer_bytes_)
+                throw error(Status::limit_exceeded,
+                            fmt::format("tiff tiles of {}x{} need {} MiB of buffers to stream, "
+                                        "over the streaming limit of {} MiB (raise "
+                                        "max_buffer_bytes to read it)",
+                                        tw, th, need >> 20, max_buffer_bytes_ >> 20));
             tile_.resize(static_cast<std::size_t>(tile_bytes));
         } else {
             std::uint32_t rows_per_strip = height;
@@ -284,6 +295,7 @@ class TiffReader final : public ReaderBase {
     std::vector<std::uint8_t> row8_;  // one row narrowed to 8 bits
     bool tiled_ = false;
     std::uint32_t tile_w_ = 0;
+    std::uint64_t max_buffer_bytes_;
     std::uint32_t band_rows_ = 0;     // rows per tile or strip; 0: row by row
     std::vector<std::uint8_t> tile_;  // one decoded tile
     std::vector<std::uint8_t> band_;  // one strip or one row of tiles
@@ -483,8 +495,8 @@ class TiffWriter final : public WriterBase {
 
 std::unique_ptr<ImageReader> open_tiff_reader(UniqueFd& fd, const std::string& path,
                                               const LoadOptions& options,
-                                              const StreamReadOptions&) {
-    return std::make_unique<TiffReader>(fd, path, options);
+                                              const StreamReadOptions& stream) {
+    return std::make_unique<TiffReader>(fd, path, options, stream);
 }
 
 std::unique_ptr<ImageWriter> create_tiff_writer(const std::string& path, int width, int height,

@@ -1,0 +1,73 @@
+"""Decompression bombs on every path: refused from their headers (or, for a stream, before its
+buffers are allocated), quickly, with an error that names the limit and how to raise it."""
+
+import os
+import resource
+import subprocess
+import time
+
+import pytest
+
+import artistry
+
+from bombs import BOMBS, INFLATE
+
+EXPECTED = {  # file → (error class, words the message must hold)
+    "png-100000x100000.png": (artistry.LimitExceededError, "raise max_pixels"),
+    "jpeg-65535x65535.jpg": (artistry.LimitExceededError, "raise max_pixels"),
+    "tiff-1000000x1000000.tif": (artistry.LimitExceededError, "raise max_pixels"),
+    "webp-16384x16384.webp": (artistry.LimitExceededError, "raise max_pixels"),
+    "bmp-1000000x1000000.bmp": (artistry.LimitExceededError, "raise max_pixels"),
+    "bmp-height-int-min.bmp": (artistry.DecodeError, "invalid size"),
+    "tiff-huge-tiles.tif": (artistry.UnsupportedError, "too large to decode"),
+    "tiff-huge-strip.tif": (artistry.DecodeError, "tiff"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_whole_image_decoding_refuses_bombs_quickly(name):
+    kind, words = EXPECTED[name]
+    start = time.perf_counter()
+    with pytest.raises(kind) as error:
+        artistry.decode_image(BOMBS[name])
+    assert words in str(error.value)
+    assert time.perf_counter() - start < 1.0
+
+
+def test_a_small_file_that_inflates_within_the_limits_decodes():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    image = artistry.decode_image(INFLATE)
+    assert image.shape == (4000, 4000, 3) and not image.any()
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown < 200  # MiB: the pixels (46 MiB) and the decoder's rows, no more
+    with pytest.raises(artistry.LimitExceededError, match="raise max_pixels"):
+        artistry.decode_image(INFLATE, max_pixels=10_000_000)
+
+
+def _cli():
+    build = os.environ.get("ARTISTRY_BUILD_DIR")
+    path = os.path.join(build, "artistry") if build else None
+    if not path or not os.path.exists(path):
+        pytest.skip("the artistry CLI of the build (ARTISTRY_BUILD_DIR) is needed")
+    return path
+
+
+@pytest.mark.parametrize("name", ["tiff-huge-tiles.tif", "tiff-huge-strip.tif",
+                                  "tiff-1000000x1000000.tif", "png-100000x100000.png",
+                                  "jpeg-65535x65535.jpg"])
+def test_streamed_decoding_refuses_bombs_before_allocating(name, tmp_path):
+    """A streamed run lifts the pixel limit (memory is bounded by the band), so each reader must
+    bound its own buffers: a 16×16 TIFF declaring 65536² tiles once took 84 s and 12 GiB."""
+    source = tmp_path / name
+    source.write_bytes(BOMBS[name])
+    start = time.perf_counter()
+    run = subprocess.run(["/usr/bin/time", "-f", "%M", _cli(), "run", str(source), "-e", "dither",
+                          "-o", str(tmp_path / "out"), "--tile", "64"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert time.perf_counter() - start < 10
+    peak_kib = int(run.stderr.strip().splitlines()[-1])
+    assert peak_kib < 300 * 1024, run.stderr
+    assert not any((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+    if name == "tiff-huge-tiles.tif":
+        assert "streaming limit" in run.stderr and "max_buffer_bytes" in run.stderr

@@ -141,6 +141,8 @@ Graph Graph::from_json(std::string_view text, const EffectRegistry& registry) {
     } catch (const json::parse_error& e) {
         throw invalid(fmt::format("graph spec is not valid JSON: {}: {}",
                                   position_text(text, e.byte), parse_reason(e)));
+    } catch (const json::exception& e) {  // a number too large for a double (out_of_range 406)
+        throw invalid(fmt::format("graph spec is not valid JSON: {}", e.what()));
     }
     if (!doc.is_object())
         throw invalid(

@@ -19,19 +19,24 @@ std::vector<std::uint8_t> read_model_file(const ModelSpec& spec) {
         throw Error(Status::invalid_argument, fmt::format("model '{}' names no file", spec.name));
     if (!fs::exists(spec.file, ec))
         throw Error(Status::not_found,
-                    fmt::format("model '{}': file '{}' does not exist", spec.name, path));
+                    fmt::format("model '{}': file '{}' does not exist (reinstall it with "
+                                "scripts/fetch-models)",
+                                spec.name, path));
     if (fs::is_directory(spec.file, ec))
         throw Error(Status::invalid_argument,
                     fmt::format("model '{}': '{}' is a folder, not a model file", spec.name, path));
     const std::string stamp_before = file_stamp(spec.file);
     std::ifstream in(spec.file, std::ios::binary | std::ios::ate);
     if (!in)
-        throw Error(Status::io_error, fmt::format("model '{}': cannot open '{}'", spec.name, path));
+        throw Error(Status::io_error, fmt::format("model '{}': cannot open '{}' (reinstall it with "
+                                                  "scripts/fetch-models)",
+                                                  spec.name, path));
     const auto size = static_cast<std::uint64_t>(in.tellg());
     if (spec.bytes != 0 && size != spec.bytes)
         throw Error(Status::decode_error,
-                    fmt::format("model '{}': '{}' is {} bytes, its spec says {} ({})", spec.name,
-                                path, size, spec.bytes,
+                    fmt::format("model '{}': '{}' is {} bytes, its spec says {} ({}; reinstall "
+                                "it with scripts/fetch-models)",
+                                spec.name, path, size, spec.bytes,
                                 size < spec.bytes ? "truncated" : "not the expected file"));
     std::vector<std::uint8_t> bytes(size);
     in.seekg(0);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -46,10 +47,28 @@ Error write_error(const std::string& path, const char* what, int err) {
                  fmt::format("cannot write '{}': {} ({})", path, std::strerror(err), what));
 }
 
+std::string folder_of(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash + 1);
+}
+
 }  // namespace
 
+// An unnamed file in the destination's folder (O_TMPFILE) when the filesystem has them: a
+// process killed mid-write then leaves nothing behind. It gets a name only at commit, just
+// before the rename. Elsewhere, a named "<path>.tmp-XXXXXX" that a kill can leave behind (never
+// under the final name).
 AtomicOutput::AtomicOutput(std::string path)
     : path_(std::move(path)), temp_(path_ + ".tmp-XXXXXX") {
+#ifdef O_TMPFILE
+    if (::access("/proc/self/fd", X_OK) == 0) {
+        fd_ = ::open(folder_of(path_).c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd_ >= 0) {
+            unnamed_ = true;
+            return;
+        }
+    }
+#endif
     fd_ = ::mkostemp(temp_.data(), O_CLOEXEC);
     if (fd_ < 0) throw write_error(path_, "create a temporary file", errno);
 }
@@ -60,7 +79,23 @@ AtomicOutput::~AtomicOutput() {
         std::fclose(file_);
     else if (fd_ >= 0)
         ::close(fd_);
-    ::unlink(temp_.c_str());
+    if (!unnamed_) ::unlink(temp_.c_str());
+}
+
+// Links the unnamed file under a fresh temporary name in its folder.
+void AtomicOutput::name_unnamed() {
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+    for (unsigned attempt = 0; attempt < 100; ++attempt) {
+        temp_ = fmt::format("{}.tmp-{:08x}", path_,
+                            static_cast<unsigned>(::getpid()) * 2654435761u + attempt * 40503u +
+                                static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(this)));
+        if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp_.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+            unnamed_ = false;
+            return;
+        }
+        if (errno != EEXIST) throw write_error(path_, "link the temporary file", errno);
+    }
+    throw write_error(path_, "link the temporary file", EEXIST);
 }
 
 std::FILE* AtomicOutput::stream() {
@@ -88,6 +123,7 @@ void AtomicOutput::commit() {
     if (file_ != nullptr && std::fflush(file_) != 0) throw write_error(path_, "write", errno);
     if (::fchmod(fd_, 0644) != 0) throw write_error(path_, "chmod", errno);
     if (::fsync(fd_) != 0) throw write_error(path_, "fsync", errno);
+    if (unnamed_) name_unnamed();
     const int closed = file_ != nullptr ? std::fclose(file_) : ::close(fd_);
     file_ = nullptr;
     fd_ = -1;
@@ -96,9 +132,8 @@ void AtomicOutput::commit() {
     committed_ = true;
     // The rename itself reaches the disk with the folder; failing that is no reason to fail
     // the write, which is in place.
-    const auto slash = path_.rfind('/');
-    const std::string folder = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
-    if (const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+    if (const int dir = ::open(folder_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir >= 0) {
         ::fsync(dir);
         ::close(dir);
     }

@@ -17,13 +17,15 @@ inline constexpr std::size_t output_buffer_bytes = std::size_t{1} << 20;  // str
 
 class AtomicOutput {
   public:
-    // Creates "<path>.tmp-XXXXXX". Throws Error(io_error) naming `path`.
+    // Creates an unnamed file in path's folder (O_TMPFILE), else "<path>.tmp-XXXXXX". Throws
+    // Error(io_error) naming `path`.
     explicit AtomicOutput(std::string path);
     ~AtomicOutput();  // removes the temporary file unless committed
     AtomicOutput(const AtomicOutput&) = delete;
     AtomicOutput& operator=(const AtomicOutput&) = delete;
 
     const std::string& path() const noexcept { return path_; }
+    // For messages (the file may have no name until commit).
     const std::string& temp_path() const noexcept { return temp_; }
     int fd() const noexcept { return fd_; }
     // A buffered stream on the file (made on first use); writers use either it or fd()/write().
@@ -41,6 +43,8 @@ class AtomicOutput {
     std::FILE* file_ = nullptr;
     std::unique_ptr<char[]> buffer_;
     bool committed_ = false;
+    bool unnamed_ = false;  // O_TMPFILE: no name until commit
+    void name_unnamed();
 };
 
 // The whole file; Error(io_error) naming it when it cannot be read.

@@ -36,7 +36,7 @@ Image decode_image(std::span<const std::uint8_t> bytes, const LoadOptions& optio
     else if (info.format == "png")
         image = io::decode_png(bytes);
     else if (info.format == "tiff")
-        image = io::decode_tiff(bytes);
+        image = io::decode_tiff(bytes, info);
     else if (info.format == "webp")
         image = io::decode_webp(bytes);
     else

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "artistry/image.hpp"
+#include "artistry/io.hpp"
 
 namespace artistry::io {
 
@@ -19,7 +20,8 @@ using Bytes = std::span<const std::uint8_t>;
 
 Image decode_jpeg(Bytes bytes);
 Image decode_png(Bytes bytes);
-Image decode_tiff(Bytes bytes);
+// `probed`: the size probe_image read (checked against the pixel limit); libtiff must agree.
+Image decode_tiff(Bytes bytes, const ImageInfo& probed);
 Image decode_webp(Bytes bytes);
 Image decode_bmp(Bytes bytes);
 

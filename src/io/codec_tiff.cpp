@@ -44,6 +44,10 @@ class TiffDecoder {
         read_layout();
     }
 
+    // The size as libtiff reads the directory, before any orientation.
+    int stored_width() const noexcept { return static_cast<int>(l_.width); }
+    int stored_height() const noexcept { return static_cast<int>(l_.height); }
+
     Image decode() {
         const std::uint64_t chunk =
             std::uint64_t{l_.tile_w} * l_.tile_h * 4 * std::max(1, l_.bps / 8);
@@ -285,8 +289,16 @@ class TiffDecoder {
 
 }  // namespace
 
-Image decode_tiff(Bytes bytes) {
-    return TiffDecoder(bytes).decode();
+Image decode_tiff(Bytes bytes, const ImageInfo& probed) {
+    TiffDecoder decoder(bytes);
+    // The pixel limit was checked on the probe's reading of the header; libtiff's own reading
+    // decides what is allocated, so the two must agree (a crafted file could make them differ).
+    if (decoder.stored_width() != probed.width || decoder.stored_height() != probed.height)
+        throw Error(
+            Status::decode_error,
+            fmt::format("corrupt tiff: its directory reads as {}x{} and as {}x{}", probed.width,
+                        probed.height, decoder.stored_width(), decoder.stored_height()));
+    return decoder.decode();
 }
 
 std::vector<std::uint8_t> encode_tiff(const Image& image) {

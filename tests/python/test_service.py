@@ -399,3 +399,94 @@ def _port_free(port):
             return True
         except OSError:
             return False
+
+
+def _raw(url, data, read_timeout=10):
+    """Sends raw bytes to the service; returns its status code (0: it closed without one)."""
+    import socket
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=read_timeout) as s:
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)  # all sent: a body shorter than declared ends here
+        except OSError:
+            pass
+        try:
+            head = s.recv(64)
+        except OSError:
+            return 0
+    return int(head.split()[1]) if head.startswith(b"HTTP/1.1 ") else 0
+
+
+def test_malformed_multipart_bodies_get_4xx_and_the_service_stays_up(stack):
+    """150 hostile bodies (seeded): broken boundaries, truncated parts, garbage, huge field
+    names. Every answer is 4xx or a closed connection, never a 5xx, and /health still works."""
+    import random
+    rng = random.Random(15)
+    url = stack["gateway"].url
+    photo = open(os.path.join(DATA, "fruits.jpg"), "rb").read()[:4000]
+    statuses = []
+    for i in range(150):
+        boundary = rng.choice([b"x", b"", b"-" * 70, bytes(rng.randrange(256) for _ in range(8))])
+        parts = [b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"file\"; "
+                 b"filename=\"a.jpg\"\r\n\r\n" + photo[:rng.randrange(len(photo))],
+                 b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" +
+                 b"e" * rng.choice([1, 1000, 60000]) + b"\"\r\n\r\ndither",
+                 bytes(rng.randrange(256) for _ in range(rng.randrange(200)))]
+        rng.shuffle(parts)
+        body = b"\r\n".join(parts[:rng.randrange(1, 4)])
+        if rng.random() < 0.5:
+            body += b"\r\n--" + boundary + b"--\r\n"
+        declared = len(body) + rng.choice([0, 0, 0, 10, -5])
+        request = (b"POST /effects HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
+                   b"Content-Length: " + str(max(0, declared)).encode() + b"\r\n\r\n" + body)
+        statuses.append(_raw(url, request, read_timeout=3))
+    assert all(s == 0 or 400 <= s < 500 for s in statuses), sorted(set(statuses))
+    assert httpx.get(url + "/health").status_code == 200
+
+
+def test_huge_headers_and_slow_clients_do_not_stall_the_service(stack):
+    """A 1 MB header is refused; 40 clients trickling their headers one byte at a time
+    (bounded: 3 s, loopback) do not keep /livez from answering."""
+    import socket
+    url = stack["gateway"].url
+    huge = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n"
+    assert _raw(url, huge) in (0, 400, 431)
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    slow = []
+    for _ in range(40):
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.sendall(b"POST /effects HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for s in slow:
+                try:
+                    s.send(b"X")
+                except OSError:
+                    pass
+            start = time.perf_counter()
+            assert httpx.get(url + "/livez", timeout=5).status_code == 200
+            assert time.perf_counter() - start < 1.0
+            time.sleep(0.3)
+    finally:
+        for s in slow:
+            s.close()
+
+
+def test_path_tricks_in_graph_specs_are_refused(stack, tmp_path):
+    url = stack["gateway"].url + "/effects"
+    photo = open(os.path.join(DATA, "fruits.jpg"), "rb").read()
+    link = stack["luts"] / "escape.cube"
+    if not link.exists():
+        link.symlink_to("/etc/passwd")  # inside the allowed folder, pointing out of it
+    tricks = ["../../etc/passwd", str(stack["luts"]) + "/../../../etc/passwd", str(link),
+              "/proc/self/environ", "file:///etc/passwd", str(stack["luts"]) + "\x00.cube",
+              "~/.ssh/id_rsa"]
+    for path in tricks:
+        graph = {"nodes": [{"id": "c", "op": "color", "params": {"lut": path}}]}
+        answer = httpx.post(url, files={"file": photo}, data={"graph": json.dumps(graph)})
+        assert answer.status_code in (400, 403), (path, answer.status_code, answer.text)
+        assert "root:" not in answer.text and "PATH=" not in answer.text

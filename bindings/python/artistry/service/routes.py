@@ -166,7 +166,10 @@ def check_graph_files(graph, allowed):
             path = params.get(name)
             if not path:
                 continue
-            real = os.path.realpath(str(path))
+            if not isinstance(path, str) or "\x00" in path:
+                raise ServiceError(400, f"node '{node.get('id')}': parameter '{name}' is not a "
+                                   "usable path")
+            real = os.path.realpath(path)
             if not any(real == root or real.startswith(root + os.sep) for root in allowed):
                 raise ServiceError(
                     403 if allowed else 400,

@@ -13,6 +13,16 @@ import httpx
 DOG = "/usr/share/darknet/data/dog.jpg"  # Debian's darknet package
 
 
+def artistry_cli():
+    """The build's artistry CLI (ARTISTRY_BUILD_DIR, set by ctest); the test skips without it."""
+    import pytest
+    build = os.environ.get("ARTISTRY_BUILD_DIR")
+    path = os.path.join(build, "artistry") if build else None
+    if not path or not os.path.exists(path):
+        pytest.skip("the artistry CLI of the build (ARTISTRY_BUILD_DIR) is needed")
+    return path
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,18 +13,12 @@ import pytest
 
 import artistry
 
+from servers import artistry_cli as cli
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get("ARTISTRY_TEST_DATA_DIR", os.path.join(HERE, "..", "data"))
 MODELS = os.environ.get("ARTISTRY_MODELS_DIR",
                         os.path.expanduser("~/.local/share/artistry/models"))
-
-
-def cli():
-    build = os.environ.get("ARTISTRY_BUILD_DIR")
-    path = os.path.join(build, "artistry") if build else None
-    if not path or not os.path.exists(path):
-        pytest.skip("the artistry CLI of the build (ARTISTRY_BUILD_DIR) is needed")
-    return path
 
 
 def run_limited(args, file_kib, env):

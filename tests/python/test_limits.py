@@ -11,6 +11,7 @@ import pytest
 import artistry
 
 from bombs import BOMBS, INFLATE
+from servers import artistry_cli as _cli
 
 EXPECTED = {  # file → (error class, words the message must hold)
     "png-100000x100000.png": (artistry.LimitExceededError, "raise max_pixels"),
@@ -42,14 +43,6 @@ def test_a_small_file_that_inflates_within_the_limits_decodes():
     assert grown < 200  # MiB: the pixels (46 MiB) and the decoder's rows, no more
     with pytest.raises(artistry.LimitExceededError, match="raise max_pixels"):
         artistry.decode_image(INFLATE, max_pixels=10_000_000)
-
-
-def _cli():
-    build = os.environ.get("ARTISTRY_BUILD_DIR")
-    path = os.path.join(build, "artistry") if build else None
-    if not path or not os.path.exists(path):
-        pytest.skip("the artistry CLI of the build (ARTISTRY_BUILD_DIR) is needed")
-    return path
 
 
 @pytest.mark.parametrize("name", ["tiff-huge-tiles.tif", "tiff-huge-strip.tif",

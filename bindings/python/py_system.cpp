@@ -28,13 +28,18 @@ Image blob_image(std::string_view bytes) {
     const std::uint64_t total = size + 8;
     const int width = static_cast<int>(std::min<std::uint64_t>(total, blob_row));
     const int height = static_cast<int>((total + width - 1) / width);
-    Image image = Image::allocate(width, height, 1, PixelType::u8);
-    std::vector<std::uint8_t> flat(static_cast<std::size_t>(width) * height, 0);
-    for (int i = 0; i < 8; ++i) flat[i] = static_cast<std::uint8_t>(size >> (8 * i));
-    if (size > 0) std::memcpy(flat.data() + 8, bytes.data(), size);
-    for (int y = 0; y < height; ++y)
-        std::memcpy(image.row(y), flat.data() + static_cast<std::size_t>(y) * width,
-                    static_cast<std::size_t>(width));
+    Image image = Image::allocate(width, height, 1, PixelType::u8);  // zero-filled
+    std::uint8_t length[8];
+    for (int i = 0; i < 8; ++i) length[i] = static_cast<std::uint8_t>(size >> (8 * i));
+    std::memcpy(image.row(0), length, 8);
+    // The bytes straight into the rows after the length (no staging copy).
+    std::uint64_t done = 0;
+    for (int y = 0; done < size; ++y) {
+        const std::uint64_t skip = y == 0 ? 8 : 0;
+        const std::uint64_t take = std::min<std::uint64_t>(width - skip, size - done);
+        std::memcpy(image.row(y) + skip, bytes.data() + done, take);
+        done += take;
+    }
     return image;
 }
 

@@ -18,6 +18,8 @@ never on the import path unless asked for: run old code with
 """
 
 import asyncio
+import functools
+import json
 import os
 import time
 
@@ -73,11 +75,17 @@ def env_number(name, default, kind=float, low=None, high=None):
     return number
 
 
+@functools.lru_cache(maxsize=1)
+def _engine_names():
+    """The registry's effect names, read once (the registry does not change in a process)."""
+    return frozenset(e["name"] for e in artistry.effects())
+
+
 def engine_effect(name):
     """(engine op, parameters) of an old or engine effect name; NotFoundError names it."""
     if name in EFFECTS:
         return EFFECTS[name]
-    if name in {e["name"] for e in artistry.effects()}:
+    if name in _engine_names():
         return name, {}
     raise artistry.NotFoundError(
         f"unknown effect '{name}': the old names are {', '.join(sorted(EFFECTS))}, and every "
@@ -119,11 +127,6 @@ def _outputs(result, names):
     return {name: result.outputs[name] for name in names}
 
 
-def _json(graph):
-    import json
-    return json.dumps(graph)
-
-
 class OptimizedIntegratedProcessor:
     """The old effects processor: several effects of one image, shared work once, independent
     effects in parallel, every effect's memory reserved from the engine's budget before it runs
@@ -149,7 +152,7 @@ class OptimizedIntegratedProcessor:
         """{effect name: numpy array} for every effect of `image`; batch_size effects run at
         once. The work runs in the engine's threads; the event loop stays free."""
         names = [effects] if isinstance(effects, str) else list(effects)
-        result = await self.engine.run_async(_json(_graph(names)), _as_array(image),
+        result = await self.engine.run_async(json.dumps(_graph(names)), _as_array(image),
                                              max_parallel=self._parallel(batch_size))
         return _outputs(result, names)
 
@@ -166,7 +169,7 @@ class OptimizedIntegratedProcessor:
     def apply_effect(self, image, effect):
         """One effect of `image`, synchronously."""
         name = effect if isinstance(effect, str) else effect[0]
-        result = self.engine.run(_json(_graph([name])), _as_array(image))
+        result = self.engine.run(json.dumps(_graph([name])), _as_array(image))
         return _outputs(result, [name])[name]
 
     async def process_with_memory_management(self, image, effects):
@@ -178,7 +181,7 @@ class OptimizedIntegratedProcessor:
         Returns {effect: array}."""
         names = [effects] if isinstance(effects, str) else list(effects)
         self.cleanup_gpu_memory()
-        graph = _json(_graph(names, source="remove_background"))
+        graph = json.dumps(_graph(names, source="remove_background"))
         run = await self.engine.run_async(graph, _as_array(image),
                                           max_parallel=self._parallel(None))
         results = _outputs(run, names)

@@ -151,7 +151,7 @@ class Admission:
         return ServiceError(503, f"the service is at its memory budget ({reason}); retry later",
                             "busy", {"Retry-After": str(retry)})
 
-    async def hold(self, nbytes):
+    def hold(self, nbytes):
         """An async context: the reservation of nbytes, released when the block ends."""
         return _Held(self, max(1, int(nbytes)))
 
@@ -421,11 +421,11 @@ def device_name(engine):
     return "cuda" if any(d.startswith("cuda") for d in engine.devices()) else "cpu"
 
 
-def make_app(name, title, engine, config, models=(), ready=None):
+def make_app(name, title, engine, config, models=(), ready=None, health=None):
     """A FastAPI app with /health, /livez, /readyz and /metrics, request metrics, the body
     limit and the error mapping. `models`: the installed models the service needs (ready once
     they are loaded or loadable); `ready`: an extra readiness check returning a reason or
-    None."""
+    None; `health`: an async function answering /health in place of the models' report."""
     app = FastAPI(title=title, version=artistry.__version__)
     metrics = RequestMetrics(name)
     app.state.engine = engine
@@ -466,13 +466,14 @@ def make_app(name, title, engine, config, models=(), ready=None):
         installed = set(engine.models_available())
         return [m for m in models if m not in installed]
 
-    @app.get("/health")
-    async def health():
+    async def models_health():
         missing = missing_models()
         return {"status": "ok" if not missing else "degraded", "service": name,
                 "device": device_name(engine), "version": artistry.__version__,
                 "models": {m: ("loaded" if engine.model_loaded(m) else
                                "missing" if m in missing else "installed") for m in models}}
+
+    app.add_api_route("/health", health or models_health, methods=["GET"])
 
     @app.get("/livez")
     async def livez():

@@ -10,7 +10,7 @@ import httpx
 from fastapi import Request
 from fastapi.responses import Response
 
-from .common import ServiceError, make_app
+from .common import ServiceError, device_name, make_app
 from .routes import add_effects_routes
 
 # Routes forwarded, by service.
@@ -22,7 +22,16 @@ _PASSED_HEADERS = ("content-type", "x-artistry-data", "retry-after")
 
 
 def create_gateway_app(engine, config):
-    app = make_app("gateway", "artistry gateway", engine, config,
+    async def health():
+        """The services' health aggregated: "degraded" names those that are down."""
+        if app.state.client is None:
+            return {"status": "starting", "service": "gateway", "device": device_name(engine)}
+        states = dict(await asyncio.gather(*(probe(s) for s in FORWARDED)))
+        down = sorted(s for s, v in states.items() if v["status"] != "ok")
+        return {"status": "degraded" if down else "ok", "service": "gateway",
+                "device": device_name(engine), "down": down, "services": states}
+
+    app = make_app("gateway", "artistry gateway", engine, config, health=health,
                    ready=lambda: None if getattr(app.state, "client", None) else
                    "the gateway's HTTP client is not started")
     add_effects_routes(app)
@@ -85,18 +94,5 @@ def create_gateway_app(engine, config):
     async def services():
         """Each forwarded service's health, as /health aggregates it."""
         return dict(await asyncio.gather(*(probe(s) for s in FORWARDED)))
-
-    # /health of the gateway aggregates the services' (make_app's own route is replaced).
-    app.router.routes = [r for r in app.router.routes if getattr(r, "path", "") != "/health"]
-
-    @app.get("/health")
-    async def health():
-        from .common import device_name
-        if app.state.client is None:
-            return {"status": "starting", "service": "gateway", "device": device_name(engine)}
-        states = dict(await asyncio.gather(*(probe(s) for s in FORWARDED)))
-        down = sorted(s for s, v in states.items() if v["status"] != "ok")
-        return {"status": "degraded" if down else "ok", "service": "gateway",
-                "device": device_name(engine), "down": down, "services": states}
 
     return app

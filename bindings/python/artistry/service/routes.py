@@ -4,6 +4,7 @@ its limits from the header, holds its buffers on the engine's memory budget, run
 graph off the event loop and answers JSON or PNG."""
 
 import base64
+import functools
 import json
 import os
 import time
@@ -13,9 +14,9 @@ from fastapi import Request
 import artistry
 from artistry import compat
 
-from .common import (ServiceError, check_image, decode, encode_png, field, json_header,
-                     parse_bool, parse_number, png_response, read_form, request_bytes,
-                     run_error, upload)
+from .common import (ServiceError, check_image, decode, encode_png, engine_error, field,
+                     json_header, parse_bool, parse_number, png_response, read_form,
+                     request_bytes, run_error, upload)
 
 # Leave room for an effect's working set on top of the request's buffers.
 _WORK_FACTOR = 2
@@ -28,7 +29,6 @@ async def _run(app, graph, image):
     try:
         result = await engine.run_async(json.dumps(graph), image)
     except artistry.ArtistryError as error:
-        from .common import engine_error
         raise engine_error(error) from None
     if not result.ok:
         raise run_error(result)
@@ -41,7 +41,7 @@ async def _prepare(request, outputs=1):
     form = await read_form(request)
     data = await upload(form)
     info = check_image(data, app.state.config, app.state.metrics)
-    held = await app.state.admission.hold(
+    held = app.state.admission.hold(
         request_bytes(info, outputs, upload_bytes=len(data)) * _WORK_FACTOR)
     return form, data, info, held
 
@@ -150,12 +150,18 @@ def add_segment_routes(app):
         return png_response(png, result.data.get("segment", {}))
 
 
+@functools.lru_cache(maxsize=1)
+def _file_params():
+    """{effect: names of its parameters that name a file}, read from the registry once."""
+    return {e["name"]: frozenset(p["name"] for p in e["params"] if p.get("file"))
+            for e in artistry.effects()}
+
+
 def check_graph_files(graph, allowed):
     """Every parameter that names a file (ParamSpec::file, e.g. color's lut) must lie in one of
     the allowed folders; checked before the engine sees the graph, so a refused path is never
     opened."""
-    schemas = {e["name"]: {p["name"] for p in e["params"] if p.get("file")}
-               for e in artistry.effects()}
+    schemas = _file_params()
     for node in graph.get("nodes", []):
         if not isinstance(node, dict):
             continue
@@ -222,7 +228,7 @@ def add_effects_routes(app):
         data = await upload(form)
         config = app.state.config
         info = check_image(data, config, app.state.metrics)
-        held = await app.state.admission.hold(
+        held = app.state.admission.hold(
             request_bytes(info, len(outputs), upload_bytes=len(data)) * _WORK_FACTOR)
         start = time.perf_counter()
         async with held:

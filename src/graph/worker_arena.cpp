@@ -10,7 +10,7 @@
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
-#include "graph/tsan.hpp"
+#include "util/tsan.hpp"
 
 namespace artistry::graph {
 
@@ -68,10 +68,10 @@ void WorkerArena::enqueue(std::function<void()> task) {
     // The TBB task carries only a pointer; the job itself is written before the release and
     // read after the acquire, so TSan checks everything the job touches.
     auto* job = new std::function<void()>(std::move(task));
-    tsan_release(job);
+    util::tsan_release(job);
     arena_.enqueue([job] {
-        const std::unique_ptr<std::function<void()>> own(tsan_read_handed_over(job));
-        tsan_acquire(own.get());
+        const std::unique_ptr<std::function<void()>> own(util::tsan_read_handed_over(job));
+        util::tsan_acquire(own.get());
         (*own)();
     });
 }

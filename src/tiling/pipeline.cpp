@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 #include <tbb/info.h>
-#include <tbb/parallel_for.h>
 
 #include "artistry/error.hpp"
+#include "util/parallel.hpp"
 
 namespace artistry::tiling {
 
@@ -201,7 +201,7 @@ class HaloStage final : public Stage {
         };
         run_tile(0);
         // Tiles on pool threads charge the run's account too.
-        tbb::parallel_for(1, cols * rows, [&, account = AllocationScope::current()](int i) {
+        util::parallel_for(1, cols * rows, [&, account = AllocationScope::current()](int i) {
             const AllocationScope on_this_thread(account);
             run_tile(i);
         });

@@ -1,7 +1,7 @@
 /* Soak through the C ABI: 200 runs submitted at once over three engines (mixed graphs, images
  * of many sizes), a quarter cancelled while others run, every handle freed in a shuffled
- * order. Each run must end ok or cancelled, and its outputs have the input's size. Run under
- * ASan with the other C ABI suites. */
+ * order. Each run must end ok or cancelled, and its outputs have the input's size. Run in the
+ * release build, under ASan + UBSan and under TSan. */
 
 #include <stdint.h>
 

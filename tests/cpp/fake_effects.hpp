@@ -19,7 +19,7 @@
 
 #if defined(__SANITIZE_THREAD__)
 // oneTBB's library is not instrumented. The engine annotates its own hand-offs through TBB
-// (src/graph/tsan.hpp); what is left are accesses to TBB's task objects whose innermost frame
+// (src/util/tsan.hpp); what is left are accesses to TBB's task objects whose innermost frame
 // is TBB's header code. Same list as tests/tsan.supp. (One test file per binary includes this.)
 extern "C" const char* __tsan_default_suppressions() {
     return "race_top:/oneapi/tbb/\n";

@@ -18,7 +18,7 @@ extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
 extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
 #endif
 
-namespace artistry::graph {
+namespace artistry::util {
 
 inline void tsan_release([[maybe_unused]] const void* address) {
 #ifdef ARTISTRY_TSAN
@@ -46,4 +46,4 @@ T tsan_read_handed_over(const T& value) {
 #endif
 }
 
-}  // namespace artistry::graph
+}  // namespace artistry::util

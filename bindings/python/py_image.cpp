@@ -95,11 +95,14 @@ void bind_codecs(py::module_& m) {
         "none).");
     m.def(
         "decode_image",
-        [](const py::bytes& data, std::uint64_t max_pixels) {
+        [](const py::bytes& data, std::uint64_t max_pixels, int max_dimension,
+           std::uint64_t max_file_bytes) {
             const std::string_view view = data;
             const auto* begin = reinterpret_cast<const std::uint8_t*>(view.data());
             LoadOptions options;
             options.max_pixels = max_pixels;
+            options.max_dimension = max_dimension;
+            options.max_file_bytes = max_file_bytes;
             Image image;
             {
                 py::gil_scoped_release nogil;
@@ -108,8 +111,11 @@ void bind_codecs(py::module_& m) {
             return array_from_image(image);
         },
         py::arg("data"), py::kw_only(), py::arg("max_pixels") = default_max_pixels,
-        "Decode encoded bytes (JPEG, PNG, WebP, TIFF, BMP) to an H×W×C uint8 array; images of "
-        "more than max_pixels are refused from their header (LimitExceededError).");
+        py::arg("max_dimension") = default_max_dimension,
+        py::arg("max_file_bytes") = default_max_file_bytes,
+        "Decode encoded bytes (JPEG, PNG, WebP, TIFF, BMP) to an H×W×C uint8 array. Images of "
+        "more than max_pixels, or wider or taller than max_dimension, are refused from their "
+        "header, and more than max_file_bytes of data before it is read (LimitExceededError).");
     m.def(
         "encode_image",
         [](const py::handle& image, const std::string& format, int quality) {

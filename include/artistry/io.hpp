@@ -11,8 +11,13 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
-// Default pixel limit: larger images are refused from their header, before decoding.
+// Default limits (decompression-bomb guards): larger images are refused from their header or
+// their file size, before any pixel buffer is made. Whole-image and streamed reads check the
+// same three limits; the streamed path of run_tiled_file lifts the pixel and file-size limits
+// (its memory is bounded by the band) and keeps the per-side one.
 inline constexpr std::uint64_t default_max_pixels = 256'000'000;
+inline constexpr int default_max_dimension = 1 << 18;  // 262,144 pixels per side
+inline constexpr std::uint64_t default_max_file_bytes = std::uint64_t{4} << 30;
 
 struct ImageInfo {
     std::string format;  // "jpeg", "png", "webp", "tiff", "bmp"
@@ -27,6 +32,9 @@ struct LoadOptions {
     // Rotate/flip by the EXIF orientation tag. TIFF pixels come turned by their orientation
     // tag either way (as libtiff delivers them).
     bool apply_orientation = true;
+    // Added after the fields above so that their positional initialisation keeps its meaning.
+    int max_dimension = default_max_dimension;  // width and height each
+    std::uint64_t max_file_bytes = default_max_file_bytes;
 };
 
 struct SaveOptions {

@@ -52,7 +52,9 @@ struct TileOptions {
     std::uint64_t memory_budget_bytes = std::uint64_t{256} << 20;
     int queue_depth = 2;  // bands waiting between the reader, the workers and the writer
     const EffectRegistry* registry = nullptr;  // nullptr: EffectRegistry::builtin()
-    LoadOptions load;                          // run_tiled_file: max_pixels is raised to 2^40
+    // run_tiled_file lifts max_pixels and max_file_bytes (memory is bounded by the band);
+    // max_dimension holds.
+    LoadOptions load;
     StreamReadOptions stream_read;
     SaveOptions save;
     StreamWriteOptions stream_write;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <opencv2/core.hpp>
@@ -14,18 +15,47 @@
 #include "io/codec_internal.hpp"
 #include "io/io_internal.hpp"
 
+namespace artistry::io {
+
+void check_file_size(std::uint64_t file_bytes, const LoadOptions& options) {
+    if (file_bytes > options.max_file_bytes)
+        throw Error(Status::limit_exceeded,
+                    fmt::format("file is {:.1f} MiB, over the file-size limit of {:.1f} MiB; raise "
+                                "max_file_bytes to read it",
+                                static_cast<double>(file_bytes) / (1 << 20),
+                                static_cast<double>(options.max_file_bytes) / (1 << 20)));
+}
+
+void check_limits(const ImageInfo& info, std::uint64_t file_bytes, const LoadOptions& options) {
+    check_file_size(file_bytes, options);
+    const std::uint64_t pixels =
+        static_cast<std::uint64_t>(info.width) * static_cast<std::uint64_t>(info.height);
+    if (pixels > options.max_pixels)
+        throw Error(
+            Status::limit_exceeded,
+            fmt::format("{} image is {}x{} ({:.1f} MP), over the limit of {:.1f} MP; raise "
+                        "max_pixels to read it",
+                        info.format, info.width, info.height, static_cast<double>(pixels) / 1e6,
+                        static_cast<double>(options.max_pixels) / 1e6));
+    const int side = std::max(info.width, info.height);
+    if (side > options.max_dimension)
+        throw Error(Status::limit_exceeded,
+                    fmt::format("{} image is {}x{}, its {} of {} over the limit of {} pixels per "
+                                "side; raise max_dimension to read it",
+                                info.format, info.width, info.height,
+                                info.width >= info.height ? "width" : "height", side,
+                                options.max_dimension));
+}
+
+}  // namespace artistry::io
+
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
 Image decode_image(std::span<const std::uint8_t> bytes, const LoadOptions& options) {
+    io::check_file_size(bytes.size(), options);
     const ImageInfo info = probe_image(bytes);
-    const std::uint64_t pixels = static_cast<std::uint64_t>(info.width) * info.height;
-    if (pixels > options.max_pixels)
-        throw Error(Status::limit_exceeded,
-                    fmt::format("{} image is {}x{} ({:.1f} MP), over the limit of {:.1f} MP; raise "
-                                "max_pixels to read it",
-                                info.format, info.width, info.height, pixels / 1e6,
-                                options.max_pixels / 1e6));
+    io::check_limits(info, bytes.size(), options);
     if (info.format == "jpeg" && !io::jpeg_has_end_marker(bytes))
         throw Error(Status::decode_error,
                     "truncated jpeg: the image data ends before its end marker");
@@ -49,6 +79,14 @@ Image decode_image(std::span<const std::uint8_t> bytes, const LoadOptions& optio
 }
 
 Image load_image(const std::string& path, const LoadOptions& options) {
+    try {
+        // A file over the limit is refused before it is read into memory.
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(path, ec);
+        if (!ec) io::check_file_size(size, options);
+    } catch (const Error& e) {
+        throw Error(e.status(), fmt::format("{}: {}", path, e.what()));
+    }
     const auto bytes = io::read_file(path);
     try {
         return decode_image(bytes, options);

@@ -20,6 +20,12 @@ Image apply_orientation(const Image& image, int orientation);
 // True when a JPEG stream has an end-of-image marker after its first scan (not truncated).
 bool jpeg_has_end_marker(std::span<const std::uint8_t> bytes);
 
+// Error(limit_exceeded) naming the limit and the option that raises it, when an image of this
+// header in a file of file_bytes is over one of options' limits (pixels, per side, file size).
+void check_limits(const ImageInfo& info, std::uint64_t file_bytes, const LoadOptions& options);
+// The file-size limit alone, before a file is read.
+void check_file_size(std::uint64_t file_bytes, const LoadOptions& options);
+
 using util::read_file;
 using util::write_file_atomic;
 

@@ -4,9 +4,11 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
+#include "io/io_internal.hpp"
 #include "io/stream_internal.hpp"
 
 namespace artistry::io {
@@ -20,15 +22,13 @@ Error ReaderBase::error(Status status, const std::string& message) const {
 }
 
 void ReaderBase::check_header(const LoadOptions& options) const {
-    const std::uint64_t pixels =
-        static_cast<std::uint64_t>(info_.width) * static_cast<std::uint64_t>(info_.height);
-    if (pixels > options.max_pixels)
-        throw error(
-            Status::limit_exceeded,
-            fmt::format("{} image is {}x{} ({:.1f} MP), over the limit of {:.1f} MP; raise "
-                        "max_pixels to read it",
-                        info_.format, info_.width, info_.height, static_cast<double>(pixels) / 1e6,
-                        static_cast<double>(options.max_pixels) / 1e6));
+    std::error_code ec;
+    const auto file_bytes = std::filesystem::file_size(path_, ec);
+    try {
+        io::check_limits(info_, ec ? 0 : file_bytes, options);
+    } catch (const Error& e) {
+        throw error(e.status(), e.what());
+    }
     if (options.apply_orientation && info_.orientation != 1)
         throw error(
             Status::unsupported,

@@ -8,12 +8,12 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <tbb/parallel_for.h>
 
 #include "artistry/error.hpp"
 #include "artistry/tiling.hpp"
 #include "tiling/band_queue.hpp"
 #include "tiling/pipeline.hpp"
+#include "util/parallel.hpp"
 
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
@@ -68,6 +68,8 @@ class Input {
     Input(const std::string& path, const TileOptions& options) : path_(path), options_(options) {
         load_ = options.load;
         load_.max_pixels = std::max<std::uint64_t>(load_.max_pixels, std::uint64_t{1} << 40);
+        load_.max_file_bytes =
+            std::max<std::uint64_t>(load_.max_file_bytes, std::uint64_t{1} << 50);
         reader_ = ImageReader::open(path_, load_, options_.stream_read);
         const auto& info = reader_->info();
         width = info.width;
@@ -121,11 +123,11 @@ void push_all(const std::vector<std::unique_ptr<tiling::Stage>>& stages, const t
         live.front()->push(band.pixels, band.y0);
         return;
     }
-    tbb::parallel_for(std::size_t{0}, live.size(),
-                      [&, account = AllocationScope::current()](std::size_t i) {
-                          const AllocationScope on_this_thread(account);
-                          live[i]->push(band.pixels, band.y0);
-                      });
+    util::parallel_for(std::size_t{0}, live.size(),
+                       [&, account = AllocationScope::current()](std::size_t i) {
+                           const AllocationScope on_this_thread(account);
+                           live[i]->push(band.pixels, band.y0);
+                       });
 }
 
 // The analysis passes of every chain, level by level: one read of the input per level feeds
@@ -276,7 +278,7 @@ int final_pass(const std::vector<StreamedOutput>& outputs, RunLayout& layout,
             if (n == 1) {
                 pipelines.front()->finish();
             } else {
-                tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
+                util::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
                     const AllocationScope on_this_thread(account);
                     pipelines[i]->finish();
                 });

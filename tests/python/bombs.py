@@ -57,3 +57,7 @@ BOMBS = {
 # Within the pixel limit, but small on disk: 46 KB that inflate to 48 MB of pixels. Legitimate:
 # it decodes, with memory bounded by its (allowed) size.
 INFLATE = png(4000, 4000, zlib.compress((b"\0" + b"\0" * 12000) * 4000, 9))
+
+
+# within the pixel limit, but one side longer than any real photo: 300,000 × 1 (0.3 MP)
+THIN = png(300_000, 1, zlib.compress(b"\0" * 900_001))

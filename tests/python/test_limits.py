@@ -10,7 +10,7 @@ import pytest
 
 import artistry
 
-from bombs import BOMBS, INFLATE
+from bombs import BOMBS, INFLATE, THIN
 from servers import artistry_cli as _cli
 
 EXPECTED = {  # file → (error class, words the message must hold)
@@ -64,3 +64,38 @@ def test_streamed_decoding_refuses_bombs_before_allocating(name, tmp_path):
     assert not any((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
     if name == "tiff-huge-tiles.tif":
         assert "streaming limit" in run.stderr and "max_buffer_bytes" in run.stderr
+
+
+def test_a_side_over_the_dimension_limit_is_refused_whole_and_streamed(tmp_path):
+    """0.3 MP is far within the pixel limit; 300,000 pixels on one side is over the per-side
+    limit (262,144 by default), on the whole-image path and the streamed one alike."""
+    with pytest.raises(artistry.LimitExceededError, match="width of 300000.*raise max_dimension"):
+        artistry.decode_image(THIN)
+    assert artistry.decode_image(THIN, max_dimension=300_000).shape == (1, 300_000, 3)
+
+    source = tmp_path / "thin.png"
+    source.write_bytes(THIN)
+    for extra in ([], ["--tile", "64"]):
+        run = subprocess.run([_cli(), "run", str(source), "-e", "dither", "-o",
+                              str(tmp_path / "out"), *extra],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode != 0 and "raise max_dimension" in run.stderr, run.stderr
+    run = subprocess.run([_cli(), "run", str(source), "-e", "dither", "-o", str(tmp_path / "ok"),
+                          "--max-dimension", "300000", "--tile", "64"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):
+    data = INFLATE  # 46 KB
+    with pytest.raises(artistry.LimitExceededError, match="file-size limit.*raise max_file_bytes"):
+        artistry.decode_image(data, max_file_bytes=len(data) - 1)
+    assert artistry.decode_image(data, max_file_bytes=len(data)).shape == (4000, 4000, 3)
+
+    # The CLI's whole-image path: a 2 MiB file over a 1 MiB limit, refused by its size.
+    source = tmp_path / "big.png"
+    source.write_bytes(data + b"\0" * (2 << 20))
+    run = subprocess.run([_cli(), "run", str(source), "-e", "dither", "-o", str(tmp_path / "out"),
+                          "--max-file-mb", "1"], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "file-size limit of 1.0 MiB" in run.stderr, run.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -53,6 +53,8 @@ struct RunArgs {
     int quality = 92;
     int max_parallel = 0;
     std::uint64_t max_megapixels = default_max_pixels / 1'000'000;
+    int max_dimension = default_max_dimension;
+    std::uint64_t max_file_mb = default_max_file_bytes >> 20;
     bool quiet = false;
     bool no_cache = false;
     std::string cache_tiers;          // "memory,disk,redis" subset or "none"; empty: the defaults
@@ -361,6 +363,8 @@ int run_command(const RunArgs& args) {
 
     RunSetup run{args, engine, graph, {}, {}};
     run.load.max_pixels = args.max_megapixels * 1'000'000;
+    run.load.max_dimension = args.max_dimension;
+    run.load.max_file_bytes = args.max_file_mb << 20;
     run.save.jpeg_quality = run.save.webp_quality = args.quality;
 
     cli::ProgressBar bar(!args.quiet && ::isatty(STDERR_FILENO));
@@ -431,6 +435,14 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args) {
     run->add_option("--max-megapixels", args.max_megapixels,
                     "Refuse larger inputs (decompression-bomb guard); --tile lifts it (the "
                     "stream is bounded by the band)")
+        ->capture_default_str();
+    run->add_option("--max-dimension", args.max_dimension,
+                    "Refuse inputs wider or taller than this many pixels, streamed or not")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    run->add_option("--max-file-mb", args.max_file_mb,
+                    "Refuse input files larger than this many MiB before reading them; --tile "
+                    "lifts it")
         ->capture_default_str();
     run->add_option(
            "--tile", args.tile,

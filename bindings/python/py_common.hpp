@@ -12,6 +12,7 @@
 #include "artistry/engine.hpp"
 #include "artistry/graph.hpp"
 #include "artistry/image.hpp"
+#include "artistry/tiling.hpp"
 
 namespace py = pybind11;
 
@@ -35,6 +36,12 @@ py::object param_to_python(const ParamValue& value);
 // A graph object, a JSON text, or a list of effect names (optionally with params per name).
 Graph graph_from_object(const py::handle& object, const py::object& params);
 
+// A chain of effects: a name, or a list of names and (name, params dict) pairs.
+EffectChain chain_from_object(const py::handle& effects);
+// Tiled-run options on the engine's registry, models and memory manager, the band budget a
+// quarter of its CPU budget (at least 64 MiB).
+TileOptions tile_options_for(const Engine& engine);
+
 // RunOptions whose callbacks call into Python with the GIL held only for the call.
 RunOptions make_run_options(int max_parallel, const py::object& progress,
                             const py::object& on_done);
@@ -46,5 +53,6 @@ void bind_graph(py::module_& m);
 void bind_result(py::module_& m);
 void bind_engine(py::module_& m);
 void bind_system(py::module_& m);  // after bind_engine: adds to artistry.Engine
+void bind_stream(py::module_& m);  // after bind_engine: adds to artistry.Engine
 
 }  // namespace artistry::python

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "artistry/cache.hpp"
+#include "artistry/memory.hpp"
 #include "py_common.hpp"
 
 namespace artistry::python {
@@ -30,13 +32,35 @@ py::dict event_dict(const ProgressEvent& e) {
     return d;
 }
 
-std::shared_ptr<Engine> make_engine(int threads, int max_parallel, bool use_environment) {
+// What Engine(...) takes besides threads: the budget and the cache's tiers, code first, then
+// the environment (ARTISTRY_MEMORY_BUDGET, ARTISTRY_CACHE_*, ARTISTRY_REDIS_URL).
+struct EngineKeywords {
+    py::object memory_budget;  // None, bytes (int), or text: "2GiB", "50%", "0.5"
+    std::uint64_t cache_memory_mb = 0;
+    std::string cache_dir, cache_tiers, redis_url;
+};
+
+std::shared_ptr<Engine> make_engine(int threads, int max_parallel, bool use_environment,
+                                    const EngineKeywords& k) {
     if (threads < 0 || max_parallel < 0)
         throw py::value_error("threads and max_parallel must be >= 0");
     EngineOptions o;
     o.threads = threads;
     o.max_parallel = max_parallel;
     o.use_environment = use_environment;
+    if (py::isinstance<py::int_>(k.memory_budget)) {
+        const auto bytes = k.memory_budget.cast<std::int64_t>();
+        if (bytes <= 0) throw py::value_error("memory_budget must be > 0 bytes");
+        o.memory_options.cpu_budget.bytes = static_cast<std::uint64_t>(bytes);
+    } else if (py::isinstance<py::str>(k.memory_budget)) {
+        o.memory_options.cpu_budget = Budget::parse(k.memory_budget.cast<std::string>());
+    } else if (!k.memory_budget.is_none()) {
+        throw py::type_error("memory_budget: bytes (int) or text such as \"2GiB\" or \"50%\"");
+    }
+    o.cache_options.memory_bytes = k.cache_memory_mb << 20;
+    o.cache_options.disk_dir = k.cache_dir;
+    o.cache_options.redis_url = k.redis_url;
+    if (!k.cache_tiers.empty()) set_cache_tiers(o.cache_options, k.cache_tiers);
     // The destructor waits for runs whose callbacks may need the GIL: wait without it.
     return std::shared_ptr<Engine>(new Engine(o), [](Engine* e) {
         if (Py_IsInitialized() && PyGILState_Check()) {
@@ -82,6 +106,29 @@ RunOptions make_run_options(int max_parallel, const py::object& progress,
     return o;
 }
 
+constexpr const char* engine_doc =
+    "threads: workers (0: ARTISTRY_THREADS, else one per core). memory_budget: the CPU budget "
+    "(bytes, \"2GiB\", \"50%\"; None: ARTISTRY_MEMORY_BUDGET, else half the RAM). "
+    "cache_memory_mb, cache_dir, cache_tiers (\"memory,disk,redis\", any subset, or \"none\") "
+    "and redis_url set the result cache; empty ones take the environment's ARTISTRY_CACHE_* and "
+    "ARTISTRY_REDIS_URL.";
+
+// artistry.Engine(threads, max_parallel, use_environment, *, memory_budget, cache_...).
+void def_engine_init(py::class_<Engine, std::shared_ptr<Engine>>& engine) {
+    engine.def(
+        py::init([](int threads, int max_parallel, bool use_environment,
+                    const py::object& memory_budget, std::uint64_t cache_memory_mb,
+                    const std::string& cache_dir, const std::string& cache_tiers,
+                    const std::string& redis_url) {
+            return make_engine(threads, max_parallel, use_environment,
+                               {memory_budget, cache_memory_mb, cache_dir, cache_tiers, redis_url});
+        }),
+        py::arg("threads") = 0, py::arg("max_parallel") = 0, py::arg("use_environment") = true,
+        py::kw_only(), py::arg("memory_budget") = py::none(), py::arg("cache_memory_mb") = 0,
+        py::arg("cache_dir") = "", py::arg("cache_tiers") = "", py::arg("redis_url") = "",
+        engine_doc);
+}
+
 void bind_engine(py::module_& m) {
     py::class_<PyRun>(m, "Run", "A run going on in the engine.")
         .def_property_readonly("id", [](const PyRun& r) { return r.handle.id(); })
@@ -111,10 +158,10 @@ void bind_engine(py::module_& m) {
             },
             "Wait (GIL released) and return the Result.");
 
-    py::class_<Engine, std::shared_ptr<Engine>>(
-        m, "Engine", "Runs effect graphs on a shared pool of worker threads; many runs at once.")
-        .def(py::init(&make_engine), py::arg("threads") = 0, py::arg("max_parallel") = 0,
-             py::arg("use_environment") = true)
+    py::class_<Engine, std::shared_ptr<Engine>> engine(
+        m, "Engine", "Runs effect graphs on a shared pool of worker threads; many runs at once.");
+    def_engine_init(engine);
+    engine
         .def(
             "run",
             [](const std::shared_ptr<Engine>& self, const py::handle& graph,

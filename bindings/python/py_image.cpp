@@ -25,9 +25,12 @@ std::shared_ptr<py::object> hold(py::object object) {
 
 Image image_from_array(const py::array& array) {
     PixelType type;
-    if (array.dtype().is(py::dtype::of<std::uint8_t>()))
+    // By value, not identity: an array unpickled in another process (a Dask worker) has its
+    // own dtype object.
+    const auto dtype = array.dtype().attr("str").cast<std::string>();
+    if (dtype == "|u1")
         type = PixelType::u8;
-    else if (array.dtype().is(py::dtype::of<float>()))
+    else if (dtype == py::dtype::of<float>().attr("str").cast<std::string>())
         type = PixelType::f32;
     else
         throw py::type_error(fmt::format("image: dtype {} is not supported (uint8 or float32)",

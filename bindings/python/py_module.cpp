@@ -14,4 +14,5 @@ PYBIND11_MODULE(_artistry, m) {
     artistry::python::bind_result(m);
     artistry::python::bind_engine(m);
     artistry::python::bind_system(m);
+    artistry::python::bind_stream(m);
 }

@@ -100,23 +100,6 @@ py::dict memory_dict(const MemoryStats& s) {
     return d;
 }
 
-EffectChain chain_from_object(const py::handle& effects) {
-    if (py::isinstance<py::str>(effects)) return {ChainStep{effects.cast<std::string>(), {}}};
-    EffectChain chain;
-    for (const auto& item : effects) {
-        if (py::isinstance<py::str>(item)) {
-            chain.push_back({item.cast<std::string>(), {}});
-        } else if (py::isinstance<py::tuple>(item) && py::len(item) == 2) {
-            const auto pair = item.cast<py::tuple>();
-            chain.push_back({pair[0].cast<std::string>(), params_from_dict(pair[1])});
-        } else {
-            throw py::type_error("effects: each item is an effect name or (name, params dict)");
-        }
-    }
-    if (chain.empty()) throw py::value_error("effects: name at least one effect");
-    return chain;
-}
-
 // A memory reservation held by Python code; released by release(), `with`, or the collector.
 struct PyReservation {
     std::shared_ptr<Engine> engine;  // the manager lives in the engine
@@ -295,14 +278,9 @@ void bind_models_and_tiles(EngineClass& engine) {
                     throw py::value_error("tile_size and tile_width must be >= 0");
                 const EffectChain chain = chain_from_object(effects);
                 const Image input = image_from_object(image);
-                TileOptions o;
+                TileOptions o = tile_options_for(self);
                 o.tile_size = tile_size;
                 o.tile_width = tile_width;
-                o.registry = &self.registry();
-                o.models = &self.models();
-                o.memory = &self.memory();
-                o.memory_budget_bytes =
-                    std::max<std::uint64_t>(self.memory().budget(Device::cpu()) / 4, 64ull << 20);
                 Image out;
                 {
                     py::gil_scoped_release nogil;

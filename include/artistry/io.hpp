@@ -56,5 +56,9 @@ void save_image(const Image& image, const std::string& path, const SaveOptions& 
 std::vector<std::uint8_t> encode_image(const Image& image, const std::string& format,
                                        const SaveOptions& options = {});
 
+// Writes bytes (an encoded image, say) so that `path` appears whole or not at all, as save_image
+// does: an unnamed file in the folder, linked in once complete. Error(io_error) naming the path.
+void write_file(const std::string& path, std::span<const std::uint8_t> bytes);
+
 }  // namespace ARTISTRY_ABI_NAMESPACE
 }  // namespace artistry

@@ -116,6 +116,23 @@ std::vector<TiledRunStats> run_tiled_files(const std::vector<StreamedOutput>& ou
                                            const std::string& input_path,
                                            const TileOptions& options = {});
 
+// How a chain splits into bands of output rows that separate processes compute apart
+// (artistry.distributed spreads one large image over several machines this way).
+struct RowBandPlan {
+    bool bandable = false;  // every step point or local, none changing the image's size
+    int halo = 0;           // input rows each side of a band that its output rows depend on
+    std::string reason;     // when not bandable: the effect that is not, and why
+};
+RowBandPlan plan_row_bands(const EffectChain& chain, const TileOptions& options = {});
+
+// Output rows [y0, y1) of a bandable chain over input_path (JPEG/PNG/TIFF, read as
+// run_tiled_file reads it: grey expanded to RGB, pixel and file-size limits lifted). Decodes
+// the input to row y1 + halo and keeps the rows from y0 − halo: bands computed apart and written
+// in order give exactly run_tiled_file's pixels. Error(unsupported) when the chain is not
+// bandable (RowBandPlan::reason), Error(invalid_argument) for rows outside the image.
+Image run_tiled_rows(const EffectChain& chain, const std::string& input_path, int y0, int y1,
+                     const TileOptions& options = {});
+
 // The working set in bytes of running `chain` over a width × height × channels image in bands
 // of `tile_size` rows (tiles of options.tile_width columns, or whole width).
 std::uint64_t tiled_working_set(const EffectChain& chain, int width, int height, int channels,

@@ -95,6 +95,10 @@ Image load_image(const std::string& path, const LoadOptions& options) {
     }
 }
 
+void write_file(const std::string& path, std::span<const std::uint8_t> bytes) {
+    io::write_file_atomic(path, bytes);
+}
+
 ImageInfo probe_image_file(const std::string& path) {
     // Headers, EXIF included, sit in the first part of the file.
     auto bytes = io::read_file(path);

@@ -33,6 +33,9 @@ bool has_analysis(const ResolvedStep& step);
 // without analysis).
 using AnalysisStates = std::vector<std::shared_ptr<const void>>;
 
+// Effects take RGB or RGBA: a grey file's rows are expanded as they are read.
+Image grey_to_rgb(const Image& grey);
+
 std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOptions& options);
 
 // Receives finished rows: band (full width) holds absolute rows y0 … y0 + height − 1.

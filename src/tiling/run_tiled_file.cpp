@@ -20,17 +20,6 @@ inline namespace ARTISTRY_ABI_NAMESPACE {
 
 namespace {
 
-// Effects take RGB or RGBA: a grey file's rows are expanded on the reader thread.
-Image grey_to_rgb(const Image& g) {
-    Image out = Image::allocate(g.width(), g.height(), 3);
-    for (int y = 0; y < g.height(); ++y) {
-        const std::uint8_t* p = g.row(y);
-        std::uint8_t* q = out.row(y);
-        for (int x = 0; x < g.width(); ++x, q += 3) q[0] = q[1] = q[2] = p[x];
-    }
-    return out;
-}
-
 constexpr std::uint64_t mib = std::uint64_t{1} << 20;
 
 // The run's memory account, entered by each of its threads.
@@ -93,7 +82,7 @@ class Input {
                         throw Error(Status::cancelled, "run_tiled_file: cancelled");
                     Image band = r->read_band(std::min(rows, height - y));
                     rows_read += static_cast<std::uint64_t>(band.height());
-                    if (band.channels() == 1) band = grey_to_rgb(band);
+                    if (band.channels() == 1) band = tiling::grey_to_rgb(band);
                     if (!queue.push({std::move(band), y})) return;
                 }
                 queue.close();

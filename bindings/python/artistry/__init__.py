@@ -19,6 +19,7 @@ from ._artistry import (  # noqa: F401  (the public API)
     Engine,
     Graph,
     Image,
+    ImageWriter,
     PixelType,
     Reservation,
     Result,
@@ -33,6 +34,7 @@ from ._artistry import (  # noqa: F401  (the public API)
     probe_image,
     save_image,
     status_name,
+    write_file,
 )
 
 __version__ = _artistry.__version__

@@ -4,6 +4,7 @@ random loopback ports, real HTTP, real photos and models."""
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -14,7 +15,7 @@ import pytest
 
 import artistry
 
-from servers import DOG, Service, services
+from servers import DOG, Service, redis_server, services
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get("ARTISTRY_TEST_DATA_DIR", os.path.join(HERE, "..", "data"))
@@ -490,3 +491,41 @@ def test_path_tricks_in_graph_specs_are_refused(stack, tmp_path):
         answer = httpx.post(url, files={"file": photo}, data={"graph": json.dumps(graph)})
         assert answer.status_code in (400, 403), (path, answer.status_code, answer.text)
         assert "root:" not in answer.text and "PATH=" not in answer.text
+
+
+def _redis_hits(service):
+    text = httpx.get(service.url + "/metrics").text
+    found = re.search(r'^artistry_cache_hits_total\{tier="redis"\} (\d+)', text, re.M)
+    return int(found.group(1)) if found else 0
+
+
+@needs_models
+def test_replicas_behind_the_gateway_share_their_results_through_redis(tmp_path):
+    """Two detect replicas with their own memory and no disk tier, one Redis: the gateway takes
+    them in turn, so the second request for a photo goes to the other replica and is a Redis
+    hit there. A replica that dies is skipped."""
+    with redis_server() as url:
+        env = {"ARTISTRY_REDIS_URL": url, "ARTISTRY_CACHE_TIERS": "memory,redis"}
+        with services(("detect", env), ("detect", env)) as (a, b), \
+                services(("gateway", {"ARTISTRY_DETECT_URL": f"{a.url},{b.url}",
+                                      "ARTISTRY_CACHE_TIERS": "memory"})) as (gateway,):
+            def detect_once():
+                answer = httpx.post(gateway.url + "/detect", files={"file": dog_bytes()},
+                                    timeout=60)
+                assert answer.status_code == 200, answer.text
+                body = answer.json()
+                body.pop("seconds")
+                return body
+            first = detect_once()
+            before = _redis_hits(a) + _redis_hits(b)
+            second = detect_once()  # the other replica
+            assert second == first
+            assert _redis_hits(a) + _redis_hits(b) > before
+            replicas = httpx.get(gateway.url + "/health").json()["services"]["detect"]
+            assert [r["status"] for r in replicas["replicas"]] == ["ok", "ok"]
+            a.kill()
+            for _ in range(3):  # every request is answered by b
+                assert detect_once() == first
+            health = httpx.get(gateway.url + "/health").json()["services"]["detect"]
+            assert health["status"] == "ok"
+            assert [r["status"] for r in health["replicas"]] == ["down", "ok"]

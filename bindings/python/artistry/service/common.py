@@ -42,7 +42,8 @@ class Config:
                                         none by default: a request cannot make it read files
     ARTISTRY_DETECT_URL, ARTISTRY_SEGMENT_URL, ARTISTRY_GENERATE_URL
                                         where the gateway finds the services (default
-                                        http://127.0.0.1:<port>)
+                                        http://127.0.0.1:<port>); a comma-separated list
+                                        names replicas, taken in turn
     """
 
     def __init__(self, **overrides):
@@ -62,11 +63,17 @@ class Config:
         if isinstance(allowed, str):
             allowed = [p for p in allowed.split(os.pathsep) if p]
         self.allowed_files = [os.path.realpath(p) for p in allowed]
-        self.urls = {}
+        self.urls = {}      # service → its first replica's URL
+        self.replicas = {}  # service → every replica's URL
         for name in ("detect", "segment", "generate"):
             default = f"http://127.0.0.1:{PORTS[name]}"
-            self.urls[name] = overrides.get(f"{name}_url",
-                                            env(f"ARTISTRY_{name.upper()}_URL", default))
+            value = overrides.get(f"{name}_url", env(f"ARTISTRY_{name.upper()}_URL", default))
+            urls = value if isinstance(value, (list, tuple)) else value.split(",")
+            urls = [u.strip().rstrip("/") for u in urls if u.strip()]
+            if not urls:
+                raise ValueError(f"ARTISTRY_{name.upper()}_URL names no URL")
+            self.replicas[name] = urls
+            self.urls[name] = urls[0]
         self.preload = bool(overrides.get("preload", False))
 
 

@@ -2,9 +2,15 @@
 Requests for /detect, /faces and /segment go through one pooled httpx.AsyncClient (20
 keep-alive connections, 50 at most, timeouts on every phase), made at startup and closed at
 shutdown. A service that is down answers 503 with Retry-After; /health says "degraded" and
-names it, and recovers by itself when the service is back (no gateway restart)."""
+names it, and recovers by itself when the service is back (no gateway restart).
+
+A service may run as several replicas (ARTISTRY_DETECT_URL=http://a:8001,http://b:8001):
+requests go to them in turn, and one that refuses the connection is skipped for the next.
+Replicas sharing a Redis tier (ARTISTRY_REDIS_URL) share their results: what one computed is
+a hit on the others."""
 
 import asyncio
+import itertools
 
 import httpx
 from fastapi import Request
@@ -47,26 +53,37 @@ def create_gateway_app(engine, config):
         if client is not None:
             await client.aclose()
 
+    turns = {service: itertools.count() for service in FORWARDED}
+
     async def forward(service, request: Request):
         client = app.state.client
         if client is None:
             raise ServiceError(503, "the gateway is starting or stopping", "busy",
                                {"Retry-After": "1"})
-        url = config.urls[service] + request.url.path
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() in ("content-type", "accept")}
         body = await request.body()
-        try:
-            upstream = await client.post(url, params=request.query_params, content=body,
-                                         headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError,
-                httpx.ReadError) as error:
-            raise ServiceError(503, f"the {service} service is unavailable at "
-                               f"{config.urls[service]}: {type(error).__name__}", "unavailable",
-                               {"Retry-After": "5"}) from None
-        except httpx.TimeoutException:
-            raise ServiceError(504, f"the {service} service did not answer in time",
-                               "timeout") from None
+        replicas = config.replicas[service]
+        first = next(turns[service])
+        for attempt in range(len(replicas)):
+            base = replicas[(first + attempt) % len(replicas)]
+            try:
+                upstream = await client.post(base + request.url.path,
+                                             params=request.query_params, content=body,
+                                             headers=headers)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                failure = f"{base}: {type(error).__name__}"  # not reached it: try the next
+            except (httpx.RemoteProtocolError, httpx.ReadError) as error:
+                raise ServiceError(503, f"the {service} service is unavailable at {base}: "
+                                   f"{type(error).__name__}", "unavailable",
+                                   {"Retry-After": "5"}) from None
+            except httpx.TimeoutException:
+                raise ServiceError(504, f"the {service} service did not answer in time",
+                                   "timeout") from None
+        else:
+            raise ServiceError(503, f"the {service} service is unavailable at {failure}",
+                               "unavailable", {"Retry-After": "5"})
         passed = {k: v for k, v in upstream.headers.items() if k.lower() in _PASSED_HEADERS}
         return Response(content=upstream.content, status_code=upstream.status_code,
                         headers=passed)
@@ -80,15 +97,22 @@ def create_gateway_app(engine, config):
                               summary=f"forwarded to the {service} service")
 
     async def probe(service):
-        client = app.state.client
-        url = config.urls[service]
+        """A service is up while any of its replicas is; each replica's state is listed."""
+        states = await asyncio.gather(*(probe_replica(u) for u in config.replicas[service]))
+        up = [s for s in states if s["status"] == "ok"]
+        state = dict(up[0] if up else states[0])
+        if len(states) > 1:
+            state["replicas"] = states
+        return service, state
+
+    async def probe_replica(url):
         try:
-            answer = await client.get(url + "/health", timeout=2.0)
+            answer = await app.state.client.get(url + "/health", timeout=2.0)
             body = answer.json()
             status = body.get("status", "unknown") if answer.status_code == 200 else "down"
-            return service, {"status": status, "url": url, "device": body.get("device")}
+            return {"status": status, "url": url, "device": body.get("device")}
         except (httpx.HTTPError, ValueError) as error:
-            return service, {"status": "down", "url": url, "error": type(error).__name__}
+            return {"status": "down", "url": url, "error": type(error).__name__}
 
     @app.get("/services")
     async def services():

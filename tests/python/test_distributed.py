@@ -185,7 +185,14 @@ def test_in_memory_arrays_and_cancellation(photos, tmp_path):
         assert [r["input"] for r in results] == ["a0", "a1", "a2", "a3"]
         big = [(f"b{i}", np.full((3000, 3000, 3), 20 * i, np.uint8)) for i in range(8)]
         batch = ad.submit_batch(client, big, ["dither", "pop_art", "retro_8bit"], tmp_path / "c")
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        state = batch.progress()
+        while not state["running"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            state = batch.progress()
+        # the running tasks' engines report their progress; the rest wait
+        assert state["total"] == 8 and state["done"] < 8 and state["running"], state
+        assert all(0 <= f <= 1 for f in state["running"].values())
         batch.cancel()
         with pytest.raises(Exception):
             batch.results()

@@ -92,6 +92,7 @@ class ArtistryPlugin(WorkerPlugin):
     def __init__(self, options=None):
         self.options = options or engine_options()
         self.engine = None
+        self.running = {}  # batch id → {input: {"fraction", "eta_seconds"}} of running tasks
 
     def setup(self, worker):
         limit = getattr(getattr(worker, "memory_manager", None), "memory_limit", None) or 0
@@ -171,7 +172,11 @@ def _graph_json(graph):
         return graph.to_json()
     if isinstance(graph, str):
         return graph
-    return artistry.Graph.from_effects(list(graph)).to_json()
+    nodes = []  # each effect on the input, as Engine.run takes a list of names
+    for item in graph:
+        name, params = (item, {}) if isinstance(item, str) else item
+        nodes.append({"id": name, "op": name, "params": dict(params)})
+    return artistry.Graph.from_json(json.dumps({"nodes": nodes})).to_json()
 
 
 def _output_key(digest, graph_json, fmt, quality):
@@ -193,14 +198,22 @@ def _cancelled(event, last_check):
         return False
 
 
-def _publisher(topic):
-    if topic is None:
-        return None
+def _progress_board():
+    """This worker's {batch id: {input: progress}} of its running tasks (ArtistryPlugin), or
+    None outside a worker."""
     try:
-        from distributed import Pub
-        return Pub(topic)
+        from distributed import get_worker
+        plugin = get_worker().plugins.get(PLUGIN_NAME)
     except (ImportError, ValueError):
         return None
+    return getattr(plugin, "running", None)
+
+
+def _running_tasks(batch_id, dask_worker=None):
+    """Run on every worker by Batch.progress: the batch's running tasks there."""
+    plugin = dask_worker.plugins.get(PLUGIN_NAME) if dask_worker is not None else None
+    board = getattr(plugin, "running", None) or {}
+    return dict(board.get(batch_id, {}))
 
 
 def process_image(item, graph_json, out_dir, fmt="png", quality=92, batch_id=None):
@@ -232,20 +245,26 @@ def process_image(item, graph_json, out_dir, fmt="png", quality=92, batch_id=Non
 
     image = artistry.decode_image(data) if data is not None else array
     cancel = _cancel_event(batch_id)
-    pub = _publisher(f"artistry-progress-{batch_id}" if batch_id else None)
-    last_check, last_pub = [time.monotonic()], [0.0]
+    last_check = [time.monotonic()]
+    board = _progress_board() if batch_id else None
+    mine = board.setdefault(batch_id, {}) if board is not None else None
 
-    def progress(event):
-        if pub is not None and time.monotonic() - last_pub[0] > 0.25:
-            last_pub[0] = time.monotonic()
-            pub.put({"input": name, "fraction": event["fraction"],
-                     "eta_seconds": event["eta_seconds"]})
+    def progress(event):  # on engine threads: a dict store, read by Batch.progress
+        if not event["node"]:
+            return
+        mine[name] = {"fraction": event["fraction"], "eta_seconds": event["eta_seconds"]}
 
-    run = eng.submit(graph_json, image, progress=progress if pub is not None else None)
-    while not run.wait(0.1):
-        if _cancelled(cancel, last_check):
-            run.cancel()
-    result = run.result()
+    try:
+        run = eng.submit(graph_json, image, progress=progress if mine is not None else None)
+        while not run.wait(0.1):
+            if _cancelled(cancel, last_check):
+                run.cancel()
+        result = run.result()
+    finally:
+        if mine is not None:
+            mine.pop(name, None)
+            if not mine:
+                board.pop(batch_id, None)
     if result.status == "cancelled" or (cancel is not None and result.status != "ok"
                                         and _cancelled(cancel, [0.0])):
         raise artistry.CancelledError(f"{name}: the batch was cancelled")
@@ -298,12 +317,7 @@ class Batch:
         self.names = list(names)
         self.id = batch_id
         self._local = local_results
-        self._running = {}
         self._started = time.monotonic()
-        self._sub = None
-        if client is not None:
-            from distributed import Sub
-            self._sub = Sub(f"artistry-progress-{batch_id}", client=client)
 
     def __len__(self):
         return len(self.futures) if self._local is None else len(self._local)
@@ -325,19 +339,16 @@ class Batch:
 
     def progress(self):
         """{"done", "total", "running" {input: fraction}, "eta_seconds"}: finished tasks from
-        Dask, running ones from their engines' progress events and ETAs."""
+        Dask, running ones from their engines' progress events and ETAs (asked of every
+        worker: call it every second or so, not in a tight loop)."""
         total = len(self)
         if self._local is not None:
             return {"done": total, "total": total, "running": {}, "eta_seconds": 0.0}
-        while True:
-            try:
-                event = self._sub.get(timeout=0)
-            except Exception:
-                break
-            self._running[event["input"]] = event
         finished = {n for n, f in zip(self.names, self.futures) if f.done()}
         done = len(finished)
-        running = {k: v for k, v in self._running.items() if k not in finished}
+        running = {}
+        for board in self.client.run(_running_tasks, self.id).values():
+            running.update({k: v for k, v in board.items() if k not in finished})
         elapsed = time.monotonic() - self._started
         left_running = sum(e["eta_seconds"] for e in running.values())
         waiting = max(0, total - done - len(running))
@@ -351,8 +362,8 @@ class Batch:
 
 def submit_batch(client, inputs, graph, out_dir, *, format="png", quality=92, retries=3):
     """Start one task per input (paths, file:// or http(s):// URLs on storage every worker
-    reads, or (name, array) pairs); returns a Batch at once. client=None runs the batch here,
-    in order, before returning."""
+    reads, or (name, array) pairs); returns a Batch at once. client=None runs the batch here
+    before returning, as many images at once as this process's engine has threads."""
     fmt = format.lower()
     if fmt not in _EXTENSIONS:
         raise ValueError(f"format must be one of {sorted(_EXTENSIONS)}, got {format!r}")
@@ -366,8 +377,11 @@ def submit_batch(client, inputs, graph, out_dir, *, format="png", quality=92, re
                          f"{duplicates[:5]}")
     batch_id = uuid.uuid4().hex[:12]
     out_dir = os.path.abspath(out_dir)
-    if client is None:
-        results = [process_image(i, graph_json, out_dir, fmt, quality) for i in inputs]
+    if client is None:  # as many images at once as the engine has threads
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max(1, engine().threads)) as pool:
+            results = list(pool.map(
+                lambda item: process_image(item, graph_json, out_dir, fmt, quality), inputs))
         return Batch(None, [], batch_id, results, names)
     futures = [client.submit(process_image, item, graph_json, out_dir, fmt, quality, batch_id,
                              key=f"artistry-{batch_id}-{n}", retries=retries, pure=False)

@@ -108,7 +108,8 @@ struct DiffusionComponents {
     std::uint64_t vae_bytes_per_pixel = 1'600;
     int vae_receptive_field = 0;
 };
-// From a manifest entry's extras; relative tokenizer paths are against the entry's folder.
+// From a manifest entry's extras; relative tokenizer paths are against the folder of the
+// entry's file.
 DiffusionComponents read_diffusion_components(const ModelSpec& pipeline);
 
 struct GenerateStep {

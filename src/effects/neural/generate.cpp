@@ -154,7 +154,16 @@ Image run_generate(const Image& in, const Params& p, const EffectContext& ctx) {
                           in.height() / c.vae_factor * c.vae_factor});
         r.mask = &mask;
     }
-    return generate_image(c, m, r);
+    GenerateReport report;
+    Image out = generate_image(c, m, r, &report);
+    if (ctx.data != nullptr)
+        *ctx.data =
+            fmt::format(R"({{"seconds": {:.4f}, "component_seconds": {:.4f}, "unet_calls": {}, )"
+                        R"("batched_guidance": {}, "vae_tiles": {}, "width": {}, "height": {}}})",
+                        report.total_seconds, report.component_seconds, report.unet_calls,
+                        report.batched_guidance ? "true" : "false", report.vae_tiles, out.width(),
+                        out.height());
+    return out;
 }
 
 }  // namespace
@@ -191,6 +200,7 @@ void register_generate(EffectRegistry& registry) {
     };
     e.changes_size = true;
     e.standalone = false;
+    e.has_data = true;  // what the run took: seconds, UNet calls, VAE tiles
     e.min_inputs = 1;
     e.max_inputs = 2;
     e.output_format = OutputFormat::input;

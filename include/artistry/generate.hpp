@@ -176,6 +176,12 @@ Image generate_image(const DiffusionComponents& components, const DiffusionModel
 Tensor decode_latents(const Model& decoder, const Tensor& latents, int vae_factor, int tile,
                       int overlap, int receptive_field = 0, int* tiles_used = nullptr);
 
+// The same decode, its rows handed to `sink` in order as they become final ([3, n, W] planar
+// floats starting at pixel row y0): memory holds a row of tiles and its overlap, not the image.
+void decode_latent_rows(const Model& decoder, const Tensor& latents, int vae_factor, int tile,
+                        int overlap, int receptive_field, int* tiles_used,
+                        const std::function<void(const Tensor& rows, std::int64_t y0)>& sink);
+
 // How visible tile borders are in an image: the mean absolute difference between neighbouring
 // pixels across the borders (columns x = k·step, rows y = k·step) divided by the same mean over
 // the whole image. About 1: no seam; above 1: the borders stand out.

@@ -180,20 +180,23 @@ Latent latent_mask(const Run& run, const Image& mask) {
     return m;
 }
 
-Image to_image(const Tensor& pixels) {
-    const int h = static_cast<int>(pixels.shape[2]), w = static_cast<int>(pixels.shape[3]);
-    Image out = Image::allocate(w, h, 3);
-    const std::size_t plane = static_cast<std::size_t>(w) * h;
-    for (int y = 0; y < h; ++y) {
-        std::uint8_t* q = out.row(y);
+// Planar float rows ([3, n, W], −1..1) into rows y0.. of a u8 RGB image.
+void to_rows(const Tensor& rows, std::int64_t y0, Image& out) {
+    const auto n = static_cast<int>(rows.shape[1]), w = static_cast<int>(rows.shape[2]);
+    if (w != out.width() || y0 + n > out.height())
+        throw Error(Status::invalid_argument,
+                    "generate: the VAE decoder's output is not the latents' size times the VAE "
+                    "factor");
+    const std::size_t plane = static_cast<std::size_t>(w) * n;
+    for (int y = 0; y < n; ++y) {
+        std::uint8_t* q = out.row(static_cast<int>(y0) + y);
         for (int x = 0; x < w; ++x)
             for (int k = 0; k < 3; ++k) {
-                const float v = pixels.values[k * plane + static_cast<std::size_t>(y) * w + x];
+                const float v = rows.values[k * plane + static_cast<std::size_t>(y) * w + x];
                 q[x * 3 + k] = static_cast<std::uint8_t>(
                     std::lround(std::clamp((v + 1) * 127.5f, 0.0f, 255.0f)));
             }
     }
-    return out;
 }
 
 // Latent → RGB by the pipeline's linear map (Stable Diffusion's published approximation when
@@ -304,22 +307,25 @@ Image finish(Run& run, const Latent& x, int width, int height) {
     Tensor latents(run.shape());
     for (std::size_t k = 0; k < x.size(); ++k)
         latents.values[k] = static_cast<float>(x[k] / c.scaling_factor);
+    // A tile's decoder activations, and the strips of full-width float rows it is blended in.
+    const auto f = static_cast<std::uint64_t>(c.vae_factor);
+    const auto tile_bytes = [&](int t) {
+        const std::uint64_t side = static_cast<std::uint64_t>(t) * f;
+        return c.vae_bytes_per_pixel * side * side + 3 * 12 * side * f * run.w;
+    };
     int tile = r.vae_tile;
-    const auto f2 = static_cast<std::uint64_t>(c.vae_factor) * c.vae_factor;
     if (tile == 0 && r.memory_budget_bytes > 0 &&
-        c.vae_bytes_per_pixel * f2 * static_cast<std::uint64_t>(run.h) * run.w >
+        c.vae_bytes_per_pixel * f * f * static_cast<std::uint64_t>(run.h) * run.w >
             r.memory_budget_bytes) {
-        const auto fit =
-            static_cast<int>(std::sqrt(static_cast<double>(r.memory_budget_bytes) /
-                                       static_cast<double>(c.vae_bytes_per_pixel * f2)));
-        tile = std::max(r.vae_overlap + 8, fit);
+        tile = std::max(run.h, run.w);
+        while (tile > r.vae_overlap + 8 && tile_bytes(tile) > r.memory_budget_bytes) tile -= 8;
     }
-    Tensor pixels;
+    Image out = Image::allocate(run.w * c.vae_factor, run.h * c.vae_factor, 3);
     run.timed([&] {
-        pixels = decode_latents(*run.m.vae_decoder, latents, c.vae_factor, tile, r.vae_overlap,
-                                c.vae_receptive_field, &run.report.vae_tiles);
+        decode_latent_rows(*run.m.vae_decoder, latents, c.vae_factor, tile, r.vae_overlap,
+                           c.vae_receptive_field, &run.report.vae_tiles,
+                           [&](const Tensor& rows, std::int64_t y0) { to_rows(rows, y0, out); });
     });
-    Image out = to_image(pixels);
     if (r.mask && r.keep_unmasked) {
         const int ch = r.mask->channels(), k = ch == 4 ? 3 : 0, ic = r.init_image->channels();
         for (int y = 0; y < height; ++y) {

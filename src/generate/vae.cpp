@@ -124,29 +124,45 @@ float blend(float old, float now, double w) {
     return static_cast<float>(old + w * (now - old));
 }
 
+// Rows [from, to) of planar [3, rows, W] as a new [3, to − from, W].
+Tensor rows_of(const Tensor& t, std::int64_t from, std::int64_t to) {
+    const std::int64_t rows = t.shape[1], W = t.shape[2];
+    Tensor out({3, to - from, W});
+    for (int c = 0; c < 3; ++c)
+        std::copy(t.values.begin() + (c * rows + from) * W, t.values.begin() + (c * rows + to) * W,
+                  out.values.begin() + c * (to - from) * W);
+    return out;
+}
+
 }  // namespace
 
-Tensor decode_latents(const Model& decoder, const Tensor& latents, int vae_factor, int tile,
-                      int overlap, int receptive_field, int* tiles_used) {
+void decode_latent_rows(const Model& decoder, const Tensor& latents, int vae_factor, int tile,
+                        int overlap, int receptive_field, int* tiles_used,
+                        const std::function<void(const Tensor& rows, std::int64_t y0)>& sink) {
     if (latents.shape.size() != 4 || latents.shape[0] != 1)
         throw Error(Status::invalid_argument, "decode_latents: latents must be [1, C, h, w]");
     const int h = static_cast<int>(latents.shape[2]), w = static_cast<int>(latents.shape[3]);
     if (tile <= 0 || (tile >= w && tile >= h)) {
         if (tiles_used) *tiles_used = 1;
-        return decoder.run({latents}).at(0);
+        Tensor whole = decoder.run({latents}).at(0);
+        whole.shape.erase(whole.shape.begin());
+        sink(whole, 0);
+        return;
     }
     overlap = std::clamp(overlap, 0, tile - 1);
     const int f = vae_factor, step = tile - overlap;
     const auto xs = starts(w, tile, step), ys = starts(h, tile, step);
-    Tensor out({1, 3, std::int64_t{h} * f, std::int64_t{w} * f});
-    const std::int64_t W = std::int64_t{w} * f, H = std::int64_t{h} * f;
+    const std::int64_t W = std::int64_t{w} * f;
     const int exact = std::max(0, receptive_field) * f;
-    // Each row of tiles is blended left to right into a full-width strip, then each strip into
-    // the image top to bottom: one overlap at a time, so every blended pixel mixes two values
-    // that are exact wherever the receptive field allows.
+    // Each row of tiles is blended left to right into a full-width strip, then each strip
+    // into the rows above it, top to bottom: one overlap at a time, so every blended pixel
+    // mixes two values that are exact wherever the receptive field allows. Rows no later strip
+    // reaches go to the sink at once: memory holds a strip and its overlap, not the image.
+    Tensor pending;  // the previous strip's rows from pending_y on, not final yet
+    std::int64_t pending_y = 0;
     for (std::size_t ty = 0; ty < ys.size(); ++ty) {
         const int y0 = ys[ty], y1 = std::min(h, y0 + tile);
-        const std::int64_t th = std::int64_t{y1 - y0} * f;
+        const std::int64_t th = std::int64_t{y1 - y0} * f, y0px = std::int64_t{y0} * f;
         Tensor strip({3, th, W});
         for (std::size_t tx = 0; tx < xs.size(); ++tx) {
             const int x0 = xs[tx], x1 = std::min(w, x0 + tile);
@@ -165,16 +181,44 @@ Tensor decode_latents(const Model& decoder, const Tensor& latents, int vae_facto
                     q[x] = blend(q[x], p[x], x < left ? ramp(static_cast<int>(x), left, exact) : 1);
             }
         }
-        const int top = ty > 0 ? (ys[ty - 1] + std::min(tile, h - ys[ty - 1]) - y0) * f : 0;
-        for (int c = 0; c < 3; ++c)
-            for (std::int64_t y = 0; y < th; ++y) {
-                const double wy = y < top ? ramp(static_cast<int>(y), top, exact) : 1;
-                const float* p = strip.values.data() + (c * th + y) * W;
-                float* q = out.values.data() + (c * H + std::int64_t{y0} * f + y) * W;
-                for (std::int64_t x = 0; x < W; ++x) q[x] = blend(q[x], p[x], wy);
-            }
+        if (ty > 0) {
+            const std::int64_t pn = pending.shape[1];
+            if (y0px > pending_y) sink(rows_of(pending, 0, y0px - pending_y), pending_y);
+            const auto top = static_cast<int>(pending_y + pn - y0px);  // rows both strips hold
+            for (int c = 0; c < 3; ++c)
+                for (std::int64_t y = 0; y < top; ++y) {
+                    const double wy = ramp(static_cast<int>(y), top, exact);
+                    const float* q = pending.values.data() + (c * pn + y0px - pending_y + y) * W;
+                    float* p = strip.values.data() + (c * th + y) * W;
+                    for (std::int64_t x = 0; x < W; ++x) p[x] = blend(q[x], p[x], wy);
+                }
+        }
+        const std::int64_t keep_from =
+            ty + 1 < ys.size() ? std::min(th, std::int64_t{ys[ty + 1]} * f - y0px) : th;
+        if (keep_from > 0) sink(rows_of(strip, 0, keep_from), y0px);
+        pending = rows_of(strip, keep_from, th);
+        pending_y = y0px + keep_from;
     }
     if (tiles_used) *tiles_used = static_cast<int>(xs.size() * ys.size());
+}
+
+Tensor decode_latents(const Model& decoder, const Tensor& latents, int vae_factor, int tile,
+                      int overlap, int receptive_field, int* tiles_used) {
+    const std::int64_t H = latents.shape.size() == 4 ? latents.shape[2] * vae_factor : 0;
+    const std::int64_t W = latents.shape.size() == 4 ? latents.shape[3] * vae_factor : 0;
+    Tensor out({1, 3, H, W});
+    decode_latent_rows(decoder, latents, vae_factor, tile, overlap, receptive_field, tiles_used,
+                       [&](const Tensor& rows, std::int64_t y0) {
+                           const std::int64_t n = rows.shape[1];
+                           if (rows.shape[2] != W || y0 + n > H)
+                               throw Error(Status::invalid_argument,
+                                           "decode_latents: the decoder's output is not the "
+                                           "latents' size times the VAE factor");
+                           for (int c = 0; c < 3; ++c)
+                               std::copy(rows.values.begin() + c * n * W,
+                                         rows.values.begin() + (c + 1) * n * W,
+                                         out.values.begin() + (c * H + y0) * W);
+                       });
     return out;
 }
 

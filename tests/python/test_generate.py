@@ -113,3 +113,40 @@ def test_without_a_pipeline_the_error_says_how_to_get_one(tmp_path):
               "import json; print(json.dumps({'status': r.status, 'error': r.error}))\n")
     out = run_script(str(empty), script)
     assert out["status"] == "failed" and "docs/generation.md" in out["error"], out
+
+
+def test_the_generate_service_through_the_gateway(models):
+    import httpx
+    import numpy as np
+
+    import artistry
+    from servers import services
+
+    env = {"ARTISTRY_MODELS_DIR": models, "ARTISTRY_CACHE_TIERS": "memory"}
+    with services(("generate", env)) as (generate,), \
+            services(("gateway", {"ARTISTRY_GENERATE_URL": generate.url,
+                                  "ARTISTRY_CACHE_TIERS": "memory"})) as (gateway,):
+        answer = httpx.post(gateway.url + "/generate",
+                            data={"prompt": "a cat", "steps": "4", "width": "64",
+                                  "height": "48", "seed": "5"}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        image = artistry.decode_image(answer.content)
+        assert image.shape == (48, 64, 3)
+        assert json.loads(answer.headers["x-artistry-data"])["unet_calls"] == 4
+        # inpainting: only the white part of the mask changes
+        photo = np.zeros((64, 64, 3), np.uint8)
+        photo[:, :, 0] = np.arange(64, dtype=np.uint8)[None, :] * 4
+        mask = np.zeros((64, 64), np.uint8)
+        mask[16:48, 16:48] = 255
+        answer = httpx.post(gateway.url + "/generate", data={"prompt": "a dog", "steps": "4"},
+                            files={"file": artistry.encode_image(photo, "png"),
+                                   "mask": artistry.encode_image(mask, "png")},
+                            timeout=60)
+        assert answer.status_code == 200, answer.text
+        out = artistry.decode_image(answer.content)
+        keep = mask == 0
+        assert (out[keep] == photo[keep]).all()
+        assert (out[~keep] != photo[~keep]).any()
+        assert httpx.post(gateway.url + "/generate", data={"steps": "4"}).status_code == 400
+        health = httpx.get(gateway.url + "/health").json()
+        assert "generate" in health["services"]

@@ -1,7 +1,8 @@
 // generate: latent diffusion (artistry/generate.hpp) as a graph operation, so that its output
 // feeds effects ("generate, then pop-art it"). Modes: text (the input only gives the size when
 // width and height are 0), image (image-to-image from the input at `strength`) and inpaint (the
-// node's second input is the mask: its alpha, or its grey, ≥ 128 where to generate).
+// mask is the node's second input — its alpha, or its grey — else the input's own alpha; ≥ 128
+// where to generate).
 
 #include <algorithm>
 #include <cstring>
@@ -142,16 +143,17 @@ Image run_generate(const Image& in, const Params& p, const EffectContext& ctx) {
     };
     Image mask;
     if (s.mode != "text") r.init_image = &in;
-    if (s.mode == "inpaint") {
-        if (ctx.more_inputs == nullptr || ctx.more_inputs->empty())
+    if (s.mode == "inpaint") {  // the mask: the node's second input, else the input's alpha
+        const int f = c.vae_factor;
+        const bool second = ctx.more_inputs != nullptr && !ctx.more_inputs->empty();
+        if (!second && in.channels() != 4)
             throw Error(Status::invalid_argument,
-                        "generate: mode=inpaint takes the mask as the node's second input");
-        mask = ctx.more_inputs->front();
-        if (mask.width() < in.width() / c.vae_factor * c.vae_factor ||
-            mask.height() < in.height() / c.vae_factor * c.vae_factor)
+                        "generate: mode=inpaint takes the mask as the node's second input, or "
+                        "as the input's alpha");
+        mask = second ? ctx.more_inputs->front() : in;
+        if (mask.width() < in.width() / f * f || mask.height() < in.height() / f * f)
             throw Error(Status::invalid_argument, "generate: the mask is smaller than the image");
-        mask = mask.view({0, 0, in.width() / c.vae_factor * c.vae_factor,
-                          in.height() / c.vae_factor * c.vae_factor});
+        mask = mask.view({0, 0, in.width() / f * f, in.height() / f * f});
         r.mask = &mask;
     }
     GenerateReport report;

@@ -53,7 +53,7 @@ def serve_all(args):
 def main():
     parser = argparse.ArgumentParser(prog="python3 -m artistry.service",
                                      description="Run an artistry HTTP service.")
-    parser.add_argument("name", choices=["gateway", "detect", "segment", "all"])
+    parser.add_argument("name", choices=["gateway", "detect", "segment", "generate", "all"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0,
                         help="default: the service's own (gateway 8000, detect 8001, "

@@ -65,9 +65,13 @@ class Config:
         self.allowed_files = [os.path.realpath(p) for p in allowed]
         self.urls = {}      # service → its first replica's URL
         self.replicas = {}  # service → every replica's URL
+        self.configured = set()  # services whose URL was given (the gateway forwards to them)
         for name in ("detect", "segment", "generate"):
             default = f"http://127.0.0.1:{PORTS[name]}"
-            value = overrides.get(f"{name}_url", env(f"ARTISTRY_{name.upper()}_URL", default))
+            value = overrides.get(f"{name}_url", env(f"ARTISTRY_{name.upper()}_URL"))
+            if value:
+                self.configured.add(name)
+            value = value or default
             urls = value if isinstance(value, (list, tuple)) else value.split(",")
             urls = [u.strip().rstrip("/") for u in urls if u.strip()]
             if not urls:

@@ -19,8 +19,10 @@ from fastapi.responses import Response
 from .common import ServiceError, device_name, make_app
 from .routes import add_effects_routes
 
-# Routes forwarded, by service.
+# Routes forwarded, by service; generate only when ARTISTRY_GENERATE_URL names it (a gateway
+# without a diffusion pipeline is not "degraded").
 FORWARDED = {"detect": ("/detect", "/faces"), "segment": ("/segment",)}
+OPTIONAL = {"generate": ("/generate",)}
 
 LIMITS = httpx.Limits(max_keepalive_connections=20, max_connections=50, keepalive_expiry=30)
 TIMEOUT = httpx.Timeout(connect=2.0, read=120.0, write=30.0, pool=10.0)
@@ -28,11 +30,14 @@ _PASSED_HEADERS = ("content-type", "x-artistry-data", "retry-after")
 
 
 def create_gateway_app(engine, config):
+    forwarded = dict(FORWARDED)
+    forwarded.update({k: v for k, v in OPTIONAL.items() if k in config.configured})
+
     async def health():
         """The services' health aggregated: "degraded" names those that are down."""
         if app.state.client is None:
             return {"status": "starting", "service": "gateway", "device": device_name(engine)}
-        states = dict(await asyncio.gather(*(probe(s) for s in FORWARDED)))
+        states = dict(await asyncio.gather(*(probe(s) for s in forwarded)))
         down = sorted(s for s, v in states.items() if v["status"] != "ok")
         return {"status": "degraded" if down else "ok", "service": "gateway",
                 "device": device_name(engine), "down": down, "services": states}
@@ -53,7 +58,7 @@ def create_gateway_app(engine, config):
         if client is not None:
             await client.aclose()
 
-    turns = {service: itertools.count() for service in FORWARDED}
+    turns = {service: itertools.count() for service in forwarded}
 
     async def forward(service, request: Request):
         client = app.state.client
@@ -88,7 +93,7 @@ def create_gateway_app(engine, config):
         return Response(content=upstream.content, status_code=upstream.status_code,
                         headers=passed)
 
-    for service, paths in FORWARDED.items():
+    for service, paths in forwarded.items():
         for path in paths:
             async def route(request: Request, _service=service):
                 return await forward(_service, request)
@@ -117,6 +122,6 @@ def create_gateway_app(engine, config):
     @app.get("/services")
     async def services():
         """Each forwarded service's health, as /health aggregates it."""
-        return dict(await asyncio.gather(*(probe(s) for s in FORWARDED)))
+        return dict(await asyncio.gather(*(probe(s) for s in forwarded)))
 
     return app

@@ -9,6 +9,8 @@ import json
 import os
 import time
 
+import numpy as np
+
 from fastapi import Request
 
 import artistry
@@ -148,6 +150,62 @@ def add_segment_routes(app):
                 out = out[:, :, 0]
             png = await encode_png(out)
         return png_response(png, result.data.get("segment", {}))
+
+
+def add_generate_routes(app):
+    @app.post("/generate")
+    async def generate(request: Request):
+        """Latent diffusion (the generate operation): prompt, negative_prompt, steps, guidance,
+        seed, sampler (ddim, euler, euler_ancestral, dpmpp_2m), karras, width and height (text
+        to image, default 512); with an image in 'file', image to image at `strength`; with a
+        mask in 'mask' too (grey or alpha, white where to generate), inpainting. A PNG; what
+        the run took is in the X-Artistry-Data header."""
+        form = await read_form(request)
+        params = {"prompt": (await field(request, "prompt", form) or "").strip(),
+                  "negative_prompt": (await field(request, "negative_prompt", form) or "")}
+        if not params["prompt"]:
+            raise ServiceError(400, "give a prompt")
+        for name, kind in (("steps", int), ("guidance", float), ("seed", int),
+                           ("width", int), ("height", int), ("strength", float)):
+            value = parse_number(name, await field(request, name, form), kind)
+            if value is not None:
+                params[name] = value
+        sampler = await field(request, "sampler", form)
+        if sampler:
+            params["sampler"] = sampler.strip()
+        params["karras"] = parse_bool("karras", await field(request, "karras", form), False)
+        config = app.state.config
+        image, mask = None, None
+        if form.get("file") is not None or form.get("image") is not None:
+            data = await upload(form)
+            info = check_image(data, config, app.state.metrics)
+            image = await decode(data)
+            params["mode"] = "image"
+            item = form.get("mask")
+            if item is not None and not isinstance(item, str):
+                mask = await decode(await item.read())
+                if mask.shape[:2] != image.shape[:2]:
+                    raise ServiceError(400, "the mask must have the image's size")
+                params["mode"] = "inpaint"
+        else:
+            params.setdefault("width", 512)
+            params.setdefault("height", 512)
+            info = {"width": params["width"], "height": params["height"]}
+            if info["width"] * info["height"] > config.max_megapixels * 1e6:
+                raise ServiceError(413, f"{info['width']}x{info['height']} is over the "
+                                        f"service's limit of {config.max_megapixels:g} MP")
+        held = app.state.admission.hold(request_bytes(info, 1) * _WORK_FACTOR * 4)
+        async with held:
+            if image is None:
+                image = np.zeros((8, 8, 3), np.uint8)
+            elif mask is not None:  # the mask rides in the input's alpha
+                alpha = mask[:, :, -1] if mask.ndim == 3 and mask.shape[2] in (2, 4) else \
+                    (mask if mask.ndim == 2 else mask[:, :, 0])
+                image = np.dstack([image[:, :, :3], alpha]).astype(np.uint8)
+            result = await _run(app, {"nodes": [{"id": "generate", "op": "generate",
+                                                 "params": params}]}, image)
+            png = await encode_png(result.outputs["generate"])
+        return png_response(png, result.data.get("generate", {}))
 
 
 @functools.lru_cache(maxsize=1)

@@ -222,33 +222,37 @@ TEST_CASE("a UNet that predicts no noise leaves the start latent as it is, for e
     }
 }
 
-TEST_CASE("a UNet that predicts the exact noise recovers its target in one step") {
-    const DiffusionComponents c = components();
+TEST_CASE("a UNet that predicts the exact noise (or v) recovers its target in one step") {
     std::vector<float> target(3 * 4 * 4);
     for (std::size_t i = 0; i < target.size(); ++i)
         target[i] = std::sin(0.7f * static_cast<float>(i));
-    const auto eps = start_noise(42, target.size());
-    for (Sampler sampler : {Sampler::ddim, Sampler::euler}) {
-        const double s0 = plan_sampling(c.schedule, sampler, 1).sigmas[0];
-        // x_in = (z + σ·ε)/√(σ²+1) with z = target, so ε = (x_in·√(σ²+1) − z)/σ.
-        auto unet = std::make_shared<FnModel>("unet", [&, s0](const std::vector<Tensor>& in) {
-            Tensor out(in.at(0).shape);
+    for (Prediction prediction : {Prediction::epsilon, Prediction::v})
+        for (Sampler sampler : {Sampler::ddim, Sampler::euler}) {
+            DiffusionComponents c = components();
+            c.prediction = prediction;
+            const double s0 = plan_sampling(c.schedule, sampler, 1).sigmas[0];
+            // x_in = (z + σ·ε)/√(σ²+1) with z = target, so ε = (x_in·√(σ²+1) − z)/σ, and
+            // v = (ε − σ·z)/√(σ²+1).
+            auto unet = std::make_shared<FnModel>("unet", [&, s0](const std::vector<Tensor>& in) {
+                Tensor out(in.at(0).shape);
+                const double root = std::sqrt(s0 * s0 + 1);
+                for (std::size_t i = 0; i < target.size(); ++i) {
+                    const double eps = (in[0].values[i] * root - target[i]) / s0;
+                    out.values[i] = static_cast<float>(
+                        prediction == Prediction::epsilon ? eps : (eps - s0 * target[i]) / root);
+                }
+                return std::vector<Tensor>{out};
+            });
+            Decoder dec;
+            DiffusionModels m{unet, dec.model(), nullptr, nullptr, nullptr};
+            GenerateRequest r = request();
+            r.sampler = sampler;
+            r.steps = 1;
+            r.guidance = 1;
+            generate_image(c, m, r);
             for (std::size_t i = 0; i < target.size(); ++i)
-                out.values[i] =
-                    static_cast<float>((in[0].values[i] * std::sqrt(s0 * s0 + 1) - target[i]) / s0);
-            return std::vector<Tensor>{out};
-        });
-        Decoder dec;
-        DiffusionModels m{unet, dec.model(), nullptr, nullptr, nullptr};
-        GenerateRequest r = request();
-        r.sampler = sampler;
-        r.steps = 1;
-        r.guidance = 1;
-        generate_image(c, m, r);
-        for (std::size_t i = 0; i < target.size(); ++i)
-            CHECK(dec.last.values[i] == doctest::Approx(target[i]).epsilon(1e-4));
-        (void)eps;
-    }
+                CHECK(dec.last.values[i] == doctest::Approx(target[i]).epsilon(1e-4));
+        }
 }
 
 TEST_CASE("guidance 1 is the conditional pass alone; batched and sequential guidance agree") {

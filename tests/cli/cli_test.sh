@@ -28,7 +28,7 @@ size_of() { identify -format '%wx%h' "$1" 2>/dev/null; }
 
 photo="$src/tests/data/butterfly.jpg"
 effects=$("$cli" effects | grep -E '^[a-z_0-9]+ \(v' | cut -d' ' -f1 | sort | tr '\n' ' ')
-check "the built-in effects are listed" test "$effects" = "color composite detect_faces detect_objects dither enhanced_bw pop_art remove_background retro_8bit segment upscale "
+check "the built-in effects are listed" test "$effects" = "color composite detect_faces detect_objects dither enhanced_bw generate pop_art remove_background retro_8bit segment upscale "
 
 "$src/scripts/effects-md" "$cli" >"$tmp/effects.md"
 check "docs/effects.md is generated from the current schemas (run scripts/make-docs)" \

@@ -79,7 +79,10 @@ void print_effects_markdown(const EffectRegistry& registry, const std::string& i
         const Params defaults = registry.resolve(name, {});
         const Footprint fp = e.plan(defaults, 0, 0, {}).footprint;
         fmt::print("## {}\n\n{}\n\n", name, e.summary);
-        if (!images_dir.empty()) fmt::print("![{}]({}/effect_{}.jpg)\n\n", name, images_dir, name);
+        // generate draws from a diffusion pipeline, which the machine that makes the pictures
+        // has none of (docs/generation.md): it has no picture.
+        if (!images_dir.empty() && name != "generate")
+            fmt::print("![{}]({}/effect_{}.jpg)\n\n", name, images_dir, name);
         fmt::print("Version {}. Footprint with default parameters: {}{}.\n\n", e.version,
                    footprint_name(fp.kind),
                    fp.kind == Footprint::Kind::local ? fmt::format(" (radius {})", fp.radius) : "");

@@ -48,8 +48,6 @@ Settings read_settings(const Params& p) {
     s.karras = p.flag("karras");
     if ((s.width == 0) != (s.height == 0))
         throw Error(Status::invalid_argument, "generate: give width and height, or neither");
-    if (s.prompt.empty() && s.embeddings.empty())
-        throw Error(Status::invalid_argument, "generate: give a prompt or prompt_embeddings");
     return s;
 }
 
@@ -113,6 +111,8 @@ ModelSpec pipeline_spec(const Settings& s, ModelStore& store) {
 
 Image run_generate(const Image& in, const Params& p, const EffectContext& ctx) {
     const Settings& s = p.settings<Settings>();
+    if (s.prompt.empty() && s.embeddings.empty())
+        throw Error(Status::invalid_argument, "generate: give a prompt or prompt_embeddings");
     ModelStore& store = ModelStore::of(ctx);
     const DiffusionComponents c = read_diffusion_components(pipeline_spec(s, store));
     const DiffusionModels m = load_diffusion_models(c, store);
@@ -212,7 +212,9 @@ void register_generate(EffectRegistry& registry) {
         EffectPlan plan;
         plan.footprint = {Footprint::Kind::global, 0};
         const int ow = s.width ? s.width : w, oh = s.height ? s.height : h;
-        plan.scale = {std::max(ow, oh), std::max(1, std::max(w, h))};
+        // The output's size is the parameters', not a factor of the input's: the planner's
+        // estimate uses the larger side's ratio (no size known yet: 1).
+        if (w > 0 && h > 0 && ow > 0 && oh > 0) plan.scale = {std::max(ow, oh), std::max(w, h)};
         plan.memory_bytes = static_cast<std::size_t>(ow) * static_cast<std::size_t>(oh) * 64 +
                             static_cast<std::size_t>(s.memory_bytes);
         // The pipeline and its components: their digests go into the cache key. When none is

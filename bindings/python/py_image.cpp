@@ -44,15 +44,18 @@ Image image_from_array(const py::array& array) {
     if (c != 1 && c != 3 && c != 4)
         throw py::value_error(fmt::format("image: {} channels (1, 3 or 4)", c));
     if (h <= 0 || w <= 0) throw py::value_error("image: empty (a side is 0)");
+    // The stride of an axis of length 1 is never used (numpy leaves it arbitrary, as in
+    // mask[:, :, None]): only the others must be packed.
     const auto item = static_cast<py::ssize_t>(array.itemsize());
-    const bool packed_pixels =
-        (array.ndim() == 2 || array.strides(2) == item) && array.strides(1) == c * item;
-    if (!packed_pixels || array.strides(0) < w * c * item)
+    const bool packed_pixels = (array.ndim() == 2 || c == 1 || array.strides(2) == item) &&
+                               (w == 1 || array.strides(1) == c * item);
+    const py::ssize_t row_stride = h == 1 ? w * c * item : array.strides(0);
+    if (!packed_pixels || row_stride < w * c * item)
         throw py::value_error(
             "image: pixels must be C-contiguous within each row (use numpy.ascontiguousarray)");
     auto owner = hold(py::reinterpret_borrow<py::object>(array));
     return Image::wrap(const_cast<void*>(array.data()), static_cast<int>(w), static_cast<int>(h),
-                       static_cast<int>(c), type, static_cast<std::size_t>(array.strides(0)),
+                       static_cast<int>(c), type, static_cast<std::size_t>(row_stride),
                        std::move(owner));
 }
 

@@ -41,6 +41,20 @@ def test_row_padded_views_are_accepted_without_copy():
     assert img.numpy().__array_interface__["data"][0] == crop.__array_interface__["data"][0]
 
 
+def test_views_with_length_one_axes_are_accepted_whatever_their_stride():
+    """numpy leaves the stride of a length-1 axis arbitrary (mask[:, :, None], one row or one
+    column of a photo): only the axes that have more than one element must be packed."""
+    mask = np.zeros((16, 24), np.uint8)
+    mask[4:12, 6:18] = 255
+    grey = mask[:, :, None]
+    assert artistry.decode_image(artistry.encode_image(grey, "png"))[:, :, 0].tolist() == \
+        mask.tolist()
+    big = photo(60, 90)
+    row, column = big[7:8], big[:, 5:6]
+    assert artistry.Image(row).numpy().tolist() == row.tolist()
+    assert artistry.Image(column).numpy().tolist() == column.tolist()
+
+
 def test_run_outputs_are_arrays_owned_by_the_result(engine):
     a = photo()
     result = engine.run(["dither", "pop_art"], a)

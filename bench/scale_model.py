@@ -26,6 +26,7 @@ import json
 import math
 import os
 import random
+import statistics
 from collections import OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -143,7 +144,7 @@ def main():
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
         for fraction, rows in table.items():
-            hit = statistics_mean(r["hit_rate"] for r in rows)
+            hit = statistics.mean(r["hit_rate"] for r in rows)
             label = (f"Redis holds {float(fraction):.0%} of the keys' bytes (hits {hit:.0%})"
                      if float(fraction) > 0 else "no shared tier")
             ax.plot([r["workers"] for r in rows], [r["requests_per_s"] for r in rows],
@@ -160,11 +161,6 @@ def main():
         fig.tight_layout()
         os.makedirs(os.path.dirname(args.plot), exist_ok=True)
         fig.savefig(args.plot)
-
-
-def statistics_mean(values):
-    values = list(values)
-    return sum(values) / len(values)
 
 
 def costs_rate(costs):

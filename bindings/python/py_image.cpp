@@ -25,12 +25,11 @@ std::shared_ptr<py::object> hold(py::object object) {
 
 Image image_from_array(const py::array& array) {
     PixelType type;
-    // By value, not identity: an array unpickled in another process (a Dask worker) has its
-    // own dtype object.
-    const auto dtype = array.dtype().attr("str").cast<std::string>();
-    if (dtype == "|u1")
+    // By value (numpy's ==), not identity: an array unpickled in another process (a Dask
+    // worker) has its own dtype object.
+    if (array.dtype().equal(py::dtype::of<std::uint8_t>()))
         type = PixelType::u8;
-    else if (dtype == py::dtype::of<float>().attr("str").cast<std::string>())
+    else if (array.dtype().equal(py::dtype::of<float>()))
         type = PixelType::f32;
     else
         throw py::type_error(fmt::format("image: dtype {} is not supported (uint8 or float32)",

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -16,6 +18,22 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
+namespace {
+
+// A CLIP vocabulary is 49,408 entries and as many merges: read once per process, not per run.
+std::shared_ptr<const ClipTokenizer> tokenizer(const std::string& vocab,
+                                               const std::string& merges) {
+    static std::mutex mutex;
+    static std::map<std::pair<std::string, std::string>, std::shared_ptr<const ClipTokenizer>>
+        loaded;
+    const std::lock_guard lock(mutex);
+    auto& slot = loaded[{vocab, merges}];
+    if (!slot) slot = std::make_shared<const ClipTokenizer>(vocab, merges);
+    return slot;
+}
+
+}  // namespace
+
 DiffusionModels load_diffusion_models(const DiffusionComponents& c, ModelStore& store) {
     DiffusionModels m;
     m.unet = store.get(c.unet);
@@ -24,8 +42,7 @@ DiffusionModels load_diffusion_models(const DiffusionComponents& c, ModelStore& 
         m.vae_encoder = store.get(c.vae_encoder);
     if (!c.text_encoder.empty() && store.has(c.text_encoder))
         m.text_encoder = store.get(c.text_encoder);
-    if (!c.vocab.empty() && !c.merges.empty())
-        m.tokenizer = std::make_shared<ClipTokenizer>(c.vocab, c.merges);
+    if (!c.vocab.empty() && !c.merges.empty()) m.tokenizer = tokenizer(c.vocab, c.merges);
     return m;
 }
 
@@ -42,6 +59,7 @@ struct Run {
     int h = 0, w = 0;  // latent size
     Tensor cond, uncond;
     bool batched = false;
+    Tensor both;  // batched: cond and uncond stacked, made once for every step
 
     double timed(const std::function<void()>& f) {
         const auto t0 = Clock::now();
@@ -93,10 +111,9 @@ Latent predict(Run& run, const Latent& x, double sigma, double t) {
         Tensor both(run.shape(2));
         std::copy(sample.values.begin(), sample.values.end(), both.values.begin());
         std::copy(sample.values.begin(), sample.values.end(), both.values.begin() + x.size());
-        const Tensor emb = stack(run.cond, run.uncond);
         Tensor out;
         run.timed([&] {
-            out = run.m.unet->run({both, Tensor({2}, {float(t), float(t)}), emb}).at(0);
+            out = run.m.unet->run({both, Tensor({2}, {float(t), float(t)}), run.both}).at(0);
         });
         ++run.report.unet_calls;
         if (out.values.size() != 2 * x.size())
@@ -350,7 +367,7 @@ Image generate_image(const DiffusionComponents& c, const DiffusionModels& m,
     const int width = r.init_image ? r.init_image->width() / f * f : r.width;
     const int height = r.init_image ? r.init_image->height() / f * f : r.height;
     check_request(c, r, width, height);
-    Run run{c, m, r, report, height / f, width / f, {}, {}, false};
+    Run run{c, m, r, report, height / f, width / f, {}, {}, false, {}};
     run.cond = embed(run, r.prompt, r.prompt_embeddings);
     if (r.guidance != 1) run.uncond = embed(run, r.negative_prompt, r.negative_embeddings);
     // Both guidance passes in one batch when their activations fit the budget.
@@ -359,6 +376,7 @@ Image generate_image(const DiffusionComponents& c, const DiffusionModels& m,
     run.batched =
         r.guidance != 1 && (r.memory_budget_bytes == 0 || 2 * per_pass <= r.memory_budget_bytes);
     report.batched_guidance = run.batched;
+    if (run.batched) run.both = stack(run.cond, run.uncond);
 
     const SamplingPlan plan = plan_sampling(c.schedule, r.sampler, r.steps, r.karras);
     int first = 0;

@@ -366,16 +366,6 @@ bool has_analysis(const ResolvedStep& step) {
     return step.footprint.kind == Footprint::Kind::global && step.info->begin_analysis;
 }
 
-Image grey_to_rgb(const Image& grey) {
-    Image out = Image::allocate(grey.width(), grey.height(), 3);
-    for (int y = 0; y < grey.height(); ++y) {
-        const std::uint8_t* p = grey.row(y);
-        std::uint8_t* q = out.row(y);
-        for (int x = 0; x < grey.width(); ++x, q += 3) q[0] = q[1] = q[2] = p[x];
-    }
-    return out;
-}
-
 std::vector<ResolvedStep> resolve_chain(const EffectChain& chain, const TileOptions& options) {
     const EffectRegistry& reg = options.registry ? *options.registry : EffectRegistry::builtin();
     std::vector<ResolvedStep> steps;

@@ -33,6 +33,10 @@ bool has_analysis(const ResolvedStep& step);
 // without analysis).
 using AnalysisStates = std::vector<std::shared_ptr<const void>>;
 
+// The load options of a streamed read: the pixel and file-size limits lifted (memory is bounded
+// by the band), the per-side limit kept.
+LoadOptions streamed_load(const LoadOptions& load);
+
 // Effects take RGB or RGBA: a grey file's rows are expanded as they are read.
 Image grey_to_rgb(const Image& grey);
 

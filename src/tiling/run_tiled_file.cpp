@@ -55,10 +55,7 @@ class Failure {
 class Input {
   public:
     Input(const std::string& path, const TileOptions& options) : path_(path), options_(options) {
-        load_ = options.load;
-        load_.max_pixels = std::max<std::uint64_t>(load_.max_pixels, std::uint64_t{1} << 40);
-        load_.max_file_bytes =
-            std::max<std::uint64_t>(load_.max_file_bytes, std::uint64_t{1} << 50);
+        load_ = tiling::streamed_load(options.load);
         reader_ = ImageReader::open(path_, load_, options_.stream_read);
         const auto& info = reader_->info();
         width = info.width;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -15,13 +16,15 @@
 namespace artistry {
 inline namespace ARTISTRY_ABI_NAMESPACE {
 
-RowBandPlan plan_row_bands(const EffectChain& chain, const TileOptions& options) {
+namespace {
+
+RowBandPlan plan_of(const std::vector<tiling::ResolvedStep>& steps) {
     RowBandPlan plan;
-    if (chain.empty()) {
+    if (steps.empty()) {
         plan.reason = "the chain has no effect";
         return plan;
     }
-    for (const auto& step : tiling::resolve_chain(chain, options)) {
+    for (const auto& step : steps) {
         const Footprint& f = step.footprint;
         if (f.kind != Footprint::Kind::point && f.kind != Footprint::Kind::local) {
             plan.reason = fmt::format("effect '{}' is {}: {}, so it runs as one task",
@@ -42,15 +45,20 @@ RowBandPlan plan_row_bands(const EffectChain& chain, const TileOptions& options)
     return plan;
 }
 
+}  // namespace
+
+RowBandPlan plan_row_bands(const EffectChain& chain, const TileOptions& options) {
+    return plan_of(tiling::resolve_chain(chain, options));
+}
+
 Image run_tiled_rows(const EffectChain& chain, const std::string& input_path, int y0, int y1,
                      const TileOptions& options) {
-    const RowBandPlan plan = plan_row_bands(chain, options);
+    const auto steps = tiling::resolve_chain(chain, options);
+    const RowBandPlan plan = plan_of(steps);
     if (!plan.bandable)
         throw Error(Status::unsupported, fmt::format("run_tiled_rows: {}", plan.reason));
-    LoadOptions load = options.load;
-    load.max_pixels = std::max<std::uint64_t>(load.max_pixels, std::uint64_t{1} << 40);
-    load.max_file_bytes = std::max<std::uint64_t>(load.max_file_bytes, std::uint64_t{1} << 50);
-    const auto reader = ImageReader::open(input_path, load, options.stream_read);
+    const auto reader =
+        ImageReader::open(input_path, tiling::streamed_load(options.load), options.stream_read);
     const int width = reader->info().width, height = reader->info().height;
     if (y0 < 0 || y1 > height || y0 >= y1)
         throw Error(Status::invalid_argument,
@@ -81,8 +89,7 @@ Image run_tiled_rows(const EffectChain& chain, const std::string& input_path, in
     ctx.full_height = height;
     ctx.models = options.models;
     ctx.cancel = options.cancel;
-    for (const auto& step : tiling::resolve_chain(chain, options))
-        band = step.info->render(band, step.params, ctx);
+    for (const auto& step : steps) band = step.info->render(band, step.params, ctx);
     return band.view({0, y0 - e0, band.width(), y1 - y0}).clone();
 }
 

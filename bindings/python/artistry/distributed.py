@@ -141,18 +141,18 @@ def local_engine(**options):
 def _read_input(item):
     """(name, bytes or None, array or None) of an input: a path, a file:// or http(s):// URL, or
     an (name, array) pair."""
+    name = _read_name(item)
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], np.ndarray):
-        return str(item[0]), None, item[1]
+        return name, None, item[1]
     text = os.fspath(item)
     if text.startswith(("http://", "https://")):
         import urllib.request
         with urllib.request.urlopen(text, timeout=60) as response:
-            data = response.read()
-        return Path(text.split("?")[0]).stem or "image", data, None
+            return name, response.read(), None
     if text.startswith("file://"):
         text = text[len("file://"):]
     with open(text, "rb") as f:
-        return Path(text).stem, f.read(), None
+        return name, f.read(), None
 
 
 def _input_digest(data, array):
@@ -170,8 +170,8 @@ def _input_digest(data, array):
 def _graph_json(graph):
     if isinstance(graph, artistry.Graph):
         return graph.to_json()
-    if isinstance(graph, str):
-        return graph
+    if isinstance(graph, str):  # canonical: the same graph gives the same cache key
+        return artistry.Graph.from_json(graph).to_json()
     nodes = []  # each effect on the input, as Engine.run takes a list of names
     for item in graph:
         name, params = (item, {}) if isinstance(item, str) else item
@@ -367,8 +367,7 @@ def submit_batch(client, inputs, graph, out_dir, *, format="png", quality=92, re
     fmt = format.lower()
     if fmt not in _EXTENSIONS:
         raise ValueError(f"format must be one of {sorted(_EXTENSIONS)}, got {format!r}")
-    graph_json = _graph_json(graph)
-    artistry.Graph.from_json(graph_json)  # a bad graph fails here, not in every task
+    graph_json = _graph_json(graph)  # a bad graph fails here, not in every task
     inputs = list(inputs)
     names = [_read_name(i) for i in inputs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -395,10 +394,11 @@ def run_batch(client, inputs, graph, out_dir, **options):
 
 
 def _read_name(item):
+    """The name outputs are written under: an array's given name, a path's or URL's stem."""
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], np.ndarray):
         return str(item[0])
     text = os.fspath(item)
-    return Path(text.split("?")[0]).stem
+    return Path(text.split("?")[0]).stem or "image"
 
 
 def progress(batch, **options):
